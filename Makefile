@@ -1,0 +1,72 @@
+# qmig build.  `./configure` first (it writes config.mak).
+#   make              build/qmig
+#   make check        unit tests (cmocka) + process tests (pytest); last line
+#                     "N passed, N failed"
+#   make check-asan   the same suite built with ASan and UBSan
+#   make check-tsan   the threaded parts' tests under ThreadSanitizer
+#   make demo         a real source -> destination migration on loopback
+#   make bench        benchmarks under tests/bench/
+
+-include config.mak
+ifeq ($(wildcard config.mak),)
+$(error run ./configure first)
+endif
+
+BUILD ?= build
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANITIZE_FLAGS) $(COVER_FLAGS) \
+             -I. -D_GNU_SOURCE -pthread
+LIBS = -lz -lreadline -ljansson -ldeflate -lpthread -lm
+LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
+
+LIB_SRCS = $(wildcard util/*.c ram/*.c migration/*.c monitor/*.c)
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+BENCH_SRCS = $(wildcard tests/bench/*.c)
+BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+.PHONY: all check check-unit check-process check-asan check-tsan demo bench \
+        fuzz clean docs
+all: $(BUILD)/qmig
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libqmig.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/qmig: $(BUILD)/qmig.o $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcmocka
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+check: $(BUILD)/qmig $(UNIT_BINS)
+	@QMIG=$(BUILD)/qmig PYTHON=$(PYTHON) QEMU=$(QEMU) BUILD=$(BUILD) \
+		sh tests/run-all.sh $(UNIT_BINS)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SANITIZE_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" check
+
+check-tsan:
+	$(MAKE) BUILD=build-tsan CC=clang SANITIZE_FLAGS="-fsanitize=thread" \
+		TSAN_OPTIONS="halt_on_error=1" check
+
+demo: $(BUILD)/qmig
+	$(PYTHON) tests/demo.py --qmig $(BUILD)/qmig
+
+bench: $(BUILD)/qmig $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,191 @@
+/*
+ * The migration capability and parameter store: one table row per
+ * capability and per parameter (name, type, default, range, unit), read by
+ * HMP's set/info commands, by QMP and by the engine.  QEMU 7.2's names,
+ * defaults, order and error texts (shared/docs/monitor-reference.md §4-5).
+ *
+ * Changes are all-or-nothing: an update is parsed into a struct
+ * mig_param_update / mig_cap_update, validated on a copy of the current
+ * values, and only then committed; on any error nothing changes.
+ *
+ * Thread safety: every function taking a struct mig_options may be called
+ * from any thread; the store has its own lock.  Whether a change is allowed
+ * in the current migration state (capabilities are frozen while an outgoing
+ * migration runs) is decided by the caller, which knows that state.
+ */
+#ifndef QMIG_MIGRATION_OPTIONS_H
+#define QMIG_MIGRATION_OPTIONS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "util/strbuf.h"
+
+/* In QEMU 7.2's order, which `info migrate_capabilities` prints. */
+enum mig_cap {
+	MIG_CAP_XBZRLE,
+	MIG_CAP_RDMA_PIN_ALL,
+	MIG_CAP_AUTO_CONVERGE,
+	MIG_CAP_ZERO_BLOCKS,
+	MIG_CAP_COMPRESS,
+	MIG_CAP_EVENTS,
+	MIG_CAP_POSTCOPY_RAM,
+	MIG_CAP_X_COLO,
+	MIG_CAP_RELEASE_RAM,
+	MIG_CAP_BLOCK,
+	MIG_CAP_RETURN_PATH,
+	MIG_CAP_PAUSE_BEFORE_SWITCHOVER,
+	MIG_CAP_MULTIFD,
+	MIG_CAP_DIRTY_BITMAPS,
+	MIG_CAP_POSTCOPY_BLOCKTIME,
+	MIG_CAP_LATE_BLOCK_ACTIVATE,
+	MIG_CAP_X_IGNORE_SHARED,
+	MIG_CAP_VALIDATE_UUID,
+	MIG_CAP_BACKGROUND_SNAPSHOT,
+	MIG_CAP_ZERO_COPY_SEND,
+	MIG_CAP_POSTCOPY_PREEMPT,
+	MIG_CAP__COUNT
+};
+
+struct mig_cap_info {
+	const char *name;    /* QEMU's hyphenated name */
+	/*
+	 * NULL when qmig implements the capability (it may be turned on);
+	 * otherwise why it may only be off, shown when a user turns it on.
+	 */
+	const char *unsupported;
+};
+extern const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT];
+
+/* In QEMU 7.2's order: the first MIG_PARAM__HMP_COUNT are what
+ * `info migrate_parameters` prints; the rest only QMP shows. */
+enum mig_param {
+	MIG_PARAM_ANNOUNCE_INITIAL,
+	MIG_PARAM_ANNOUNCE_MAX,
+	MIG_PARAM_ANNOUNCE_ROUNDS,
+	MIG_PARAM_ANNOUNCE_STEP,
+	MIG_PARAM_COMPRESS_LEVEL,
+	MIG_PARAM_COMPRESS_THREADS,
+	MIG_PARAM_COMPRESS_WAIT_THREAD,
+	MIG_PARAM_DECOMPRESS_THREADS,
+	MIG_PARAM_THROTTLE_TRIGGER_THRESHOLD,
+	MIG_PARAM_CPU_THROTTLE_INITIAL,
+	MIG_PARAM_CPU_THROTTLE_INCREMENT,
+	MIG_PARAM_CPU_THROTTLE_TAILSLOW,
+	MIG_PARAM_MAX_CPU_THROTTLE,
+	MIG_PARAM_TLS_CREDS,
+	MIG_PARAM_TLS_HOSTNAME,
+	MIG_PARAM_MAX_BANDWIDTH,
+	MIG_PARAM_DOWNTIME_LIMIT,
+	MIG_PARAM_X_CHECKPOINT_DELAY,
+	MIG_PARAM_BLOCK_INCREMENTAL,
+	MIG_PARAM_MULTIFD_CHANNELS,
+	MIG_PARAM_MULTIFD_COMPRESSION,
+	MIG_PARAM_XBZRLE_CACHE_SIZE,
+	MIG_PARAM_MAX_POSTCOPY_BANDWIDTH,
+	MIG_PARAM_TLS_AUTHZ,
+	MIG_PARAM__HMP_COUNT,
+	MIG_PARAM_MULTIFD_ZLIB_LEVEL = MIG_PARAM__HMP_COUNT,
+	MIG_PARAM_MULTIFD_ZSTD_LEVEL,
+	MIG_PARAM__COUNT
+};
+
+enum mig_param_type {
+	MIG_PARAM_TYPE_U8,     /* QMP uint8, HMP integer expression */
+	MIG_PARAM_TYPE_U32,    /* QMP uint32 */
+	MIG_PARAM_TYPE_U64,    /* QMP uint64 */
+	MIG_PARAM_TYPE_SIZE,   /* QMP size; HMP size with k/M/G... suffixes */
+	MIG_PARAM_TYPE_BOOL,   /* on/off */
+	MIG_PARAM_TYPE_STR,    /* string, may be empty */
+	MIG_PARAM_TYPE_ENUM,   /* one of enum_names[] (multifd-compression) */
+};
+
+struct mig_param_info {
+	const char *name;           /* QEMU's hyphenated name */
+	enum mig_param_type type;
+	uint64_t default_num;       /* numbers, bools (0/1), enum index */
+	const char *default_str;    /* MIG_PARAM_TYPE_STR only */
+	uint64_t min, max;          /* inclusive range checked on set */
+	const char *hmp_unit;       /* suffix `info migrate_parameters` prints */
+	const char *const *enum_names; /* MIG_PARAM_TYPE_ENUM only */
+};
+extern const struct mig_param_info mig_param_table[MIG_PARAM__COUNT];
+
+/* Defaults, named once (QEMU 7.2 values). */
+#define MIG_DEFAULT_MAX_BANDWIDTH_BYTES (128ULL << 20)  /* 134217728 B/s */
+#define MIG_DEFAULT_DOWNTIME_LIMIT_MS 300ULL
+#define MIG_MAX_DOWNTIME_LIMIT_MS 2000000ULL
+#define MIG_DEFAULT_XBZRLE_CACHE_SIZE_BYTES (64ULL << 20)
+#define MIG_DEFAULT_COMPRESS_LEVEL 1
+#define MIG_DEFAULT_COMPRESS_THREADS 8
+#define MIG_DEFAULT_DECOMPRESS_THREADS 2
+
+struct mig_options {
+	pthread_mutex_t lock;            /* guards every field below */
+	bool caps[MIG_CAP__COUNT];       /* capability states */
+	uint64_t num[MIG_PARAM__COUNT];  /* numbers, bools 0/1, enum index */
+	char *str[MIG_PARAM__COUNT];     /* string parameters (owned), else NULL */
+	uint64_t generation;             /* bumped by every successful commit */
+};
+
+/* A set of capability changes: only members with set[i] are changed. */
+struct mig_cap_update {
+	bool set[MIG_CAP__COUNT];
+	bool state[MIG_CAP__COUNT];
+};
+
+/* A set of parameter changes: only members with has[i] are changed. */
+struct mig_param_update {
+	bool has[MIG_PARAM__COUNT];
+	uint64_t num[MIG_PARAM__COUNT];
+	char *str[MIG_PARAM__COUNT]; /* owned; freed by _release */
+};
+
+void mig_options_init(struct mig_options *o);    /* every default */
+void mig_options_release(struct mig_options *o);
+
+bool mig_options_cap(struct mig_options *o, enum mig_cap cap);
+uint64_t mig_options_num(struct mig_options *o, enum mig_param param);
+uint64_t mig_options_generation(struct mig_options *o);
+/* A consistent copy of everything (the caller releases it). */
+void mig_options_snapshot(struct mig_options *o, struct mig_options *copy);
+
+/* -1 when unknown.  Capability names are exact (case, hyphens). */
+int mig_cap_lookup(const char *name);
+/*
+ * -1 when unknown.  With accept_underscores, `compress_level` finds
+ * compress-level (qmig's HMP accepts the seeds' spellings; QMP does not).
+ */
+int mig_param_lookup(const char *name, bool accept_underscores);
+
+/*
+ * Validates the update against the current capabilities (QEMU's
+ * cross-checks: multifd vs compress, postcopy-preempt, zero-copy-send) and
+ * against mig_cap_table's unsupported entries, then commits it.
+ */
+bool mig_options_apply_caps(struct mig_options *o,
+			    const struct mig_cap_update *update,
+			    struct error **errp);
+
+/*
+ * Parses an HMP value for one parameter into `update`, with QEMU 7.2's
+ * HMP syntax and error texts (sizes with suffixes, default units per
+ * parameter, on/off, integer expressions).  Range checks happen in
+ * mig_options_apply_params(), as in QEMU.
+ */
+bool mig_param_parse_hmp(enum mig_param param, const char *value,
+			 struct mig_param_update *update, struct error **errp);
+
+/* Validates ranges (QEMU's texts) on a merged copy, then commits. */
+bool mig_options_apply_params(struct mig_options *o,
+			      const struct mig_param_update *update,
+			      struct error **errp);
+void mig_param_update_release(struct mig_param_update *update);
+
+/* `info migrate_capabilities` and `info migrate_parameters`, '\n' lines. */
+void mig_options_format_caps(struct mig_options *o, struct strbuf *out);
+void mig_options_format_params(struct mig_options *o, struct strbuf *out);
+
+#endif
