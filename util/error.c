@@ -45,7 +45,10 @@ void error_append_line(struct error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *line = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *joined = xasprintf("%s\n%s", err->msg, line);
+	/* An error with no cause of its own (a stream cut short) starts with
+	 * the context line. */
+	char *joined = err->msg[0] ? xasprintf("%s\n%s", err->msg, line)
+				   : xstrdup(line);
 	free(line);
 	free(err->msg);
 	err->msg = joined;

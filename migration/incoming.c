@@ -1,0 +1,157 @@
+#include "migration/incoming.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migration/ram_load.h"
+#include "migration/savevm.h"
+#include "util/xalloc.h"
+
+struct incoming *incoming_new(void)
+{
+	struct incoming *in = xcalloc(1, sizeof(*in));
+	in->listen_fd = -1;
+	in->child = -1;
+	return in;
+}
+
+void incoming_free(struct incoming *in)
+{
+	if (!in)
+		return;
+	transport_addr_release(&in->addr);
+	free(in->socket_address);
+	free(in);
+}
+
+static void set_status_locked(struct vm *vm, enum mig_status status)
+{
+	vm->incoming->status = status;
+	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
+		char data[64];
+		snprintf(data, sizeof(data), "{\"status\": \"%s\"}",
+			 mig_status_name(status));
+		vm_emit_event_locked(vm, "MIGRATION", data);
+	}
+	pthread_cond_broadcast(&vm->changed);
+}
+
+static void print_warning(void *opaque, const char *msg)
+{
+	(void)opaque;
+	fprintf(stderr, "qmig: %s\n", msg);
+}
+
+/* QEMU's end for a destination whose load failed. */
+static void __attribute__((noreturn))
+fail_and_exit(struct vm *vm, struct error *err, int code)
+{
+	pthread_mutex_lock(&vm->lock);
+	set_status_locked(vm, MIG_STATUS_FAILED);
+	pthread_mutex_unlock(&vm->lock);
+	fflush(stdout);
+	if (err && err->msg[0]) {
+		const char *line = err->msg;
+		for (;;) {
+			const char *nl = strchr(line, '\n');
+			int len = nl ? (int)(nl - line) : (int)strlen(line);
+			fprintf(stderr, "qmig: %.*s\n", len, line);
+			if (!nl)
+				break;
+			line = nl + 1;
+		}
+	}
+	fprintf(stderr, "qmig: load of migration failed: %s\n",
+		strerror(code));
+	fflush(stderr);
+	_exit(1);
+}
+
+static void *incoming_thread(void *opaque)
+{
+	struct vm *vm = opaque;
+	struct incoming *in = vm->incoming;
+	struct error *err = NULL;
+
+	int fd = in->listen_fd;
+	if (!in->listen_is_stream) {
+		fd = transport_accept(in->listen_fd, &err);
+		close(in->listen_fd);
+		in->listen_fd = -1;
+		if (fd < 0)
+			fail_and_exit(vm, err, EIO);
+	}
+	pthread_mutex_lock(&vm->lock);
+	set_status_locked(vm, MIG_STATUS_ACTIVE);
+	bool compress = mig_options_cap(&vm->options, MIG_CAP_COMPRESS);
+	pthread_mutex_unlock(&vm->lock);
+
+	struct qemu_file *f = qemu_file_new_fd(fd, false);
+	struct ram_load rl;
+	ram_load_init(&rl, &vm->ram, compress);
+	struct savevm_load_result result;
+	int ret = savevm_load(f, &rl, &result, print_warning, NULL, &err);
+	ram_load_release(&rl);
+	qemu_file_close(f);
+	transport_reap(in->child);
+	if (ret < 0)
+		fail_and_exit(vm, err, -ret);
+
+	pthread_mutex_lock(&vm->lock);
+	set_status_locked(vm, MIG_STATUS_COMPLETED);
+	/* As QEMU: run if the source ran (or sent no state) and no -S. */
+	bool source_ran = !result.has_globalstate ||
+			  !strcmp(result.runstate, "running");
+	if (vm->autostart && source_ran) {
+		vm_start_locked(vm);
+	} else {
+		vm->runstate = source_ran ? RUNSTATE_PAUSED
+			       : !strcmp(result.runstate, "prelaunch")
+					? RUNSTATE_PRELAUNCH
+					: RUNSTATE_PAUSED;
+		pthread_cond_broadcast(&vm->changed);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return NULL;
+}
+
+bool incoming_start(struct vm *vm, const char *uri, struct error **errp)
+{
+	struct incoming *in = vm->incoming;
+	if (!in) {
+		error_setf(errp,
+			   "'-incoming' was not specified on the command line");
+		return false;
+	}
+	if (in->started) {
+		error_setf(errp,
+			   "The incoming migration has already been started");
+		return false;
+	}
+	struct transport_addr addr;
+	if (!transport_parse(uri, &addr, errp))
+		return false;
+	int fd = transport_listen(&addr, &in->listen_is_stream, &in->child,
+				  errp);
+	if (fd < 0) {
+		transport_addr_release(&addr);
+		return false;
+	}
+	in->addr = addr;
+	in->listen_fd = fd;
+	in->started = true;
+	if (addr.kind == TRANSPORT_TCP || addr.kind == TRANSPORT_UNIX)
+		in->socket_address = transport_addr_describe(&addr);
+	set_status_locked(vm, MIG_STATUS_SETUP);
+	int rc = pthread_create(&in->thread, NULL, incoming_thread, vm);
+	if (rc) {
+		error_setf(errp, "cannot create the incoming thread: %s",
+			   strerror(rc));
+		return false;
+	}
+	pthread_detach(in->thread);
+	return true;
+}

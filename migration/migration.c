@@ -1,0 +1,388 @@
+#include "migration/migration.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/ram_save.h"
+#include "migration/savevm.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+/* The rate limit works in windows of 100 ms, as QEMU's. */
+#define RATE_WINDOW_MS 100
+/* An iteration yields after this long even with budget left, so that
+ * convergence is re-checked often. */
+#define ITERATION_MAX_NS (50 * 1000000LL)
+
+static const char *const status_names[MIG_STATUS__COUNT] = {
+	"none", "setup", "cancelling", "cancelled", "active",
+	"postcopy-active", "postcopy-paused", "postcopy-recover",
+	"completed", "failed", "colo", "pre-switchover", "device",
+	"wait-unplug",
+};
+
+const char *mig_status_name(enum mig_status status)
+{
+	return status < MIG_STATUS__COUNT ? status_names[status] : "unknown";
+}
+
+int mig_status_lookup(const char *name)
+{
+	for (int i = 0; i < MIG_STATUS__COUNT; i++)
+		if (!strcmp(name, status_names[i]))
+			return i;
+	return -1;
+}
+
+bool mig_status_is_running(enum mig_status status)
+{
+	switch (status) {
+	case MIG_STATUS_SETUP:
+	case MIG_STATUS_CANCELLING:
+	case MIG_STATUS_ACTIVE:
+	case MIG_STATUS_POSTCOPY_ACTIVE:
+	case MIG_STATUS_POSTCOPY_PAUSED:
+	case MIG_STATUS_POSTCOPY_RECOVER:
+	case MIG_STATUS_COLO:
+	case MIG_STATUS_PRE_SWITCHOVER:
+	case MIG_STATUS_DEVICE:
+	case MIG_STATUS_WAIT_UNPLUG:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool mig_status_is_active_like(enum mig_status status)
+{
+	return mig_status_is_running(status) && status != MIG_STATUS_SETUP;
+}
+
+struct migration *migration_new(void)
+{
+	return xcalloc(1, sizeof(struct migration));
+}
+
+void migration_free(struct migration *m)
+{
+	if (!m)
+		return;
+	if (m->thread_joinable)
+		pthread_join(m->thread, NULL);
+	transport_addr_release(&m->addr);
+	free(m->error_desc);
+	free(m);
+}
+
+int64_t migration_total_time_ms_locked(const struct migration *m)
+{
+	if (mig_status_is_running(m->status))
+		return clock_now_ms() - m->start_ms;
+	return m->total_time_ms;
+}
+
+/* Changes status under the lock and tells whoever waits (and QMP). */
+static void set_status_locked(struct vm *vm, enum mig_status status)
+{
+	struct migration *m = vm->outgoing;
+	m->status = status;
+	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
+		char data[64];
+		snprintf(data, sizeof(data), "{\"status\": \"%s\"}",
+			 mig_status_name(status));
+		vm_emit_event_locked(vm, "MIGRATION", data);
+	}
+	pthread_cond_broadcast(&vm->changed);
+}
+
+/* The migration thread's view of one run. */
+struct mig_run {
+	struct vm *vm;
+	struct migration *m;
+	struct qemu_file *f;
+	pid_t child;
+	struct ram_save rs;
+	uint64_t threshold_bytes;   /* switch over when pending is below */
+	int64_t window_start_ns;
+	uint64_t window_start_bytes;
+	uint64_t window_start_pages;
+	double bandwidth_bytes_per_ms;
+};
+
+static uint64_t pages_sent(const struct mig_stats *s)
+{
+	return STAT_GET(s->normal) + STAT_GET(s->duplicate) +
+	       STAT_GET(s->xbzrle_pages) + STAT_GET(s->compress_pages);
+}
+
+/* End of a 100 ms window: bandwidth, threshold, rates (QEMU's rules). */
+static void update_window(struct mig_run *r, int64_t now_ns)
+{
+	struct mig_stats *s = &r->m->stats;
+	double ms = (double)(now_ns - r->window_start_ns) / 1e6;
+	uint64_t bytes = r->f->total_bytes - r->window_start_bytes;
+	uint64_t pages = pages_sent(s) - r->window_start_pages;
+	uint64_t downtime_limit_ms =
+		mig_options_num(&r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
+
+	r->bandwidth_bytes_per_ms = ms > 0 ? (double)bytes / ms : 0;
+	r->threshold_bytes =
+		(uint64_t)(r->bandwidth_bytes_per_ms * (double)downtime_limit_ms);
+	STAT_SET(s->mbps, ms > 0 ? (double)bytes * 8 / (ms * 1000) : 0);
+	STAT_SET(s->pages_per_second,
+		 ms > 0 ? (uint64_t)((double)pages * 1000 / ms) : 0);
+	if (STAT_GET(s->dirty_pages_rate) && bytes > 10000 &&
+	    r->bandwidth_bytes_per_ms > 0)
+		STAT_SET(s->expected_downtime_ms,
+			 (uint64_t)((double)ram_save_pending_bytes(&r->rs) /
+				    r->bandwidth_bytes_per_ms));
+
+	r->window_start_ns = now_ns;
+	r->window_start_bytes = r->f->total_bytes;
+	r->window_start_pages = pages_sent(s);
+}
+
+static bool cancelled(struct mig_run *r)
+{
+	return atomic_load(&r->m->cancel_requested);
+}
+
+/* Precopy iterations until the rest fits in the downtime limit. */
+static void run_iterations(struct mig_run *r)
+{
+	r->window_start_ns = clock_now_ns();
+	r->window_start_bytes = r->f->total_bytes;
+	r->window_start_pages = pages_sent(&r->m->stats);
+	while (!cancelled(r) && !qemu_file_error(r->f)) {
+		if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes) {
+			ram_save_sync(&r->rs);
+			if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes)
+				return;
+		}
+		uint64_t max_bw = mig_options_num(&r->vm->options,
+						  MIG_PARAM_MAX_BANDWIDTH);
+		/* 0 means "no limit" (QEMU's rate limiter treats it so). */
+		uint64_t window_limit = max_bw ? max_bw / (1000 / RATE_WINDOW_MS)
+					       : UINT64_MAX;
+		uint64_t used = r->f->total_bytes - r->window_start_bytes;
+		if (used < window_limit) {
+			uint64_t budget = window_limit - used;
+			/* Sections stay small enough to re-check often. */
+			uint64_t cap = 64ULL << 20;
+			savevm_put_section_part(r->f, QEMU_VM_SECTION_PART,
+						SAVEVM_ID_RAM);
+			ram_save_iterate(&r->rs, r->f,
+					 budget < cap ? budget : cap);
+			savevm_put_footer(r->f, SAVEVM_ID_RAM);
+			qemu_file_flush(r->f);
+		}
+		int64_t now = clock_now_ns();
+		int64_t window_end =
+			r->window_start_ns + RATE_WINDOW_MS * 1000000LL;
+		used = r->f->total_bytes - r->window_start_bytes;
+		if (now < window_end && used >= window_limit) {
+			clock_sleep_ns(window_end - now);
+			now = clock_now_ns();
+		}
+		if (now >= window_end)
+			update_window(r, now);
+	}
+}
+
+/* Stops the VM, sends the rest and the devices.  Returns the downtime
+ * start, so that the caller can compute it once the stream is flushed. */
+static const char *switch_over(struct mig_run *r)
+{
+	struct vm *vm = r->vm;
+	pthread_mutex_lock(&vm->lock);
+	bool was_running = vm->runstate == RUNSTATE_RUNNING;
+	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
+	pthread_mutex_unlock(&vm->lock);
+
+	savevm_put_section_part(r->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
+	ram_save_complete(&r->rs, r->f);
+	savevm_put_footer(r->f, SAVEVM_ID_RAM);
+	savevm_put_devices(r->f, was_running ? "running" : "paused",
+			   vm->clock_offset_ns);
+	qemu_file_flush(r->f);
+	return was_running ? "running" : "paused";
+}
+
+static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
+		   bool was_running)
+{
+	struct vm *vm = r->vm;
+	struct migration *m = r->m;
+	/* Unpublish the file under the lock before closing it, so that a
+	 * concurrent migrate_cancel never shuts down a freed stream. */
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&m->file, NULL);
+	pthread_mutex_unlock(&vm->lock);
+	int io_err = r->f ? qemu_file_close(r->f) : 0;
+	transport_reap(r->child);
+	ram_save_release(&r->rs);
+
+	pthread_mutex_lock(&vm->lock);
+	m->total_time_ms = clock_now_ms() - m->start_ms;
+	if (cancelled(r)) {
+		if (vm_stopped && was_running)
+			vm_start_locked(vm);
+		set_status_locked(vm, MIG_STATUS_CANCELLED);
+	} else if (err || io_err) {
+		if (!err)
+			error_setf(&err, "Unable to write to socket: %s",
+				   strerror(io_err));
+		free(m->error_desc);
+		m->error_desc = xstrdup(err->msg);
+		/* As QEMU, a failure nobody waits for goes to stderr. */
+		if (!m->waiter_reports_error)
+			fprintf(stderr, "qmig: %s\n", err->msg);
+		if (vm_stopped && was_running)
+			vm_start_locked(vm);
+		else if (vm_stopped)
+			vm_stop_locked(vm, RUNSTATE_PAUSED);
+		set_status_locked(vm, MIG_STATUS_FAILED);
+	} else {
+		/* Completed: the final mbps covers the whole run. */
+		struct mig_stats *s = &m->stats;
+		int64_t ms = m->total_time_ms - m->setup_time_ms;
+		if (ms > 0)
+			STAT_SET(s->mbps, (double)STAT_GET(s->transferred) *
+						  8 / (double)ms / 1000);
+		STAT_SET(s->remaining_bytes, 0);
+		vm_stop_locked(vm, RUNSTATE_POSTMIGRATE);
+		set_status_locked(vm, MIG_STATUS_COMPLETED);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	error_free(err);
+}
+
+static void *migration_thread(void *opaque)
+{
+	struct mig_run *r = opaque;
+	struct vm *vm = r->vm;
+	struct migration *m = r->m;
+	struct error *err = NULL;
+	bool vm_stopped = false;
+	bool was_running = false;
+
+	int fd = transport_connect(&m->addr, &r->child, &err);
+	if (fd < 0) {
+		finish(r, err, false, false);
+		free(r);
+		return NULL;
+	}
+	r->f = qemu_file_new_fd(fd, true);
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&m->file, r->f);
+	pthread_mutex_unlock(&vm->lock);
+	if (cancelled(r)) /* a cancel raced with the connect */
+		qemu_file_shutdown(r->f);
+
+	ram_save_init(&r->rs, &vm->ram, &m->stats);
+	savevm_put_header(r->f);
+	savevm_put_section_start(r->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
+				 "ram", RAM_SECTION_VERSION);
+	ram_save_setup(&r->rs, r->f);
+	savevm_put_footer(r->f, SAVEVM_ID_RAM);
+	qemu_file_flush(r->f);
+
+	pthread_mutex_lock(&vm->lock);
+	m->setup_time_ms = clock_now_ms() - m->start_ms;
+	if (!cancelled(r))
+		set_status_locked(vm, MIG_STATUS_ACTIVE);
+	r->rs.vm_stopped = !vm_is_running_locked(vm);
+	STAT_SET(m->stats.expected_downtime_ms,
+		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
+	pthread_mutex_unlock(&vm->lock);
+
+	run_iterations(r);
+	if (!cancelled(r) && !qemu_file_error(r->f)) {
+		int64_t t0 = clock_now_ms();
+		was_running = !strcmp(switch_over(r), "running");
+		vm_stopped = true;
+		pthread_mutex_lock(&vm->lock);
+		m->downtime_ms = clock_now_ms() - t0;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	if (qemu_file_error(r->f) && !cancelled(r))
+		error_setf(&err, "Unable to write to socket: %s",
+			   strerror(qemu_file_error(r->f)));
+	finish(r, err, vm_stopped, was_running);
+	free(r);
+	return NULL;
+}
+
+bool migration_start(struct vm *vm, const char *uri, struct error **errp)
+{
+	struct migration *m = vm->outgoing;
+	if (mig_status_is_running(m->status)) {
+		error_setf(errp, "There's a migration process in progress");
+		return false;
+	}
+	if (vm->runstate == RUNSTATE_INMIGRATE) {
+		error_setf(errp, "Guest is waiting for an incoming migration");
+		return false;
+	}
+	if (vm->runstate == RUNSTATE_POSTMIGRATE) {
+		error_setf(errp,
+			   "Can't migrate the vm that was paused due to previous migration");
+		return false;
+	}
+	struct transport_addr addr;
+	if (!transport_parse(uri, &addr, errp))
+		return false;
+
+	if (m->thread_joinable) {
+		/* The previous run has finished (not running); reap it. */
+		pthread_join(m->thread, NULL);
+		m->thread_joinable = false;
+	}
+	transport_addr_release(&m->addr);
+	m->addr = addr;
+	free(m->error_desc);
+	m->error_desc = NULL;
+	memset(&m->stats, 0, sizeof(m->stats));
+	atomic_store(&m->cancel_requested, false);
+	m->waiter_reports_error = false;
+	m->start_ms = clock_now_ms();
+	m->setup_time_ms = m->total_time_ms = m->downtime_ms = 0;
+	set_status_locked(vm, MIG_STATUS_SETUP);
+
+	struct mig_run *r = xcalloc(1, sizeof(*r));
+	r->vm = vm;
+	r->m = m;
+	r->child = -1;
+	int rc = pthread_create(&m->thread, NULL, migration_thread, r);
+	if (rc) {
+		free(r);
+		error_setf(errp, "cannot create the migration thread: %s",
+			   strerror(rc));
+		m->status = MIG_STATUS_FAILED;
+		return false;
+	}
+	m->thread_joinable = true;
+	return true;
+}
+
+void migration_cancel(struct vm *vm)
+{
+	struct migration *m = vm->outgoing;
+	if (!mig_status_is_running(m->status) ||
+	    m->status == MIG_STATUS_CANCELLING)
+		return;
+	atomic_store(&m->cancel_requested, true);
+	struct qemu_file *f = atomic_load(&m->file);
+	if (f)
+		qemu_file_shutdown(f);
+	set_status_locked(vm, MIG_STATUS_CANCELLING);
+}
+
+enum mig_status migration_wait_locked(struct vm *vm)
+{
+	while (mig_status_is_running(vm->outgoing->status))
+		pthread_cond_wait(&vm->changed, &vm->lock);
+	return vm->outgoing->status;
+}

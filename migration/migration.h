@@ -1,0 +1,97 @@
+/*
+ * The outgoing migration: QEMU 7.2's state machine and the migration
+ * thread that runs precopy.
+ *
+ * DESIGN
+ * Threads: the monitor threads call migration_start/cancel/query with
+ * vm->lock held; one migration thread per migration runs connect, setup,
+ * the iterations and the completion.  The thread takes vm->lock only to
+ * change `status`, the run state and the times; all stream I/O happens
+ * without it.  Counters live in `stats` (atomics) so that `info migrate`
+ * reads them without stopping the thread.
+ * Cancel: sets `cancel_requested` and shuts the stream down, so that a
+ * blocked write returns; the thread then moves cancelling -> cancelled.
+ * Failure or cancel restart the VM if the migration stopped it: the source
+ * keeps running with its RAM intact and can migrate again.
+ */
+#ifndef QMIG_MIGRATION_MIGRATION_H
+#define QMIG_MIGRATION_MIGRATION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/mig_stats.h"
+#include "migration/qemu_file.h"
+#include "migration/transport.h"
+#include "migration/vm.h"
+#include "util/error.h"
+
+/* QEMU's MigrationStatus, in its order. */
+enum mig_status {
+	MIG_STATUS_NONE,
+	MIG_STATUS_SETUP,
+	MIG_STATUS_CANCELLING,
+	MIG_STATUS_CANCELLED,
+	MIG_STATUS_ACTIVE,
+	MIG_STATUS_POSTCOPY_ACTIVE,
+	MIG_STATUS_POSTCOPY_PAUSED,
+	MIG_STATUS_POSTCOPY_RECOVER,
+	MIG_STATUS_COMPLETED,
+	MIG_STATUS_FAILED,
+	MIG_STATUS_COLO,
+	MIG_STATUS_PRE_SWITCHOVER,
+	MIG_STATUS_DEVICE,
+	MIG_STATUS_WAIT_UNPLUG,
+	MIG_STATUS__COUNT
+};
+
+const char *mig_status_name(enum mig_status status);
+int mig_status_lookup(const char *name); /* -1 if unknown */
+/* setup, active, cancelling, pre-switchover, device...: still going. */
+bool mig_status_is_running(enum mig_status status);
+/* active-like states: `info migrate` shows the RAM block. */
+bool mig_status_is_active_like(enum mig_status status);
+
+struct migration {
+	/* guarded by vm->lock */
+	enum mig_status status;
+	char *error_desc;            /* why it failed, NULL otherwise */
+	int64_t start_ms;            /* when `migrate` was given */
+	int64_t setup_time_ms;
+	int64_t total_time_ms;       /* frozen at the end */
+	int64_t downtime_ms;
+	bool thread_joinable;
+	pthread_t thread;
+	struct transport_addr addr;  /* where to */
+	bool waiter_reports_error;   /* a blocking `migrate` shows the error */
+
+	/* shared with the migration thread */
+	atomic_bool cancel_requested;
+	struct qemu_file *_Atomic file;  /* for shutdown on cancel */
+	struct mig_stats stats;
+};
+
+struct migration *migration_new(void);
+void migration_free(struct migration *m);
+
+/*
+ * `migrate URI` (vm->lock held): refuses as QEMU does ("There's a migration
+ * process in progress", "Guest is waiting for an incoming migration", "Can't
+ * migrate the vm that was paused due to previous migration", URI errors),
+ * otherwise starts the thread in state setup and returns.
+ */
+bool migration_start(struct vm *vm, const char *uri, struct error **errp);
+
+/* `migrate_cancel` (vm->lock held): no-op unless a migration runs. */
+void migration_cancel(struct vm *vm);
+
+/* Blocks (releasing vm->lock while waiting) until the migration is no
+ * longer running; returns its final status. */
+enum mig_status migration_wait_locked(struct vm *vm);
+
+/* Milliseconds since start while running, the frozen value after. */
+int64_t migration_total_time_ms_locked(const struct migration *m);
+
+#endif

@@ -1,0 +1,223 @@
+#include "migration/ram_load.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "migration/ram_wire.h"
+#include "migration/xbzrle.h"
+#include "util/buffer_zero.h"
+#include "util/xalloc.h"
+
+void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
+		   bool compress_enabled)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->ram = ram;
+	rl->compress_enabled = compress_enabled;
+	rl->scratch = xmalloc(RAM_COMPRESS_MAX_LEN);
+}
+
+void ram_load_release(struct ram_load *rl)
+{
+	free(rl->scratch);
+	rl->scratch = NULL;
+}
+
+/* A failed read: the stream was cut (EIO) or the socket failed. */
+static int stream_error(struct qemu_file *f, struct error **errp)
+{
+	int err = qemu_file_error(f);
+	error_setf_code(errp, err, "%s", "");
+	return -err;
+}
+
+static int load_block_list(struct ram_load *rl, struct qemu_file *f,
+			   uint64_t total, struct error **errp)
+{
+	/* As QEMU: the total only says when the list ends; entries are
+	 * subtracted from it (a wrong total reads past the list). */
+	while (total) {
+		char name[256];
+		qemu_get_string8(f, name);
+		uint64_t len = qemu_get_be64(f);
+		if (qemu_file_error(f))
+			return stream_error(f, errp);
+		if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
+			error_setf_code(errp, EINVAL,
+					"Unknown ramblock \"%s\", cannot accept migration",
+					name);
+			return -EINVAL;
+		}
+		if (len != rl->ram->size_bytes) {
+			error_setf_code(errp, EINVAL,
+					"Size mismatch: %s: 0x%" PRIx64 " != 0x%" PRIx64 ": Invalid argument",
+					name, len, rl->ram->size_bytes);
+			return -EINVAL;
+		}
+		total -= len;
+	}
+	return 0;
+}
+
+static int load_xbzrle(struct ram_load *rl, struct qemu_file *f,
+		       uint8_t *page, uint64_t offset, struct error **errp)
+{
+	uint8_t encoding = qemu_get_u8(f);
+	uint16_t len = qemu_get_be16(f);
+	const char *why = NULL;
+	if (qemu_file_error(f))
+		return stream_error(f, errp);
+	if (encoding != RAM_XBZRLE_ENCODING)
+		why = "wrong compression!";
+	else if (len > XBZRLE_PAGE_SIZE)
+		why = "len overflow!";
+	else if (!qemu_get_buffer(f, rl->scratch, len))
+		return stream_error(f, errp);
+	else if (xbzrle_decode(rl->scratch, len, page) != XBZRLE_DECODE_OK)
+		why = "decode error!";
+	if (why) {
+		error_setf_code(errp, EINVAL, "Failed to load XBZRLE page - %s",
+				why);
+		error_append_line(*errp,
+				  "Failed to decompress XBZRLE page at %" PRIx64,
+				  offset);
+		return -EINVAL;
+	}
+	rl->xbzrle_pages++;
+	return 0;
+}
+
+static int load_compressed(struct ram_load *rl, struct qemu_file *f,
+			   uint8_t *page, struct error **errp)
+{
+	int32_t len = (int32_t)qemu_get_be32(f);
+	if (qemu_file_error(f))
+		return stream_error(f, errp);
+	if (len < 0 || len > RAM_COMPRESS_MAX_LEN) {
+		error_setf_code(errp, EINVAL,
+				"Invalid compressed data length: %d", len);
+		return -EINVAL;
+	}
+	if (!qemu_get_buffer(f, rl->scratch, (size_t)len))
+		return stream_error(f, errp);
+	/* One complete zlib stream into the page; as QEMU 7.2, output shorter
+	 * than a page is accepted, anything else is an error. */
+	z_stream zs = { 0 };
+	int ok = inflateInit(&zs) == Z_OK;
+	if (ok) {
+		zs.next_in = rl->scratch;
+		zs.avail_in = (uInt)len;
+		zs.next_out = page;
+		zs.avail_out = GUEST_PAGE_SIZE;
+		ok = inflate(&zs, Z_FINISH) == Z_STREAM_END;
+		inflateEnd(&zs);
+	}
+	if (!ok) {
+		error_setf_code(errp, EPERM, "decompress data failed");
+		return -EPERM;
+	}
+	rl->compressed_pages++;
+	return 0;
+}
+
+int ram_load_section(struct ram_load *rl, struct qemu_file *f,
+		     struct error **errp)
+{
+	for (;;) {
+		uint64_t header = qemu_get_be64(f);
+		if (qemu_file_error(f))
+			return stream_error(f, errp);
+		uint64_t flags = header & RAM_FLAG_MASK;
+		uint64_t addr = header & ~RAM_FLAG_MASK;
+
+		if (flags & RAM_FLAG_MEM_SIZE) {
+			int ret = load_block_list(rl, f, addr, errp);
+			if (ret)
+				return ret;
+			flags &= ~RAM_FLAG_MEM_SIZE;
+			if (!flags)
+				continue;
+		}
+		if (flags == RAM_FLAG_EOS)
+			return 0;
+		if (flags & RAM_FLAG_HOOK) {
+			/* RDMA hooks: without RDMA, QEMU fails with no cause. */
+			error_setf_code(errp, EINVAL, "%s", "");
+			return -EINVAL;
+		}
+
+		uint64_t kind = flags & ~(uint64_t)RAM_FLAG_CONTINUE;
+		if (kind != RAM_FLAG_ZERO && kind != RAM_FLAG_PAGE &&
+		    kind != RAM_FLAG_XBZRLE && kind != RAM_FLAG_COMPRESS_PAGE) {
+			error_setf_code(errp, EINVAL,
+					"Unknown combination of migration flags: 0x%" PRIx64,
+					flags);
+			return -EINVAL;
+		}
+
+		/* The block: named, or the last named one (CONTINUE). */
+		if (!(flags & RAM_FLAG_CONTINUE)) {
+			char name[256];
+			qemu_get_string8(f, name);
+			if (qemu_file_error(f))
+				return stream_error(f, errp);
+			if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
+				error_setf_code(errp, EINVAL,
+						"Can't find block %s", name);
+				error_append_line(*errp,
+						  "Illegal RAM offset %" PRIx64,
+						  addr);
+				return -EINVAL;
+			}
+			rl->block_known = true;
+		} else if (!rl->block_known) {
+			error_setf_code(errp, EINVAL,
+					"Ack, bad migration stream!");
+			error_append_line(*errp, "Illegal RAM offset %" PRIx64,
+					  addr);
+			return -EINVAL;
+		}
+		if (addr >= rl->ram->size_bytes) {
+			error_setf_code(errp, EINVAL,
+					"Illegal RAM offset %" PRIx64, addr);
+			return -EINVAL;
+		}
+		uint8_t *page = rl->ram->host + addr;
+
+		int ret = 0;
+		switch (kind) {
+		case RAM_FLAG_ZERO: {
+			uint8_t fill = qemu_get_u8(f);
+			if (qemu_file_error(f))
+				return stream_error(f, errp);
+			/* Skip the write when it changes nothing: keeps
+			 * untouched destination RAM unallocated. */
+			if (fill || !buffer_is_zero(page, GUEST_PAGE_SIZE))
+				memset(page, fill, GUEST_PAGE_SIZE);
+			rl->zero_pages++;
+			break;
+		}
+		case RAM_FLAG_PAGE:
+			if (!qemu_get_buffer(f, page, GUEST_PAGE_SIZE))
+				return stream_error(f, errp);
+			rl->normal_pages++;
+			break;
+		case RAM_FLAG_XBZRLE:
+			ret = load_xbzrle(rl, f, page, addr, errp);
+			break;
+		case RAM_FLAG_COMPRESS_PAGE:
+			if (!rl->compress_enabled) {
+				error_setf_code(errp, EINVAL,
+						"Received an unexpected compressed page");
+				return -EINVAL;
+			}
+			ret = load_compressed(rl, f, page, errp);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+}

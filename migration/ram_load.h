@@ -1,0 +1,40 @@
+/*
+ * The destination side of the `ram` section: reads records from a START,
+ * PART or END section up to its EOS and writes the pages into guest RAM.
+ * Every length, offset and block name is checked before anything is
+ * written; errors carry QEMU 7.2's messages (shared/docs/qemu-7.2-stream.md
+ * §8-10, §13.3).
+ *
+ * Threads: owned by the incoming (loader) thread.
+ */
+#ifndef QMIG_MIGRATION_RAM_LOAD_H
+#define QMIG_MIGRATION_RAM_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/qemu_file.h"
+#include "ram/guest_ram.h"
+#include "util/error.h"
+
+struct ram_load {
+	struct guest_ram *ram;
+	bool compress_enabled;   /* the destination's `compress` capability */
+	bool block_known;        /* a record has named the block */
+	uint8_t *scratch;        /* XBZRLE / compressed payload buffer */
+	/* statistics of what arrived, for tests and logs */
+	uint64_t zero_pages, normal_pages, xbzrle_pages, compressed_pages;
+};
+
+void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
+		   bool compress_enabled);
+void ram_load_release(struct ram_load *rl);
+
+/*
+ * Loads one section's RAM data (version is the section's, for START).
+ * Returns 0, or a negative errno with *errp set.
+ */
+int ram_load_section(struct ram_load *rl, struct qemu_file *f,
+		     struct error **errp);
+
+#endif

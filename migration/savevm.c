@@ -1,0 +1,393 @@
+#include "migration/savevm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "migration/ram_wire.h"
+
+/* What 7.2 sends after EOF for -M none: it describes the FULL sections
+ * (byte-exact, 486 bytes; stream doc §7). */
+static const char vmdescription_json[] =
+	"{\"page_size\": 4096, \"devices\": [{\"name\": \"timer\", "
+	"\"instance_id\": 0, \"vmsd_name\": \"timer\", \"version\": 2, "
+	"\"fields\": [{\"name\": \"cpu_ticks_offset\", \"type\": \"int64\", "
+	"\"size\": 8}, {\"name\": \"unused\", \"type\": \"unused_buffer\", "
+	"\"size\": 8}, {\"name\": \"cpu_clock_offset\", \"type\": \"int64\", "
+	"\"size\": 8}]}, {\"name\": \"globalstate\", \"instance_id\": 0, "
+	"\"vmsd_name\": \"globalstate\", \"version\": 1, \"fields\": "
+	"[{\"name\": \"size\", \"type\": \"uint32\", \"size\": 4}, "
+	"{\"name\": \"runstate\", \"type\": \"buffer\", \"size\": 100}]}]}";
+
+void savevm_put_header(struct qemu_file *f)
+{
+	qemu_put_be32(f, QEMU_VM_FILE_MAGIC);
+	qemu_put_be32(f, QEMU_VM_FILE_VERSION);
+	qemu_put_u8(f, QEMU_VM_CONFIGURATION);
+	qemu_put_be32(f, (uint32_t)strlen(SAVEVM_MACHINE_NAME));
+	qemu_put_buffer(f, (const uint8_t *)SAVEVM_MACHINE_NAME,
+			strlen(SAVEVM_MACHINE_NAME));
+}
+
+void savevm_put_section_start(struct qemu_file *f, uint8_t type, uint32_t id,
+			      const char *name, uint32_t version)
+{
+	qemu_put_u8(f, type);
+	qemu_put_be32(f, id);
+	qemu_put_string8(f, name);
+	qemu_put_be32(f, 0); /* instance id */
+	qemu_put_be32(f, version);
+}
+
+void savevm_put_section_part(struct qemu_file *f, uint8_t type, uint32_t id)
+{
+	qemu_put_u8(f, type);
+	qemu_put_be32(f, id);
+}
+
+void savevm_put_footer(struct qemu_file *f, uint32_t id)
+{
+	qemu_put_u8(f, QEMU_VM_SECTION_FOOTER);
+	qemu_put_be32(f, id);
+}
+
+void savevm_put_devices(struct qemu_file *f, const char *runstate,
+			int64_t cpu_clock_offset_ns)
+{
+	savevm_put_section_start(f, QEMU_VM_SECTION_FULL, SAVEVM_ID_TIMER,
+				 "timer", 2);
+	qemu_put_be64(f, 0); /* cpu_ticks_offset: no TSC in -M none */
+	qemu_put_be64(f, 0); /* unused field of version 1 */
+	qemu_put_be64(f, (uint64_t)cpu_clock_offset_ns);
+	savevm_put_footer(f, SAVEVM_ID_TIMER);
+
+	uint8_t state[GLOBALSTATE_RUNSTATE_LEN] = { 0 };
+	size_t len = strlen(runstate);
+	if (len >= sizeof(state))
+		len = sizeof(state) - 1;
+	memcpy(state, runstate, len);
+	savevm_put_section_start(f, QEMU_VM_SECTION_FULL,
+				 SAVEVM_ID_GLOBALSTATE, "globalstate", 1);
+	qemu_put_be32(f, (uint32_t)len + 1);
+	qemu_put_buffer(f, state, sizeof(state));
+	savevm_put_footer(f, SAVEVM_ID_GLOBALSTATE);
+
+	qemu_put_u8(f, QEMU_VM_EOF);
+	qemu_put_u8(f, QEMU_VM_VMDESCRIPTION);
+	qemu_put_be32(f, (uint32_t)strlen(vmdescription_json));
+	qemu_put_buffer(f, (const uint8_t *)vmdescription_json,
+			strlen(vmdescription_json));
+}
+
+bool runstate_name_valid(const char *name)
+{
+	static const char *const names[] = {
+		"debug", "inmigrate", "internal-error", "io-error", "paused",
+		"postmigrate", "prelaunch", "finish-migrate", "restore-vm",
+		"running", "save-vm", "shutdown", "suspended", "watchdog",
+		"guest-panicked", "colo",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* ---- loading ---- */
+
+enum handler { H_RAM, H_TIMER, H_GLOBALSTATE };
+
+struct handler_info {
+	const char *name;
+	uint32_t min_version, version;
+};
+
+static const struct handler_info handlers[] = {
+	[H_RAM] = { "ram", RAM_SECTION_VERSION, RAM_SECTION_VERSION },
+	[H_TIMER] = { "timer", 1, 2 },
+	[H_GLOBALSTATE] = { "globalstate", 1, 1 },
+};
+
+#define MAX_SECTIONS 16 /* distinct section ids a stream may open */
+
+struct load_ctx {
+	struct qemu_file *f;
+	struct ram_load *rl;
+	struct savevm_load_result *result;
+	struct {
+		uint32_t id;
+		enum handler h;
+		uint32_t version;
+	} sections[MAX_SECTIONS];
+	unsigned nsections;
+};
+
+static int cut_short(struct qemu_file *f, struct error **errp)
+{
+	int err = qemu_file_error(f) ? qemu_file_error(f) : EIO;
+	error_setf_code(errp, err, "%s", "");
+	return -err;
+}
+
+static int load_timer(struct load_ctx *c, uint32_t version,
+		      struct error **errp)
+{
+	/* Values are accepted as they come: a -M none guest has no use for
+	 * them. v1 has no cpu_clock_offset. */
+	qemu_skip(c->f, version >= 2 ? 24 : 16);
+	return qemu_file_error(c->f) ? cut_short(c->f, errp) : 0;
+}
+
+static int load_globalstate(struct load_ctx *c, struct error **errp)
+{
+	uint8_t buf[GLOBALSTATE_RUNSTATE_LEN];
+	qemu_get_be32(c->f); /* size: not checked, as in QEMU */
+	if (!qemu_get_buffer(c->f, buf, sizeof(buf)))
+		return cut_short(c->f, errp);
+	char *name = c->result->runstate;
+	memcpy(name, buf, sizeof(buf));
+	name[GLOBALSTATE_RUNSTATE_LEN] = '\0';
+	if (!runstate_name_valid(name)) {
+		error_setf_code(errp, EINVAL, "invalid parameter value: %s",
+				name);
+		return -EINVAL;
+	}
+	c->result->has_globalstate = true;
+	return 0;
+}
+
+static int check_footer(struct load_ctx *c, uint32_t id, const char *name,
+			struct error **errp)
+{
+	uint8_t type = qemu_get_u8(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	if (type != QEMU_VM_SECTION_FOOTER) {
+		error_setf_code(errp, EINVAL, "Missing section footer for %s",
+				name);
+		return -EINVAL;
+	}
+	uint32_t read_id = qemu_get_be32(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	if (read_id != id) {
+		error_setf_code(errp, EINVAL,
+				"Mismatched section id in footer for %s - read 0x%x expected 0x%x",
+				name, read_id, id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_body(struct load_ctx *c, enum handler h, uint32_t version,
+		     struct error **errp)
+{
+	switch (h) {
+	case H_RAM:
+		return ram_load_section(c->rl, c->f, errp);
+	case H_TIMER:
+		return load_timer(c, version, errp);
+	case H_GLOBALSTATE:
+		return load_globalstate(c, errp);
+	}
+	return -EINVAL;
+}
+
+static int load_section_start(struct load_ctx *c, uint8_t type,
+			      struct error **errp)
+{
+	uint32_t id = qemu_get_be32(c->f);
+	char name[256];
+	qemu_get_string8(c->f, name);
+	uint32_t instance = qemu_get_be32(c->f);
+	uint32_t version = qemu_get_be32(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+
+	int h = -1;
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(*handlers); i++)
+		if (!strcmp(name, handlers[i].name) && instance == 0)
+			h = (int)i;
+	if (h < 0) {
+		error_setf_code(errp, EINVAL,
+				"Unknown savevm section or instance '%s' %u. Make sure that your current VM setup matches your saved VM setup, including any hotplugged devices",
+				name, instance);
+		return -EINVAL;
+	}
+	const struct handler_info *hi = &handlers[h];
+	if (version > hi->version) {
+		error_setf_code(errp, EINVAL,
+				"savevm: unsupported version %u for '%s' v%u",
+				version, name, hi->version);
+		return -EINVAL;
+	}
+	int ret = 0;
+	if (version < hi->min_version) {
+		error_setf_code(errp, EINVAL, "%s", "");
+		ret = -EINVAL;
+	}
+	if (!ret && type == QEMU_VM_SECTION_START) {
+		if (c->nsections == MAX_SECTIONS) {
+			error_setf_code(errp, EINVAL,
+					"too many sections in the stream");
+			return -EINVAL;
+		}
+		c->sections[c->nsections].id = id;
+		c->sections[c->nsections].h = (enum handler)h;
+		c->sections[c->nsections].version = version;
+		c->nsections++;
+	}
+	if (!ret)
+		ret = load_body(c, (enum handler)h, version, errp);
+	if (ret) {
+		error_append_line(*errp,
+				  "error while loading state for instance 0x%x of device '%s'",
+				  instance, name);
+		return ret;
+	}
+	return check_footer(c, id, name, errp);
+}
+
+static int load_section_part(struct load_ctx *c, struct error **errp)
+{
+	uint32_t id = qemu_get_be32(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	for (unsigned i = 0; i < c->nsections; i++) {
+		if (c->sections[i].id != id)
+			continue;
+		const char *name = handlers[c->sections[i].h].name;
+		int ret = load_body(c, c->sections[i].h, c->sections[i].version,
+				    errp);
+		if (ret) {
+			error_append_line(*errp,
+					  "error while loading state section id %u(%s)",
+					  id, name);
+			return ret;
+		}
+		return check_footer(c, id, name, errp);
+	}
+	error_setf_code(errp, EINVAL, "Unknown savevm section %u", id);
+	return -EINVAL;
+}
+
+static int load_configuration(struct load_ctx *c, struct error **errp)
+{
+	if (qemu_get_u8(c->f) != QEMU_VM_CONFIGURATION) {
+		if (qemu_file_error(c->f))
+			return cut_short(c->f, errp);
+		error_setf_code(errp, EINVAL, "Configuration section missing");
+		return -EINVAL;
+	}
+	uint32_t len = qemu_get_be32(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	if (len > 255) {
+		error_setf_code(errp, EINVAL,
+				"Machine type name too long (%u bytes)", len);
+		return -EINVAL;
+	}
+	char name[256];
+	if (!qemu_get_buffer(c->f, (uint8_t *)name, len))
+		return cut_short(c->f, errp);
+	name[len] = '\0';
+	/* QEMU compares only the received length ("non" matches "none"). */
+	if (strncmp(name, SAVEVM_MACHINE_NAME, len) || strlen(name) != len) {
+		error_setf_code(errp, EINVAL,
+				"Machine type received is '%s' and local is '%s'",
+				name, SAVEVM_MACHINE_NAME);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_command(struct load_ctx *c, struct error **errp)
+{
+	uint16_t cmd = qemu_get_be16(c->f);
+	uint16_t len = qemu_get_be16(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	switch (cmd) {
+	case 1: /* OPEN_RETURN_PATH: no reply channel needed for precopy */
+	case 2: /* PING: answered only on a return path */
+		if (!qemu_skip(c->f, len))
+			return cut_short(c->f, errp);
+		return 0;
+	default:
+		error_setf_code(errp, EINVAL,
+				"VM_COMMAND 0x%x is not supported by qmig", cmd);
+		return -EINVAL;
+	}
+}
+
+int savevm_load(struct qemu_file *f, struct ram_load *rl,
+		struct savevm_load_result *result,
+		void (*warn)(void *opaque, const char *msg), void *warn_opaque,
+		struct error **errp)
+{
+	struct load_ctx c = { .f = f, .rl = rl, .result = result };
+	memset(result, 0, sizeof(*result));
+
+	uint32_t magic = qemu_get_be32(f);
+	uint32_t version = qemu_get_be32(f);
+	if (qemu_file_error(f))
+		return cut_short(f, errp);
+	if (magic != QEMU_VM_FILE_MAGIC) {
+		error_setf_code(errp, EINVAL, "Not a migration stream");
+		return -EINVAL;
+	}
+	if (version == 2) {
+		error_setf_code(errp, ENOTSUP,
+				"SaveVM v2 format is obsolete and don't work anymore");
+		return -ENOTSUP;
+	}
+	if (version != QEMU_VM_FILE_VERSION) {
+		error_setf_code(errp, ENOTSUP,
+				"Unsupported migration stream version");
+		return -ENOTSUP;
+	}
+	int ret = load_configuration(&c, errp);
+	if (ret)
+		return ret;
+
+	for (;;) {
+		uint8_t type = qemu_get_u8(f);
+		if (qemu_file_error(f))
+			return cut_short(f, errp);
+		switch (type) {
+		case QEMU_VM_SECTION_START:
+		case QEMU_VM_SECTION_FULL:
+			ret = load_section_start(&c, type, errp);
+			break;
+		case QEMU_VM_SECTION_PART:
+		case QEMU_VM_SECTION_END:
+			ret = load_section_part(&c, errp);
+			break;
+		case QEMU_VM_COMMAND:
+			ret = load_command(&c, errp);
+			break;
+		case QEMU_VM_EOF: {
+			uint8_t next = qemu_file_at_eof(f) ? 0 : qemu_get_u8(f);
+			if (next == QEMU_VM_VMDESCRIPTION) {
+				uint32_t len = qemu_get_be32(f);
+				if (!qemu_skip(f, len))
+					return cut_short(f, errp);
+				result->has_vmdesc = true;
+			} else if (warn) {
+				char msg[80];
+				snprintf(msg, sizeof(msg),
+					 "Expected vmdescription section, but got %d",
+					 next);
+				warn(warn_opaque, msg);
+			}
+			return 0;
+		}
+		default:
+			error_setf_code(errp, EINVAL,
+					"Unknown savevm section type %d", type);
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+}

@@ -1,0 +1,335 @@
+#include "migration/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+static bool parse_host_port(const char *text, struct transport_addr *addr,
+			    struct error **errp)
+{
+	const char *colon;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':' || !close[2])
+			goto bad;
+		addr->host = xstrndup(text + 1, (size_t)(close - text - 1));
+		addr->port = xstrdup(close + 2);
+		return true;
+	}
+	colon = strrchr(text, ':');
+	if (!colon || !colon[1] || strchr(text, ':') != colon)
+		goto bad;
+	addr->host = xstrndup(text, (size_t)(colon - text));
+	addr->port = xstrdup(colon + 1);
+	return true;
+bad:
+	error_setf(errp, "error parsing address '%s'", text);
+	return false;
+}
+
+bool transport_parse(const char *uri, struct transport_addr *addr,
+		     struct error **errp)
+{
+	memset(addr, 0, sizeof(*addr));
+	if (!strncmp(uri, "tcp:", 4)) {
+		addr->kind = TRANSPORT_TCP;
+		return parse_host_port(uri + 4, addr, errp);
+	}
+	if (!strncmp(uri, "unix:", 5)) {
+		addr->kind = TRANSPORT_UNIX;
+		addr->path = xstrdup(uri + 5);
+		return true;
+	}
+	if (!strncmp(uri, "exec:", 5)) {
+		addr->kind = TRANSPORT_EXEC;
+		addr->path = xstrdup(uri + 5);
+		return true;
+	}
+	if (!strncmp(uri, "fd:", 3)) {
+		addr->kind = TRANSPORT_FD;
+		addr->path = xstrdup(uri + 3);
+		return true;
+	}
+	error_setf(errp, "Parameter 'uri' expects a valid migration protocol");
+	return false;
+}
+
+void transport_addr_release(struct transport_addr *addr)
+{
+	free(addr->host);
+	free(addr->port);
+	free(addr->path);
+	memset(addr, 0, sizeof(*addr));
+}
+
+char *transport_addr_describe(const struct transport_addr *addr)
+{
+	switch (addr->kind) {
+	case TRANSPORT_TCP:
+		if (strchr(addr->host, ':'))
+			return xasprintf("tcp:[%s]:%s", addr->host, addr->port);
+		return xasprintf("tcp:%s:%s", addr->host, addr->port);
+	case TRANSPORT_UNIX:
+		return xasprintf("unix:%s", addr->path);
+	case TRANSPORT_EXEC:
+		return xasprintf("exec:%s", addr->path);
+	case TRANSPORT_FD:
+		return xasprintf("fd:%s", addr->path);
+	}
+	return xstrdup("");
+}
+
+static bool fill_sockaddr_un(struct sockaddr_un *sun, const char *path,
+			     struct error **errp)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		error_setf(errp, "UNIX socket path '%s' is too long", path);
+		return false;
+	}
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return true;
+}
+
+static void tune_socket(int fd)
+{
+	int one = 1;
+	/* Records are flushed in big blocks; Nagle would only add latency
+	 * at the section ends and the final flush. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static int connect_tcp(const struct transport_addr *addr, struct error **errp)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(addr->host, addr->port, &hints, &res);
+	if (rc) {
+		error_setf(errp, "address resolution failed for %s:%s: %s",
+			   addr->host, addr->port, gai_strerror(rc));
+		return -1;
+	}
+	int err = 0;
+	int fd = -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		error_setf(errp, "Failed to connect to '%s:%s': %s", addr->host,
+			   addr->port, strerror(err));
+		return -1;
+	}
+	if (addr->kind == TRANSPORT_TCP)
+		tune_socket(fd);
+	return fd;
+}
+
+static int connect_unix(const struct transport_addr *addr, struct error **errp)
+{
+	struct sockaddr_un sun;
+	if (!fill_sockaddr_un(&sun, addr->path, errp))
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		error_setf(errp, "Failed to connect to '%s': %s", addr->path,
+			   strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Runs `sh -c cmd` with one end of a pipe as its stdin or stdout. */
+static int spawn_exec(const char *cmd, bool we_write, pid_t *child,
+		      struct error **errp)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		error_setf(errp, "cannot create pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		error_setf(errp, "cannot fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Child: its stdin is the read end when we write. */
+		if (we_write)
+			dup2(p[0], STDIN_FILENO);
+		else
+			dup2(p[1], STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	*child = pid;
+	if (we_write) {
+		close(p[0]);
+		return p[1];
+	}
+	close(p[1]);
+	return p[0];
+}
+
+int transport_connect(const struct transport_addr *addr, pid_t *child,
+		      struct error **errp)
+{
+	*child = -1;
+	switch (addr->kind) {
+	case TRANSPORT_TCP:
+		return connect_tcp(addr, errp);
+	case TRANSPORT_UNIX:
+		return connect_unix(addr, errp);
+	case TRANSPORT_EXEC:
+		return spawn_exec(addr->path, true, child, errp);
+	case TRANSPORT_FD:
+		break;
+	}
+	error_setf(errp, "File descriptor named '%s' has not been found",
+		   addr->path);
+	return -1;
+}
+
+static int listen_tcp(struct transport_addr *addr, struct error **errp)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
+	struct addrinfo *res = NULL;
+	const char *host = addr->host[0] ? addr->host : NULL;
+	int rc = getaddrinfo(host, addr->port, &hints, &res);
+	if (rc) {
+		error_setf(errp, "address resolution failed for %s:%s: %s",
+			   addr->host, addr->port, gai_strerror(rc));
+		return -1;
+	}
+	int fd = -1;
+	int err = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		error_setf(errp, "Failed to bind socket: %s", strerror(err));
+		return -1;
+	}
+	/* Report the real port when 0 asked the kernel to pick one. */
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char port[16];
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, NULL, 0, port,
+			sizeof(port), NI_NUMERICSERV) == 0) {
+		free(addr->port);
+		addr->port = xstrdup(port);
+	}
+	return fd;
+}
+
+static int listen_unix(const struct transport_addr *addr, struct error **errp)
+{
+	struct sockaddr_un sun;
+	if (!fill_sockaddr_un(&sun, addr->path, errp))
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		error_setf(errp, "Failed to create socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(addr->path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(fd, 1) < 0) {
+		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
+			   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int transport_listen(struct transport_addr *addr, bool *is_stream,
+		     pid_t *child, struct error **errp)
+{
+	*is_stream = false;
+	*child = -1;
+	switch (addr->kind) {
+	case TRANSPORT_TCP:
+		return listen_tcp(addr, errp);
+	case TRANSPORT_UNIX:
+		return listen_unix(addr, errp);
+	case TRANSPORT_EXEC:
+		*is_stream = true;
+		return spawn_exec(addr->path, false, child, errp);
+	case TRANSPORT_FD:
+		break;
+	}
+	error_setf(errp, "File descriptor named '%s' has not been found",
+		   addr->path);
+	return -1;
+}
+
+int transport_accept(int listen_fd, struct error **errp)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			tune_socket(fd);
+			return fd;
+		}
+		if (errno == EINTR)
+			continue;
+		error_setf(errp, "Failed to accept connection: %s",
+			   strerror(errno));
+		return -1;
+	}
+}
+
+void transport_reap(pid_t child)
+{
+	if (child <= 0)
+		return;
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+}

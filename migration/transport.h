@@ -1,0 +1,62 @@
+/*
+ * Migration transports, by URI as QEMU 7.2 spells them:
+ *   tcp:HOST:PORT   (HOST may be [v6addr]; port 0 picks one when listening)
+ *   unix:PATH
+ *   exec:COMMAND    (sh -c COMMAND; the source writes to its stdin, the
+ *                    destination reads its stdout)
+ *   fd:NAME         (a descriptor the monitor received with getfd)
+ *
+ * Parsing is separate from connecting, so that `migrate` can refuse a bad
+ * URI synchronously (QEMU's errors) while the connect itself runs on the
+ * migration thread.
+ */
+#ifndef QMIG_MIGRATION_TRANSPORT_H
+#define QMIG_MIGRATION_TRANSPORT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+enum transport_kind { TRANSPORT_TCP, TRANSPORT_UNIX, TRANSPORT_EXEC,
+		      TRANSPORT_FD };
+
+struct transport_addr {
+	enum transport_kind kind;
+	char *host;     /* TCP: host without brackets */
+	char *port;     /* TCP: service string */
+	char *path;     /* UNIX: socket path; EXEC: command; FD: name */
+};
+
+/* QEMU's errors: "Parameter 'uri' expects a valid migration protocol",
+ * "error parsing address '127.0.0.1'". */
+bool transport_parse(const char *uri, struct transport_addr *addr,
+		     struct error **errp);
+void transport_addr_release(struct transport_addr *addr);
+
+/* What a listening destination reports: "tcp:127.0.0.1:41234". */
+char *transport_addr_describe(const struct transport_addr *addr);
+
+/*
+ * Outgoing: returns a connected, blocking fd (or -1 with QEMU's message,
+ * e.g. "Failed to connect to '127.0.0.1:1': Connection refused").  For exec
+ * *child is the command's pid (reap with transport_reap); else -1.
+ */
+int transport_connect(const struct transport_addr *addr, pid_t *child,
+		      struct error **errp);
+
+/*
+ * Incoming, first half: binds and listens (tcp, unix) and returns the
+ * listening fd; for tcp port 0 addr->port is updated to the real port.
+ * exec starts the command and returns its stdout directly (*is_stream
+ * true: no accept needed).
+ */
+int transport_listen(struct transport_addr *addr, bool *is_stream,
+		     pid_t *child, struct error **errp);
+/* Incoming, second half: waits for the one connection. */
+int transport_accept(int listen_fd, struct error **errp);
+
+/* Waits for an exec child (no-op for -1). */
+void transport_reap(pid_t child);
+
+#endif

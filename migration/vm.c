@@ -1,0 +1,98 @@
+#include "migration/vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/migration.h"
+#include "util/clock.h"
+#include "util/xalloc.h"
+
+const char *runstate_name(enum runstate state)
+{
+	switch (state) {
+	case RUNSTATE_PRELAUNCH: return "prelaunch";
+	case RUNSTATE_RUNNING: return "running";
+	case RUNSTATE_PAUSED: return "paused";
+	case RUNSTATE_INMIGRATE: return "inmigrate";
+	case RUNSTATE_FINISH_MIGRATE: return "finish-migrate";
+	case RUNSTATE_POSTMIGRATE: return "postmigrate";
+	case RUNSTATE_SHUTDOWN: return "shutdown";
+	}
+	return "unknown";
+}
+
+int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
+{
+	memset(vm, 0, sizeof(*vm));
+	if (guest_ram_init(&vm->ram, ram_bytes, errp) < 0)
+		return -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->changed, NULL);
+	mig_options_init(&vm->options);
+	vm->outgoing = migration_new();
+	vm->runstate = RUNSTATE_PAUSED;
+	vm->autostart = true;
+	vm->clock_offset_ns = -clock_now_ns();
+	return 0;
+}
+
+void vm_release(struct vm *vm)
+{
+	for (size_t i = 0; i < vm->nworkloads; i++)
+		workload_stop(&vm->workloads[i]);
+	free(vm->workloads);
+	migration_free(vm->outgoing);
+	mig_options_release(&vm->options);
+	guest_ram_release(&vm->ram);
+	free(vm->name);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->changed);
+}
+
+int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
+		    struct error **errp)
+{
+	vm->workloads = xrealloc(vm->workloads,
+				 (vm->nworkloads + 1) * sizeof(*vm->workloads));
+	struct workload *w = &vm->workloads[vm->nworkloads];
+	if (workload_start(w, spec, &vm->ram, errp) < 0)
+		return -1;
+	vm->nworkloads++;
+	if (vm->runstate == RUNSTATE_RUNNING)
+		workload_resume(w);
+	return 0;
+}
+
+bool vm_is_running_locked(const struct vm *vm)
+{
+	return vm->runstate == RUNSTATE_RUNNING;
+}
+
+void vm_emit_event_locked(struct vm *vm, const char *event,
+			  const char *data_json)
+{
+	if (vm->event_fn)
+		vm->event_fn(vm->event_opaque, event, data_json);
+}
+
+void vm_stop_locked(struct vm *vm, enum runstate new_state)
+{
+	bool was_running = vm->runstate == RUNSTATE_RUNNING;
+	for (size_t i = 0; i < vm->nworkloads; i++)
+		workload_pause(&vm->workloads[i]);
+	vm->runstate = new_state;
+	if (was_running)
+		vm_emit_event_locked(vm, "STOP", NULL);
+	pthread_cond_broadcast(&vm->changed);
+}
+
+void vm_start_locked(struct vm *vm)
+{
+	if (vm->runstate == RUNSTATE_RUNNING)
+		return;
+	vm->runstate = RUNSTATE_RUNNING;
+	for (size_t i = 0; i < vm->nworkloads; i++)
+		workload_resume(&vm->workloads[i]);
+	vm_emit_event_locked(vm, "RESUME", NULL);
+	pthread_cond_broadcast(&vm->changed);
+}

@@ -1,0 +1,73 @@
+/*
+ * The virtual machine qmig plays: its RAM, the workloads that write it,
+ * its run state, the migration options, and the outgoing and incoming
+ * migrations.  One big lock (QEMU's BQL) guards the run state and the
+ * migration states; monitors take it for every command, the migration
+ * threads only around state changes, never across I/O.
+ */
+#ifndef QMIG_MIGRATION_VM_H
+#define QMIG_MIGRATION_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/options.h"
+#include "ram/guest_ram.h"
+#include "ram/workload.h"
+
+/* QEMU's RunState values that qmig's machine can be in. */
+enum runstate {
+	RUNSTATE_PRELAUNCH,     /* -S, nothing migrated in yet */
+	RUNSTATE_RUNNING,
+	RUNSTATE_PAUSED,        /* stop */
+	RUNSTATE_INMIGRATE,     /* destination waiting for / loading a stream */
+	RUNSTATE_FINISH_MIGRATE,/* source stopped for the switch-over */
+	RUNSTATE_POSTMIGRATE,   /* source after a completed migration */
+	RUNSTATE_SHUTDOWN,
+};
+
+const char *runstate_name(enum runstate state);
+
+struct migration;  /* migration/migration.h */
+struct incoming;   /* migration/incoming.h */
+
+/* Receives events (QMP delivers them); data_json may be NULL. */
+typedef void (*vm_event_fn)(void *opaque, const char *event,
+			    const char *data_json);
+
+struct vm {
+	pthread_mutex_t lock;      /* the big lock: fields below */
+	pthread_cond_t changed;    /* broadcast on every state change */
+	enum runstate runstate;
+	bool autostart;            /* run after an incoming migration (no -S) */
+	char *name;                /* -name, or NULL */
+
+	struct guest_ram ram;      /* fixed after vm_init */
+	struct workload *workloads;
+	size_t nworkloads;
+	struct mig_options options; /* has its own lock */
+	struct migration *outgoing; /* never NULL after vm_init */
+	struct incoming *incoming;  /* NULL unless -incoming was given */
+	int64_t clock_offset_ns;    /* for the timer device section */
+
+	vm_event_fn event_fn;       /* may be NULL */
+	void *event_opaque;
+	bool quit_requested;        /* `quit`: main() exits */
+};
+
+int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp);
+void vm_release(struct vm *vm);
+
+/* Starts the workloads, so that they write while the VM runs. */
+int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
+		    struct error **errp);
+
+/* Run control; the caller holds vm->lock. */
+void vm_stop_locked(struct vm *vm, enum runstate new_state);
+void vm_start_locked(struct vm *vm);
+bool vm_is_running_locked(const struct vm *vm);
+void vm_emit_event_locked(struct vm *vm, const char *event,
+			  const char *data_json);
+
+#endif

@@ -1,0 +1,414 @@
+#include "monitor/hmp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/migration.h"
+#include "migration/options.h"
+#include "util/xalloc.h"
+
+const struct hmp_command *hmp_find(const struct hmp_command *table,
+				   const char *name)
+{
+	for (const struct hmp_command *c = table; c->name; c++)
+		if (!strcmp(c->name, name) ||
+		    (c->alias && !strcmp(c->alias, name)))
+			return c;
+	return NULL;
+}
+
+void hmp_format_help_line(struct strbuf *out, const char *prefix,
+			  const struct hmp_command *cmd)
+{
+	strbuf_addstr(out, prefix);
+	strbuf_addstr(out, cmd->name);
+	if (cmd->alias)
+		strbuf_addf(out, "|%s", cmd->alias);
+	strbuf_addf(out, " %s -- %s\n", cmd->params, cmd->help);
+}
+
+/* ---- the argument parser ---- */
+
+static const char *skip_spaces(const char *p)
+{
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+/*
+ * Reads one word or a "quoted string" (backslash escapes \n \r \\ \" \')
+ * into *out.  Returns the position after it, or NULL at the end of line or
+ * on an unterminated quote.
+ */
+static const char *get_word(const char *p, char **out)
+{
+	p = skip_spaces(p);
+	if (!*p)
+		return NULL;
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (*p == '"') {
+		p++;
+		while (*p && *p != '"') {
+			char c = *p++;
+			if (c == '\\' && *p) {
+				c = *p++;
+				c = c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+			}
+			strbuf_addch(&sb, c);
+		}
+		if (*p != '"') {
+			strbuf_release(&sb);
+			return NULL;
+		}
+		p++;
+	} else {
+		while (*p && !isspace((unsigned char)*p))
+			strbuf_addch(&sb, *p++);
+	}
+	*out = strbuf_detach(&sb);
+	return p;
+}
+
+/* Expressions as QEMU's HMP reads them: spaces between tokens are
+ * skipped, so "0 -1" is one expression. */
+struct expr {
+	const char *p;
+	const char *error; /* set once */
+	char bad;
+};
+
+static int64_t expr_sum(struct expr *e);
+
+static int64_t expr_unary(struct expr *e)
+{
+	e->p = skip_spaces(e->p);
+	char c = *e->p;
+	if (c == '-' || c == '+') {
+		e->p++;
+		int64_t v = expr_unary(e);
+		return c == '-' ? -v : v;
+	}
+	if (c == '~') {
+		e->p++;
+		return ~expr_unary(e);
+	}
+	if (c == '(') {
+		e->p++;
+		int64_t v = expr_sum(e);
+		e->p = skip_spaces(e->p);
+		if (*e->p != ')') {
+			if (!e->error)
+				e->error = "')' expected";
+			return 0;
+		}
+		e->p++;
+		return v;
+	}
+	if (!isdigit((unsigned char)c)) {
+		if (!e->error) {
+			e->error = c ? "invalid char" : "unexpected end of expression";
+			e->bad = c;
+		}
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	uint64_t v = strtoull(e->p, &end, 0);
+	if (errno && !e->error)
+		e->error = "number too large";
+	e->p = end;
+	return (int64_t)v;
+}
+
+static int64_t expr_product(struct expr *e)
+{
+	int64_t v = expr_unary(e);
+	for (;;) {
+		e->p = skip_spaces(e->p);
+		char op = *e->p;
+		if (op != '*' && op != '/' && op != '%')
+			return v;
+		e->p++;
+		int64_t r = expr_unary(e);
+		if (op == '*') {
+			v = (int64_t)((uint64_t)v * (uint64_t)r);
+		} else if (r == 0) {
+			if (!e->error)
+				e->error = "division by zero";
+			return 0;
+		} else {
+			v = op == '/' ? v / r : v % r;
+		}
+	}
+}
+
+static int64_t expr_sum(struct expr *e)
+{
+	int64_t v = expr_product(e);
+	for (;;) {
+		e->p = skip_spaces(e->p);
+		char op = *e->p;
+		if (op != '+' && op != '-' && op != '&' && op != '|' &&
+		    op != '^')
+			return v;
+		e->p++;
+		int64_t r = expr_product(e);
+		switch (op) {
+		case '+': v = (int64_t)((uint64_t)v + (uint64_t)r); break;
+		case '-': v = (int64_t)((uint64_t)v - (uint64_t)r); break;
+		case '&': v &= r; break;
+		case '|': v |= r; break;
+		default: v ^= r; break;
+		}
+	}
+}
+
+/* Fills v from the text after the command name; false after reporting. */
+static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
+		       const char *p, struct hmp_values *v, char **owned)
+{
+	const char *name = cmd->name;
+	/* Flags come first: "-d", also grouped as "-di". */
+	for (;;) {
+		p = skip_spaces(p);
+		if (*p != '-' || !cmd->args[0].name)
+			break;
+		bool takes_flags = false;
+		for (int i = 0; cmd->args[i].name; i++)
+			takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
+		if (!takes_flags)
+			break;
+		p++;
+		while (*p && !isspace((unsigned char)*p)) {
+			int found = -1;
+			for (int i = 0; cmd->args[i].name; i++)
+				if (cmd->args[i].type == HMP_ARG_FLAG &&
+				    cmd->args[i].flag == *p)
+					found = i;
+			if (found < 0) {
+				monitor_usage_error(mon, name,
+						    "%s: unsupported option -%c",
+						    name, *p);
+				return false;
+			}
+			v->on[found] = true;
+			p++;
+		}
+	}
+	for (int i = 0; cmd->args[i].name; i++) {
+		const struct hmp_arg *a = &cmd->args[i];
+		char *word = NULL;
+		const char *next;
+		switch (a->type) {
+		case HMP_ARG_FLAG:
+			break;
+		case HMP_ARG_STR:
+		case HMP_ARG_OPT_STR:
+			next = get_word(p, &word);
+			if (!next) {
+				if (a->type == HMP_ARG_OPT_STR)
+					break;
+				monitor_usage_error(mon, name,
+						    "%s: string expected", name);
+				return false;
+			}
+			owned[i] = word;
+			v->str[i] = word;
+			p = next;
+			break;
+		case HMP_ARG_ON_OFF:
+			next = get_word(p, &word);
+			if (!next || (strcmp(word, "on") && strcmp(word, "off"))) {
+				free(word);
+				monitor_usage_error(mon, name,
+						    "Expected 'on' or 'off'");
+				return false;
+			}
+			v->on[i] = !strcmp(word, "on");
+			free(word);
+			p = next;
+			break;
+		case HMP_ARG_INT: {
+			p = skip_spaces(p);
+			if (!*p) {
+				monitor_usage_error(mon, name,
+						    "%s: integer expected", name);
+				return false;
+			}
+			struct expr e = { .p = p };
+			v->num[i] = expr_sum(&e);
+			if (e.error) {
+				if (e.bad)
+					monitor_usage_error(mon, name,
+							    "invalid char '%c' in expression",
+							    e.bad);
+				else
+					monitor_usage_error(mon, name, "%s",
+							    e.error);
+				return false;
+			}
+			p = e.p;
+			break;
+		}
+		}
+	}
+	if (*skip_spaces(p)) {
+		monitor_usage_error(mon, name,
+				    "%s: extraneous characters at the end of line",
+				    name);
+		return false;
+	}
+	return true;
+}
+
+static void run_command(struct monitor *mon, const struct hmp_command *cmd,
+			const char *rest)
+{
+	struct hmp_values v;
+	memset(&v, 0, sizeof(v));
+	char *owned[HMP_MAX_ARGS] = { 0 };
+	if (parse_args(mon, cmd, rest, &v, owned))
+		cmd->handler(mon, &v);
+	for (int i = 0; i < HMP_MAX_ARGS; i++)
+		free(owned[i]);
+}
+
+void hmp_dispatch(struct monitor *mon, const char *line)
+{
+	const char *p = skip_spaces(line);
+	if (!*p)
+		return;
+	const char *end = p;
+	while (*end && !isspace((unsigned char)*end))
+		end++;
+	char *name = xstrndup(p, (size_t)(end - p));
+	const struct hmp_command *cmd = hmp_find(hmp_commands, name);
+	if (!cmd) {
+		monitor_usage_error(mon, NULL, "unknown command: '%s'", name);
+		free(name);
+		return;
+	}
+	free(name);
+	if (cmd->subcommands) {
+		/* `info X`: a second table; `info` alone lists it. */
+		const char *q = skip_spaces(end);
+		if (*q) {
+			const char *qend = q;
+			while (*qend && !isspace((unsigned char)*qend))
+				qend++;
+			char *sub = xstrndup(q, (size_t)(qend - q));
+			const struct hmp_command *sc =
+				hmp_find(cmd->subcommands, sub);
+			if (!sc) {
+				monitor_usage_error(mon, NULL,
+						    "unknown command: '%s %s'",
+						    cmd->name, sub);
+				free(sub);
+				return;
+			}
+			free(sub);
+			run_command(mon, sc, qend);
+			return;
+		}
+	}
+	run_command(mon, cmd, end);
+}
+
+/* ---- completion ---- */
+
+static void complete_from_table(const struct hmp_command *table,
+				const char *word,
+				void (*add)(void *, const char *), void *opaque)
+{
+	size_t n = strlen(word);
+	for (const struct hmp_command *c = table; c->name; c++)
+		if (!strncmp(c->name, word, n))
+			add(opaque, c->name);
+}
+
+static void complete_value(enum hmp_completion kind, const char *word,
+			   void (*add)(void *, const char *), void *opaque)
+{
+	size_t n = strlen(word);
+	switch (kind) {
+	case HMP_COMPLETE_COMMAND:
+		complete_from_table(hmp_commands, word, add, opaque);
+		break;
+	case HMP_COMPLETE_CAPABILITY:
+		for (int i = 0; i < MIG_CAP__COUNT; i++)
+			if (!strncmp(mig_cap_table[i].name, word, n))
+				add(opaque, mig_cap_table[i].name);
+		break;
+	case HMP_COMPLETE_PARAMETER:
+		for (int i = 0; i < MIG_PARAM__COUNT; i++)
+			if (!strncmp(mig_param_table[i].name, word, n))
+				add(opaque, mig_param_table[i].name);
+		break;
+	case HMP_COMPLETE_ON_OFF:
+		if (!strncmp("on", word, n))
+			add(opaque, "on");
+		if (!strncmp("off", word, n))
+			add(opaque, "off");
+		break;
+	case HMP_COMPLETE_STATUS:
+		for (int i = 0; i < MIG_STATUS__COUNT; i++)
+			if (!strncmp(mig_status_name((enum mig_status)i), word,
+				     n))
+				add(opaque, mig_status_name((enum mig_status)i));
+		break;
+	case HMP_COMPLETE_NONE:
+	case HMP_COMPLETE_FILE:
+		break;
+	}
+}
+
+void hmp_complete(const char *line, const char *word,
+		  void (*add)(void *opaque, const char *candidate),
+		  void *opaque)
+{
+	/* Split what precedes the word into words. */
+	char *words[8];
+	int nwords = 0;
+	const char *p = line;
+	for (;;) {
+		p = skip_spaces(p);
+		if (!*p || nwords == 8)
+			break;
+		const char *e = p;
+		while (*e && !isspace((unsigned char)*e))
+			e++;
+		words[nwords++] = xstrndup(p, (size_t)(e - p));
+		p = e;
+	}
+	if (nwords == 0) {
+		complete_from_table(hmp_commands, word, add, opaque);
+		goto out;
+	}
+	const struct hmp_command *cmd = hmp_find(hmp_commands, words[0]);
+	if (!cmd)
+		goto out;
+	int argi = nwords - 1; /* index of the argument being completed */
+	if (cmd->subcommands) {
+		if (nwords == 1) {
+			complete_from_table(cmd->subcommands, word, add, opaque);
+			goto out;
+		}
+		goto out;
+	}
+	/* Skip flag arguments: they are not positional. */
+	for (int i = 0, pos = 0; cmd->args[i].name; i++) {
+		if (cmd->args[i].type == HMP_ARG_FLAG)
+			continue;
+		if (pos++ == argi) {
+			complete_value(cmd->args[i].complete, word, add, opaque);
+			break;
+		}
+	}
+out:
+	for (int i = 0; i < nwords; i++)
+		free(words[i]);
+}

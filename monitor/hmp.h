@@ -1,0 +1,83 @@
+/*
+ * HMP, the human monitor: one table row per command (name, alias, typed
+ * arguments, help text, handler), from which the parser, `help`, readline
+ * completion and docs/monitor.md are all derived.  Argument syntax and
+ * parser errors follow QEMU 7.2's monitor (shared/docs/monitor-reference.md).
+ */
+#ifndef QMIG_MONITOR_HMP_H
+#define QMIG_MONITOR_HMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "monitor/monitor.h"
+
+enum hmp_arg_type {
+	HMP_ARG_STR,      /* one word, or a "double-quoted string" */
+	HMP_ARG_OPT_STR,  /* the same, may be absent */
+	HMP_ARG_ON_OFF,   /* exactly `on` or `off` */
+	HMP_ARG_INT,      /* an integer expression: 0x10 + 4 * 2 */
+	HMP_ARG_FLAG,     /* `-X` option before the other arguments */
+};
+
+/* What a value completes to, for readline. */
+enum hmp_completion {
+	HMP_COMPLETE_NONE,
+	HMP_COMPLETE_COMMAND,     /* help's argument */
+	HMP_COMPLETE_CAPABILITY,
+	HMP_COMPLETE_PARAMETER,
+	HMP_COMPLETE_ON_OFF,
+	HMP_COMPLETE_STATUS,      /* migrate_continue's state */
+	HMP_COMPLETE_FILE,
+};
+
+struct hmp_arg {
+	const char *name;          /* as `help` shows it */
+	enum hmp_arg_type type;
+	char flag;                 /* HMP_ARG_FLAG: the letter */
+	enum hmp_completion complete;
+};
+
+#define HMP_MAX_ARGS 6
+
+struct hmp_values {
+	const char *str[HMP_MAX_ARGS]; /* STR, OPT_STR (NULL if absent) */
+	int64_t num[HMP_MAX_ARGS];     /* INT */
+	bool on[HMP_MAX_ARGS];         /* ON_OFF, FLAG */
+};
+
+struct hmp_command {
+	const char *name;
+	const char *alias;             /* `c` for cont, or NULL */
+	struct hmp_arg args[HMP_MAX_ARGS]; /* ends at name == NULL */
+	const char *params;            /* the argument synopsis for help */
+	const char *help;
+	void (*handler)(struct monitor *mon, const struct hmp_values *v);
+	const struct hmp_command *subcommands; /* `info`: its table */
+};
+
+/* The tables (end at name == NULL). */
+extern const struct hmp_command hmp_commands[];
+extern const struct hmp_command hmp_info_commands[];
+
+/* Parses and runs one line; caller holds vm->lock. */
+void hmp_dispatch(struct monitor *mon, const char *line);
+
+/* Finds a command or alias by exact name in a table. */
+const struct hmp_command *hmp_find(const struct hmp_command *table,
+				   const char *name);
+
+/* One `help` line: "name|alias params -- help". */
+void hmp_format_help_line(struct strbuf *out, const char *prefix,
+			  const struct hmp_command *cmd);
+
+/*
+ * Completion candidates for the text before the cursor (`line` up to
+ * the word being completed, `word` the partial word): calls add() for
+ * each candidate.
+ */
+void hmp_complete(const char *line, const char *word,
+		  void (*add)(void *opaque, const char *candidate),
+		  void *opaque);
+
+#endif

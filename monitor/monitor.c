@@ -1,0 +1,84 @@
+#include "monitor/monitor.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "monitor/hmp.h"
+
+void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode)
+{
+	memset(mon, 0, sizeof(*mon));
+	mon->vm = vm;
+	mon->mode = mode;
+	strbuf_init(&mon->out);
+	strbuf_init(&mon->err);
+}
+
+void monitor_release(struct monitor *mon)
+{
+	strbuf_release(&mon->out);
+	strbuf_release(&mon->err);
+}
+
+void monitor_printf(struct monitor *mon, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&mon->out, fmt, ap);
+	va_end(ap);
+}
+
+/* Each line of text, prefixed for piped mode or not. */
+static void add_error_lines(struct monitor *mon, const char *first_prefix,
+			    const char *text)
+{
+	mon->failed = true;
+	mon->any_failed = true;
+	bool piped = mon->mode == MONITOR_MODE_PIPED;
+	struct strbuf *dst = piped ? &mon->err : &mon->out;
+	const char *line = text;
+	bool first = true;
+	for (;;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		if (piped)
+			strbuf_addf(dst, "qmig: line %u: ", mon->line_no);
+		else if (first && first_prefix)
+			strbuf_addstr(dst, first_prefix);
+		strbuf_add(dst, line, len);
+		strbuf_addch(dst, '\n');
+		first = false;
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+}
+
+void monitor_error(struct monitor *mon, const char *text)
+{
+	add_error_lines(mon, "Error: ", text);
+}
+
+void monitor_usage_error(struct monitor *mon, const char *cmd,
+			 const char *fmt, ...)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		strbuf_addf(&sb, "\nTry \"help %s\" for more information",
+			    cmd);
+	add_error_lines(mon, NULL, sb.buf);
+	strbuf_release(&sb);
+}
+
+void monitor_run_line(struct monitor *mon, const char *line)
+{
+	mon->failed = false;
+	pthread_mutex_lock(&mon->vm->lock);
+	hmp_dispatch(mon, line);
+	pthread_mutex_unlock(&mon->vm->lock);
+}

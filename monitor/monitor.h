@@ -1,0 +1,53 @@
+/*
+ * One monitor session: where a command's output and errors go.
+ *
+ * Handlers write output with monitor_printf() and report failure with
+ * monitor_error() (a command error, shown by QEMU as "Error: TEXT") or
+ * monitor_usage_error() (argument-parser errors, shown as QEMU shows them,
+ * followed by the "Try \"help CMD\"" line).  The front-end decides where
+ * each goes: an interactive or socket monitor shows everything in its output
+ * as QEMU does; a piped script gets output on stdout and errors on stderr as
+ * "qmig: line N: TEXT", and a non-zero exit status.
+ */
+#ifndef QMIG_MONITOR_MONITOR_H
+#define QMIG_MONITOR_MONITOR_H
+
+#include <stdbool.h>
+
+#include "migration/vm.h"
+#include "util/strbuf.h"
+
+enum monitor_mode {
+	MONITOR_MODE_PIPED,   /* stdin is not a tty: script mode */
+	MONITOR_MODE_TTY,     /* readline on a terminal */
+	MONITOR_MODE_SOCKET,  /* unix/tcp, QEMU-style text */
+	MONITOR_MODE_CAPTURE, /* QMP human-monitor-command */
+};
+
+struct monitor {
+	struct vm *vm;
+	enum monitor_mode mode;
+	struct strbuf out;     /* the current command's output */
+	struct strbuf err;     /* piped mode: error lines for stderr */
+	bool failed;           /* the current command failed */
+	bool any_failed;       /* some command of this session failed */
+	unsigned line_no;      /* input line of the current command */
+	bool quit;             /* `quit` was given */
+};
+
+void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode);
+void monitor_release(struct monitor *mon);
+
+void monitor_printf(struct monitor *mon, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A command error: QEMU's "Error: TEXT" (TEXT may span lines). */
+void monitor_error(struct monitor *mon, const char *text);
+/* A parser error; `cmd` non-NULL adds "Try \"help CMD\" ..." after it. */
+void monitor_usage_error(struct monitor *mon, const char *cmd,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Runs one input line (vm->lock is taken inside). */
+void monitor_run_line(struct monitor *mon, const char *line);
+
+#endif

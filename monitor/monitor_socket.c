@@ -1,0 +1,240 @@
+#include "monitor/monitor_socket.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "migration/transport.h"
+#include "monitor/monitor.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+#define PROMPT "(qmig) "
+#define MAX_LINE_BYTES (64 * 1024) /* a longer line is cut off */
+
+bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
+			struct error **errp)
+{
+	memset(spec, 0, sizeof(*spec));
+	char *copy = xstrdup(text);
+	char *opts = strchr(copy, ',');
+	if (opts)
+		*opts++ = '\0';
+	bool ok = true;
+	struct transport_addr addr;
+	if (!strncmp(copy, "unix:", 5)) {
+		spec->is_unix = true;
+		spec->path = xstrdup(copy + 5);
+	} else if (!strncmp(copy, "tcp:", 4) &&
+		   transport_parse(copy, &addr, NULL)) {
+		spec->host = addr.host;
+		spec->port = addr.port;
+		addr.host = addr.port = NULL;
+		transport_addr_release(&addr);
+	} else {
+		error_setf(errp, "unsupported monitor device '%s' (stdio, unix:PATH,server=on,wait=off, tcp:HOST:PORT,server=on,wait=off, none)",
+			   text);
+		ok = false;
+	}
+	char *save = NULL;
+	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; ok && o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "server") || !strcmp(o, "server=on"))
+			spec->server = true;
+		else if (!strcmp(o, "server=off"))
+			spec->server = false;
+		else if (!strcmp(o, "wait=off") || !strcmp(o, "nowait"))
+			spec->wait = false;
+		else if (!strcmp(o, "wait=on") || !strcmp(o, "wait"))
+			spec->wait = true;
+		else {
+			error_setf(errp, "unsupported monitor option '%s'", o);
+			ok = false;
+		}
+	}
+	if (ok && !spec->server) {
+		error_setf(errp, "monitor sockets must be servers: add ',server=on,wait=off' to '%s'",
+			   text);
+		ok = false;
+	}
+	if (ok && spec->wait) {
+		error_setf(errp, "'wait=on' is not supported: use ',wait=off' in '%s'",
+			   text);
+		ok = false;
+	}
+	free(copy);
+	if (!ok)
+		chardev_spec_release(spec);
+	return ok;
+}
+
+void chardev_spec_release(struct chardev_spec *spec)
+{
+	free(spec->path);
+	free(spec->host);
+	free(spec->port);
+	memset(spec, 0, sizeof(*spec));
+}
+
+struct session {
+	struct vm *vm;
+	int fd;
+};
+
+static bool send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Sends text with "\n" turned into "\r\n", as QEMU's monitor writes. */
+static bool send_text(int fd, const char *text, size_t len)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			strbuf_addch(&sb, '\r');
+		strbuf_addch(&sb, text[i]);
+	}
+	bool ok = send_all(fd, sb.buf, sb.len);
+	strbuf_release(&sb);
+	return ok;
+}
+
+static void *session_thread(void *opaque)
+{
+	struct session *s = opaque;
+	struct monitor mon;
+	monitor_init(&mon, s->vm, MONITOR_MODE_SOCKET);
+	char banner[128];
+	snprintf(banner, sizeof(banner),
+		 "qmig %s monitor - type 'help' for more information\n",
+		 QMIG_VERSION);
+	bool ok = send_text(s->fd, banner, strlen(banner)) &&
+		  send_all(s->fd, PROMPT, strlen(PROMPT));
+
+	struct strbuf line;
+	strbuf_init(&line);
+	char buf[4096];
+	while (ok && !mon.quit) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n && ok && !mon.quit; i++) {
+			char c = buf[i];
+			if (c == '\r')
+				continue;
+			if (c != '\n') {
+				if (line.len < MAX_LINE_BYTES)
+					strbuf_addch(&line, c);
+				continue;
+			}
+			mon.line_no++;
+			monitor_run_line(&mon, line.buf);
+			strbuf_reset(&line);
+			ok = send_text(s->fd, mon.out.buf, mon.out.len);
+			strbuf_reset(&mon.out);
+			if (mon.quit)
+				break;
+			ok = ok && send_all(s->fd, PROMPT, strlen(PROMPT));
+		}
+	}
+	bool quit = mon.quit;
+	strbuf_release(&line);
+	monitor_release(&mon);
+	close(s->fd);
+	free(s);
+	if (quit) {
+		/* QEMU exits at once on `quit`; so do we. */
+		fflush(stdout);
+		exit(0);
+	}
+	return NULL;
+}
+
+struct listener {
+	struct vm *vm;
+	int fd;
+};
+
+static void *listener_thread(void *opaque)
+{
+	struct listener *l = opaque;
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;
+		}
+		struct session *s = xcalloc(1, sizeof(*s));
+		s->vm = l->vm;
+		s->fd = fd;
+		pthread_t t;
+		if (pthread_create(&t, NULL, session_thread, s)) {
+			close(fd);
+			free(s);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	close(l->fd);
+	free(l);
+	return NULL;
+}
+
+bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
+			  struct error **errp)
+{
+	struct transport_addr addr = { 0 };
+	bool is_stream;
+	pid_t child;
+	if (spec->is_unix) {
+		addr.kind = TRANSPORT_UNIX;
+		addr.path = xstrdup(spec->path);
+	} else {
+		addr.kind = TRANSPORT_TCP;
+		addr.host = xstrdup(spec->host);
+		addr.port = xstrdup(spec->port);
+	}
+	int fd = transport_listen(&addr, &is_stream, &child, errp);
+	if (fd >= 0 && spec->is_unix && chmod(spec->path, 0600) < 0) {
+		error_setf(errp, "cannot set the mode of '%s': %s", spec->path,
+			   strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	transport_addr_release(&addr);
+	if (fd < 0)
+		return false;
+	struct listener *l = xcalloc(1, sizeof(*l));
+	l->vm = vm;
+	l->fd = fd;
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, listener_thread, l);
+	if (rc) {
+		error_setf(errp, "cannot create a monitor thread: %s",
+			   strerror(rc));
+		close(fd);
+		free(l);
+		return false;
+	}
+	pthread_detach(t);
+	return true;
+}

@@ -1,0 +1,33 @@
+/*
+ * HMP on sockets: `-monitor unix:PATH,server=on,wait=off` and
+ * `-monitor tcp:HOST:PORT,server=on,wait=off`.  Each connection gets its own
+ * session thread: a one-line banner, then after each command its output
+ * and the prompt "(qmig) " (no newline), QEMU-style "\r\n" line ends and no
+ * echo, so that a program can read up to the prompt.  A unix socket file is
+ * created with mode 0600.
+ */
+#ifndef QMIG_MONITOR_MONITOR_SOCKET_H
+#define QMIG_MONITOR_MONITOR_SOCKET_H
+
+#include <stdbool.h>
+
+#include "migration/vm.h"
+#include "util/error.h"
+
+struct chardev_spec {
+	bool is_unix;
+	char *path;          /* unix */
+	char *host, *port;   /* tcp */
+	bool server, wait;
+};
+
+/* Parses "unix:PATH,server=on,wait=off" or "tcp:HOST:PORT,...". */
+bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
+			struct error **errp);
+void chardev_spec_release(struct chardev_spec *spec);
+
+/* Binds and listens now; a thread accepts sessions from then on. */
+bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
+			  struct error **errp);
+
+#endif

@@ -1,0 +1,142 @@
+#include "monitor/monitor_stdio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
+#include "util/xalloc.h"
+
+#define PROMPT "(qmig) "
+
+static void flush_output(struct monitor *mon)
+{
+	if (mon->out.len) {
+		fwrite(mon->out.buf, 1, mon->out.len, stdout);
+		strbuf_reset(&mon->out);
+	}
+	fflush(stdout);
+	if (mon->err.len) {
+		fwrite(mon->err.buf, 1, mon->err.len, stderr);
+		strbuf_reset(&mon->err);
+		fflush(stderr);
+	}
+}
+
+static int run_piped(struct vm *vm)
+{
+	struct monitor mon;
+	monitor_init(&mon, vm, MONITOR_MODE_PIPED);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while (!mon.quit && (len = getline(&line, &cap, stdin)) >= 0) {
+		mon.line_no++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		const char *p = line + strspn(line, " \t");
+		if (!*p || *p == '#')
+			continue;
+		monitor_run_line(&mon, p);
+		flush_output(&mon);
+	}
+	free(line);
+	int status = mon.any_failed ? 1 : 0;
+	monitor_release(&mon);
+	return status;
+}
+
+/* ---- readline ---- */
+
+struct completion_list {
+	char **items;
+	size_t n, cap;
+};
+
+static void add_candidate(void *opaque, const char *candidate)
+{
+	struct completion_list *l = opaque;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+	}
+	l->items[l->n++] = xstrdup(candidate);
+}
+
+static struct completion_list pending;
+
+static char *next_candidate(const char *text, int state)
+{
+	(void)text;
+	static size_t index;
+	if (state == 0)
+		index = 0;
+	if (index < pending.n)
+		return pending.items[index++]; /* readline frees it */
+	free(pending.items);
+	memset(&pending, 0, sizeof(pending));
+	return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+	(void)end;
+	char *before = xstrndup(rl_line_buffer, (size_t)start);
+	for (size_t i = 0; i < pending.n; i++)
+		free(pending.items[i]);
+	free(pending.items);
+	memset(&pending, 0, sizeof(pending));
+	hmp_complete(before, text, add_candidate, &pending);
+	free(before);
+	rl_attempted_completion_over = 1; /* no file names by default */
+	return rl_completion_matches(text, next_candidate);
+}
+
+static char *history_path(void)
+{
+	const char *home = getenv("HOME");
+	return home && *home ? xasprintf("%s/.qmig_history", home) : NULL;
+}
+
+static int run_tty(struct vm *vm)
+{
+	struct monitor mon;
+	monitor_init(&mon, vm, MONITOR_MODE_TTY);
+	char *hist = history_path();
+	rl_readline_name = "qmig";
+	rl_attempted_completion_function = complete;
+	if (hist)
+		read_history(hist);
+	printf("qmig %s monitor - type 'help' for more information\n",
+	       QMIG_VERSION);
+	char *line;
+	while (!mon.quit && (line = readline(PROMPT))) {
+		mon.line_no++;
+		if (*line && (!history_length ||
+			      strcmp(history_get(history_base + history_length - 1)->line,
+				     line)))
+			add_history(line);
+		if (*line) {
+			monitor_run_line(&mon, line);
+			flush_output(&mon);
+		}
+		free(line);
+		if (hist)
+			write_history(hist);
+	}
+	if (!mon.quit)
+		putchar('\n');
+	free(hist);
+	monitor_release(&mon);
+	return 0;
+}
+
+int monitor_stdio_run(struct vm *vm)
+{
+	return isatty(STDIN_FILENO) ? run_tty(vm) : run_piped(vm);
+}

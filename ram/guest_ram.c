@@ -1,0 +1,116 @@
+#include "ram/guest_ram.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+int guest_ram_init(struct guest_ram *ram, uint64_t size_bytes,
+		   struct error **errp)
+{
+	memset(ram, 0, sizeof(*ram));
+	if (!size_bytes || size_bytes % GUEST_PAGE_SIZE) {
+		error_setf(errp, "RAM size must be a non-zero multiple of %u",
+			   GUEST_PAGE_SIZE);
+		return -1;
+	}
+	/* MAP_NORESERVE: like a guest, untouched RAM costs nothing. */
+	void *p = mmap(NULL, size_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		error_setf(errp, "cannot allocate %llu bytes of guest RAM: %s",
+			   (unsigned long long)size_bytes, strerror(errno));
+		return -1;
+	}
+	ram->host = p;
+	ram->size_bytes = size_bytes;
+	ram->npages = size_bytes / GUEST_PAGE_SIZE;
+	ram->dirty_log = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
+	return 0;
+}
+
+void guest_ram_release(struct guest_ram *ram)
+{
+	if (ram->host)
+		munmap(ram->host, ram->size_bytes);
+	free((void *)ram->dirty_log);
+	memset(ram, 0, sizeof(*ram));
+}
+
+void guest_ram_mark_dirty(struct guest_ram *ram, uint64_t offset, uint64_t len)
+{
+	if (!len || offset >= ram->size_bytes)
+		return;
+	uint64_t last = offset + len - 1;
+	if (last >= ram->size_bytes)
+		last = ram->size_bytes - 1;
+	for (uint64_t page = offset >> GUEST_PAGE_BITS;
+	     page <= last >> GUEST_PAGE_BITS; page++)
+		atomic_bitmap_set_bit(ram->dirty_log, page);
+}
+
+uint64_t guest_ram_sync_dirty(struct guest_ram *ram, uint64_t *bitmap)
+{
+	return atomic_bitmap_fetch_clear_into(ram->dirty_log, bitmap,
+					      ram->npages);
+}
+
+void guest_ram_clear_dirty(struct guest_ram *ram)
+{
+	for (uint64_t i = 0; i < BITMAP_WORDS(ram->npages); i++)
+		atomic_store_explicit(&ram->dirty_log[i], 0,
+				      memory_order_relaxed);
+}
+
+static int write_all(int fd, const uint8_t *buf, uint64_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len > (1u << 30) ? (1u << 30) : len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int guest_ram_save_to_file(struct guest_ram *ram, uint64_t addr, uint64_t size,
+			   const char *path, struct error **errp)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		error_setf(errp, "Could not open '%s': %s", path,
+			   strerror(errno));
+		return -1;
+	}
+	int ret = 0;
+	uint64_t inside = 0;
+	if (addr < ram->size_bytes)
+		inside = size < ram->size_bytes - addr ? size
+						       : ram->size_bytes - addr;
+	if (inside && write_all(fd, ram->host + addr, inside) < 0)
+		ret = -1;
+	/* QEMU still writes `size` bytes when the range leaves RAM. */
+	static const uint8_t zeros[GUEST_PAGE_SIZE];
+	for (uint64_t left = size - inside; ret == 0 && left;) {
+		uint64_t n = left < sizeof(zeros) ? left : sizeof(zeros);
+		if (write_all(fd, zeros, n) < 0)
+			ret = -1;
+		left -= n;
+	}
+	if (ret < 0)
+		error_setf(errp, "Error writing to '%s': %s", path,
+			   strerror(errno));
+	if (close(fd) < 0 && ret == 0) {
+		error_setf(errp, "Error writing to '%s': %s", path,
+			   strerror(errno));
+		ret = -1;
+	}
+	return ret;
+}

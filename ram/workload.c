@@ -1,0 +1,341 @@
+#include "ram/workload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/size_parse.h"
+#include "util/xalloc.h"
+
+/* xorshift64*: fast, good enough to make pages look unlike each other. */
+static uint64_t rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static bool parse_size_option(const char *key, const char *value,
+			      uint64_t *out, struct error **errp)
+{
+	if (!size_parse(value, SIZE_UNIT_BYTES, out)) {
+		error_setf(errp, "workload: invalid %s '%s'", key, value);
+		return false;
+	}
+	return true;
+}
+
+bool workload_spec_parse(const char *text, struct workload_spec *spec,
+			 struct error **errp)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->rate_bytes = WORKLOAD_RANDOM_DEFAULT_RATE;
+	spec->area_bytes = WORKLOAD_RANDOM_DEFAULT_AREA;
+	spec->seed = 0x9e3779b97f4a7c15ULL;
+
+	char *copy = xstrdup(text);
+	char *save = NULL;
+	bool ok = true;
+	bool first = true;
+	for (char *tok = strtok_r(copy, ",", &save); tok && ok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
+		char *eq = strchr(tok, '=');
+		if (first && !eq) {
+			if (!strcmp(tok, "idle")) {
+				spec->kind = WORKLOAD_IDLE;
+			} else if (!strcmp(tok, "seed")) {
+				spec->kind = WORKLOAD_SEED;
+				spec->area_bytes = WORKLOAD_SEED_AREA_BYTES;
+			} else if (!strcmp(tok, "random")) {
+				spec->kind = WORKLOAD_RANDOM;
+			} else {
+				error_setf(errp,
+					   "workload: unknown kind '%s' (idle, image=FILE, seed, random)",
+					   tok);
+				ok = false;
+			}
+			continue;
+		}
+		if (!eq) {
+			error_setf(errp, "workload: expected KEY=VALUE, got '%s'",
+				   tok);
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		const char *value = eq + 1;
+		if (!strcmp(tok, "image")) {
+			spec->kind = WORKLOAD_IMAGE;
+			free(spec->image_path);
+			spec->image_path = xstrdup(value);
+		} else if (!strcmp(tok, "rate") &&
+			   spec->kind == WORKLOAD_RANDOM) {
+			ok = parse_size_option("rate", value, &spec->rate_bytes,
+					       errp);
+		} else if (!strcmp(tok, "area") &&
+			   spec->kind != WORKLOAD_IMAGE) {
+			ok = parse_size_option("area", value, &spec->area_bytes,
+					       errp);
+		} else if (!strcmp(tok, "seed")) {
+			char *end;
+			errno = 0;
+			spec->seed = strtoull(value, &end, 0);
+			if (errno || *end || !*value) {
+				error_setf(errp, "workload: invalid seed '%s'",
+					   value);
+				ok = false;
+			}
+		} else {
+			error_setf(errp, "workload: unknown option '%s'", tok);
+			ok = false;
+		}
+	}
+	free(copy);
+	if (ok && spec->kind == WORKLOAD_IMAGE && !spec->image_path) {
+		error_setf(errp, "workload: image needs a FILE");
+		ok = false;
+	}
+	if (ok && spec->kind == WORKLOAD_RANDOM && !spec->area_bytes) {
+		error_setf(errp, "workload: area must not be 0");
+		ok = false;
+	}
+	if (!ok)
+		workload_spec_release(spec);
+	return ok;
+}
+
+void workload_spec_release(struct workload_spec *spec)
+{
+	free(spec->image_path);
+	spec->image_path = NULL;
+}
+
+/*
+ * Realistic content: most pages of an idle guest are zero; the rest are a
+ * mix of text (compressible), structured data (partly zero) and random
+ * bytes (incompressible).  Deterministic for a given seed.
+ */
+static void fill_idle_page(uint8_t *page, uint64_t *rng)
+{
+	static const char *const words[] = {
+		"kernel", "migration", "page", "the", "of", "memory", "qemu",
+		"dirty", "bitmap", "socket", "thread", "and", "a", "to", "in",
+		"/usr/lib/", "error", "device", "0x", "init", "systemd", "ram",
+	};
+	uint64_t kind = rng_next(rng) % 100;
+	if (kind < 70)
+		return; /* zero page */
+	if (kind < 85) {
+		size_t pos = 0;
+		while (pos < GUEST_PAGE_SIZE) {
+			const char *w = words[rng_next(rng) %
+					      (sizeof(words) / sizeof(*words))];
+			for (; *w && pos < GUEST_PAGE_SIZE; w++)
+				page[pos++] = (uint8_t)*w;
+			if (pos < GUEST_PAGE_SIZE)
+				page[pos++] = rng_next(rng) % 8 ? ' ' : '\n';
+		}
+	} else if (kind < 95) {
+		/* Structs: small integers and pointers among zeros. */
+		for (size_t pos = 0; pos < GUEST_PAGE_SIZE; pos += 8) {
+			uint64_t r = rng_next(rng);
+			uint64_t v = (r & 3) == 0 ? 0xffff888000000000ULL | (r >> 20 & 0xfffffff8)
+				   : (r & 3) == 1 ? r >> 56
+				   : 0;
+			memcpy(page + pos, &v, sizeof(v));
+		}
+	} else {
+		for (size_t pos = 0; pos < GUEST_PAGE_SIZE; pos += 8) {
+			uint64_t v = rng_next(rng);
+			memcpy(page + pos, &v, sizeof(v));
+		}
+	}
+}
+
+static int load_image(struct guest_ram *ram, const char *path,
+		      struct error **errp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_setf(errp, "workload: cannot open image '%s': %s", path,
+			   strerror(errno));
+		return -1;
+	}
+	uint64_t done = 0;
+	while (done < ram->size_bytes) {
+		ssize_t n = read(fd, ram->host + done,
+				 ram->size_bytes - done > (1u << 30)
+					 ? (1u << 30)
+					 : ram->size_bytes - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_setf(errp, "workload: cannot read image '%s': %s",
+				   path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break; /* a smaller image leaves the rest zero */
+		done += (uint64_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Parks the thread while the VM is stopped; returns false to quit. */
+static bool workload_checkpoint(struct workload *w)
+{
+	if (atomic_load_explicit(&w->want_running, memory_order_acquire))
+		return !atomic_load(&w->quit);
+	pthread_mutex_lock(&w->lock);
+	w->paused = true;
+	pthread_cond_broadcast(&w->cond);
+	while (!atomic_load(&w->want_running) && !atomic_load(&w->quit))
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->paused = false;
+	pthread_mutex_unlock(&w->lock);
+	return !atomic_load(&w->quit);
+}
+
+static void run_seed(struct workload *w)
+{
+	struct guest_ram *ram = w->ram;
+	uint64_t area = w->spec.area_bytes < ram->size_bytes
+				? w->spec.area_bytes
+				: ram->size_bytes;
+	while (workload_checkpoint(w)) {
+		for (uint64_t off = 0; off < area; off += GUEST_PAGE_SIZE) {
+			for (uint64_t b = off; b < off + GUEST_PAGE_SIZE;
+			     b += WORKLOAD_SEED_STRIDE)
+				ram->host[b]++;
+			guest_ram_mark_dirty(ram, off, GUEST_PAGE_SIZE);
+		}
+		atomic_fetch_add_explicit(&w->bytes_written,
+					  area / WORKLOAD_SEED_STRIDE,
+					  memory_order_relaxed);
+	}
+}
+
+static void run_random(struct workload *w)
+{
+	struct guest_ram *ram = w->ram;
+	uint64_t area = w->spec.area_bytes < ram->size_bytes
+				? w->spec.area_bytes
+				: ram->size_bytes;
+	uint64_t slots = area / 8;
+	uint64_t rng = w->spec.seed | 1;
+	/* A token bucket refilled every millisecond keeps the rate. */
+	const int64_t tick_ns = 1000000;
+	double per_tick = (double)w->spec.rate_bytes / 1000.0;
+	double tokens = 0;
+	int64_t next = clock_now_ns();
+	while (workload_checkpoint(w)) {
+		tokens += per_tick;
+		uint64_t n = (uint64_t)(tokens / 8);
+		tokens -= (double)n * 8;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t off = (rng_next(&rng) % slots) * 8;
+			uint64_t v = rng_next(&rng);
+			memcpy(ram->host + off, &v, sizeof(v));
+			guest_ram_mark_dirty(ram, off, sizeof(v));
+		}
+		atomic_fetch_add_explicit(&w->bytes_written, n * 8,
+					  memory_order_relaxed);
+		next += tick_ns;
+		int64_t now = clock_now_ns();
+		if (next > now)
+			clock_sleep_ns(next - now);
+		else if (now - next > 100 * tick_ns)
+			next = now; /* after a pause, do not catch up */
+	}
+}
+
+static void *workload_thread(void *opaque)
+{
+	struct workload *w = opaque;
+	if (w->spec.kind == WORKLOAD_SEED)
+		run_seed(w);
+	else
+		run_random(w);
+	return NULL;
+}
+
+int workload_start(struct workload *w, const struct workload_spec *spec,
+		   struct guest_ram *ram, struct error **errp)
+{
+	memset(w, 0, sizeof(*w));
+	w->spec = *spec;
+	w->spec.image_path = spec->image_path ? xstrdup(spec->image_path)
+					      : NULL;
+	w->ram = ram;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+
+	switch (spec->kind) {
+	case WORKLOAD_IDLE: {
+		uint64_t rng = spec->seed | 1;
+		for (uint64_t off = 0; off < ram->size_bytes;
+		     off += GUEST_PAGE_SIZE)
+			fill_idle_page(ram->host + off, &rng);
+		return 0;
+	}
+	case WORKLOAD_IMAGE:
+		return load_image(ram, spec->image_path, errp);
+	case WORKLOAD_SEED:
+	case WORKLOAD_RANDOM:
+		break;
+	}
+	int rc = pthread_create(&w->thread, NULL, workload_thread, w);
+	if (rc) {
+		error_setf(errp, "workload: cannot create thread: %s",
+			   strerror(rc));
+		return -1;
+	}
+	w->has_thread = true;
+	return 0;
+}
+
+void workload_pause(struct workload *w)
+{
+	if (!w->has_thread)
+		return;
+	atomic_store(&w->want_running, false);
+	pthread_mutex_lock(&w->lock);
+	while (!w->paused)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void workload_resume(struct workload *w)
+{
+	if (!w->has_thread)
+		return;
+	pthread_mutex_lock(&w->lock);
+	atomic_store(&w->want_running, true);
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void workload_stop(struct workload *w)
+{
+	if (w->has_thread) {
+		pthread_mutex_lock(&w->lock);
+		atomic_store(&w->quit, true);
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		w->has_thread = false;
+	}
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	workload_spec_release(&w->spec);
+}
