@@ -102,6 +102,26 @@ enum mig_param_type {
 	MIG_PARAM_TYPE_ENUM,   /* one of enum_names[] (multifd-compression) */
 };
 
+/* How `migrate_set_parameter` reads a value (QEMU 7.2's HMP visitors). */
+enum mig_param_hmp_syntax {
+	MIG_HMP_UINT,        /* integer: decimal, 0x hex, 0 octal; the QMP
+			      * type bounds it ("expects uint8_t") */
+	MIG_HMP_SIZE,        /* size, default unit bytes (k M G ... suffixes) */
+	MIG_HMP_SIZE_INT64,  /* the same, above INT64_MAX "Invalid size" */
+	MIG_HMP_SIZE_MIB,    /* size, default unit MiB, "Invalid size" errors */
+	MIG_HMP_BOOL,        /* on/yes/true/y, off/no/false/n */
+	MIG_HMP_STR,         /* taken as is */
+	MIG_HMP_ENUM,        /* one of enum_names[] */
+};
+
+/* What mig_options_apply_params() checks beyond min/max. */
+enum mig_param_check {
+	MIG_CHECK_NONE,      /* any value of the type */
+	MIG_CHECK_RANGE,     /* min <= value <= max */
+	MIG_CHECK_POW2,      /* power of two, >= min (the target page size) */
+	MIG_CHECK_GE_CPU_THROTTLE_INITIAL, /* cpu-throttle-initial..max */
+};
+
 struct mig_param_info {
 	const char *name;           /* QEMU's hyphenated name */
 	enum mig_param_type type;
@@ -110,6 +130,13 @@ struct mig_param_info {
 	uint64_t min, max;          /* inclusive range checked on set */
 	const char *hmp_unit;       /* suffix `info migrate_parameters` prints */
 	const char *const *enum_names; /* MIG_PARAM_TYPE_ENUM only */
+	enum mig_param_hmp_syntax hmp_syntax;
+	enum mig_param_check check;
+	/*
+	 * QEMU's text after "Parameter 'compress_level' expects " when the
+	 * check fails (QEMU names the parameter with underscores there).
+	 */
+	const char *check_text;
 };
 extern const struct mig_param_info mig_param_table[MIG_PARAM__COUNT];
 
@@ -152,6 +179,9 @@ uint64_t mig_options_generation(struct mig_options *o);
 /* A consistent copy of everything (the caller releases it). */
 void mig_options_snapshot(struct mig_options *o, struct mig_options *copy);
 
+/* A copy of a string parameter ("" when unset); the caller frees it. */
+char *mig_options_str_dup(struct mig_options *o, enum mig_param param);
+
 /* -1 when unknown.  Capability names are exact (case, hyphens). */
 int mig_cap_lookup(const char *name);
 /*
@@ -159,6 +189,16 @@ int mig_cap_lookup(const char *name);
  * compress-level (qmig's HMP accepts the seeds' spellings; QMP does not).
  */
 int mig_param_lookup(const char *name, bool accept_underscores);
+
+/*
+ * The lookups with HMP's error for an unknown name (QEMU 7.2:
+ * "invalid parameter value: foo"; for the QMP-only parameter
+ * block-bitmap-mapping "The block-bitmap-mapping parameter can only be set
+ * through QMP").  Return -1 after setting *errp.
+ */
+int mig_cap_lookup_hmp(const char *name, struct error **errp);
+int mig_param_lookup_hmp(const char *name, bool accept_underscores,
+			 struct error **errp);
 
 /*
  * Validates the update against the current capabilities (QEMU's
@@ -182,7 +222,20 @@ bool mig_param_parse_hmp(enum mig_param param, const char *value,
 bool mig_options_apply_params(struct mig_options *o,
 			      const struct mig_param_update *update,
 			      struct error **errp);
+void mig_param_update_init(struct mig_param_update *update); /* empty */
 void mig_param_update_release(struct mig_param_update *update);
+
+/*
+ * What HMP's `migrate_set_capability NAME on|off` and
+ * `migrate_set_parameter NAME VALUE` do once the line is split: lookup
+ * (mig_*_lookup_hmp), parse, validate, commit, with QEMU's error texts.
+ * Whether the migration state allows it is still the caller's business.
+ */
+bool mig_options_set_cap_hmp(struct mig_options *o, const char *name,
+			     bool state, struct error **errp);
+bool mig_options_set_param_hmp(struct mig_options *o, const char *name,
+			       const char *value, bool accept_underscores,
+			       struct error **errp);
 
 /* `info migrate_capabilities` and `info migrate_parameters`, '\n' lines. */
 void mig_options_format_caps(struct mig_options *o, struct strbuf *out);
