@@ -28,20 +28,19 @@
 #define MIG_TARGET_PAGE_SIZE_BYTES 4096ULL
 
 /*
- * Capabilities.  Reasons for the ones qmig refuses to turn on:
- *   rdma-pin-all        qmig has no RDMA transport
- *   auto-converge       no vCPUs to throttle
- *   zero-blocks,
- *   block, dirty-bitmaps,
- *   late-block-activate (implemented: there are no block devices)
- *   postcopy-ram, postcopy-blocktime, postcopy-preempt: precopy only
- *   x-colo              no COLO
- *   release-ram         only meaningful with postcopy
- *   multifd, zero-copy-send: one migration channel only
- *   x-ignore-shared     every RAM block is migrated
- *   validate-uuid       no VM UUID
- *   background-snapshot no snapshots
- * The message itself is uniform so that clients can match it.
+ * Capabilities qmig refuses to turn on, and why:
+ *   rdma-pin-all                 no RDMA transport
+ *   auto-converge                no vCPUs to throttle
+ *   zero-blocks, block, dirty-bitmaps   no block migration
+ *   postcopy-ram, postcopy-blocktime, postcopy-preempt, release-ram
+ *                                precopy only
+ *   x-colo                       no COLO
+ *   multifd, zero-copy-send      one migration channel only
+ *   x-ignore-shared              every RAM block is migrated
+ *   validate-uuid                no VM UUID
+ *   background-snapshot          no snapshots
+ * late-block-activate is honoured trivially: there are no block devices.
+ * The message is uniform so that clients can match it.
  */
 #define MIG_CAP_UNSUPPORTED(name) \
 	"Capability '" name "' is not supported by qmig"
