@@ -52,8 +52,11 @@ enum mig_cap {
 struct mig_cap_info {
 	const char *name;    /* QEMU's hyphenated name */
 	/*
-	 * NULL when qmig implements the capability (it may be turned on);
-	 * otherwise why it may only be off, shown when a user turns it on.
+	 * NULL when qmig implements the capability (it may be turned on):
+	 * xbzrle, compress, events, return-path, pause-before-switchover,
+	 * late-block-activate.  Otherwise the error text a user gets for
+	 * turning it on, always "Capability '<name>' is not supported by
+	 * qmig"; turning it off is always accepted.
 	 */
 	const char *unsupported;
 };
@@ -102,14 +105,47 @@ enum mig_param_type {
 	MIG_PARAM_TYPE_ENUM,   /* one of enum_names[] (multifd-compression) */
 };
 
+/* How `migrate_set_parameter` reads a value (QEMU 7.2's HMP visitors). */
+enum mig_param_hmp_syntax {
+	MIG_HMP_UINT,        /* integer: decimal, 0x hex, 0 octal; the QMP
+			      * type bounds it ("expects uint8_t") */
+	MIG_HMP_SIZE,        /* size, default unit bytes (k M G ... suffixes) */
+	MIG_HMP_SIZE_INT64,  /* the same, above INT64_MAX "Invalid size" */
+	MIG_HMP_SIZE_MIB,    /* size, default unit MiB, "Invalid size" errors */
+	MIG_HMP_BOOL,        /* on/yes/true/y, off/no/false/n */
+	MIG_HMP_STR,         /* taken as is */
+	MIG_HMP_ENUM,        /* one of enum_names[] */
+};
+
+/* What mig_options_apply_params() checks beyond min/max. */
+enum mig_param_check {
+	MIG_CHECK_NONE,      /* any value of the type */
+	MIG_CHECK_RANGE,     /* min <= value <= max */
+	MIG_CHECK_POW2,      /* power of two, >= min (the target page size) */
+	MIG_CHECK_GE_CPU_THROTTLE_INITIAL, /* cpu-throttle-initial..max */
+};
+
 struct mig_param_info {
 	const char *name;           /* QEMU's hyphenated name */
 	enum mig_param_type type;
 	uint64_t default_num;       /* numbers, bools (0/1), enum index */
 	const char *default_str;    /* MIG_PARAM_TYPE_STR only */
-	uint64_t min, max;          /* inclusive range checked on set */
+	/*
+	 * Inclusive range checked on set when check is MIG_CHECK_RANGE;
+	 * for MIG_CHECK_POW2 min is the smallest size; for
+	 * MIG_CHECK_GE_CPU_THROTTLE_INITIAL the lower bound is the merged
+	 * cpu-throttle-initial.  Otherwise the values the type allows.
+	 */
+	uint64_t min, max;
 	const char *hmp_unit;       /* suffix `info migrate_parameters` prints */
 	const char *const *enum_names; /* MIG_PARAM_TYPE_ENUM only */
+	enum mig_param_hmp_syntax hmp_syntax;
+	enum mig_param_check check;
+	/*
+	 * QEMU's text after "Parameter 'compress_level' expects " when the
+	 * check fails (QEMU names the parameter with underscores there).
+	 */
+	const char *check_text;
 };
 extern const struct mig_param_info mig_param_table[MIG_PARAM__COUNT];
 
@@ -152,6 +188,9 @@ uint64_t mig_options_generation(struct mig_options *o);
 /* A consistent copy of everything (the caller releases it). */
 void mig_options_snapshot(struct mig_options *o, struct mig_options *copy);
 
+/* A copy of a string parameter ("" when unset); the caller frees it. */
+char *mig_options_str_dup(struct mig_options *o, enum mig_param param);
+
 /* -1 when unknown.  Capability names are exact (case, hyphens). */
 int mig_cap_lookup(const char *name);
 /*
@@ -161,30 +200,73 @@ int mig_cap_lookup(const char *name);
 int mig_param_lookup(const char *name, bool accept_underscores);
 
 /*
- * Validates the update against the current capabilities (QEMU's
- * cross-checks: multifd vs compress, postcopy-preempt, zero-copy-send) and
- * against mig_cap_table's unsupported entries, then commits it.
+ * The lookups with HMP's error for an unknown name (QEMU 7.2:
+ * "invalid parameter value: foo"; for the QMP-only parameter
+ * block-bitmap-mapping "The block-bitmap-mapping parameter can only be set
+ * through QMP").  Return -1 after setting *errp.
+ */
+int mig_cap_lookup_hmp(const char *name, struct error **errp);
+int mig_param_lookup_hmp(const char *name, bool accept_underscores,
+			 struct error **errp);
+
+/*
+ * Applies the update to a copy of the current capabilities and validates
+ * the resulting set: first QEMU 7.2's cross-checks in QEMU's order and
+ * with its texts (postcopy-ram vs x-ignore-shared, zero-copy-send needs
+ * multifd without compress/xbzrle/multifd-compression/TLS, postcopy-preempt
+ * needs postcopy-ram and no compress, multifd vs compress), so that QEMU's
+ * message appears wherever QEMU gives one; then mig_cap_table's
+ * unsupported entries.  On success commits and bumps the generation; on
+ * error changes nothing.
  */
 bool mig_options_apply_caps(struct mig_options *o,
 			    const struct mig_cap_update *update,
 			    struct error **errp);
 
 /*
- * Parses an HMP value for one parameter into `update`, with QEMU 7.2's
- * HMP syntax and error texts (sizes with suffixes, default units per
- * parameter, on/off, integer expressions).  Range checks happen in
- * mig_options_apply_params(), as in QEMU.
+ * Parses an HMP value for one parameter into `update` (sets has[param]
+ * and num[param], or replaces str[param] with a copy), with QEMU 7.2's
+ * HMP syntax (mig_param_table[].hmp_syntax) and error texts, which name
+ * the parameter with hyphens.  On error `update` is unchanged.  Range
+ * checks happen in mig_options_apply_params(), as in QEMU.  No lock: the
+ * update is the caller's.
  */
 bool mig_param_parse_hmp(enum mig_param param, const char *value,
 			 struct mig_param_update *update, struct error **errp);
 
-/* Validates ranges (QEMU's texts) on a merged copy, then commits. */
+/*
+ * Merges the update into a copy of the current values and validates the
+ * whole copy: the bounds of each QMP type ("Parameter 'compress-level'
+ * expects uint8_t"), then QEMU 7.2's migrate_params_check() in its order
+ * and with its texts (underscore names: "Parameter 'compress_level'
+ * expects a value between 0 and 9").  On success commits every member of
+ * the update and bumps the generation (also for an empty update); on
+ * error changes nothing.  A string member that is NULL is stored as "".
+ */
 bool mig_options_apply_params(struct mig_options *o,
 			      const struct mig_param_update *update,
 			      struct error **errp);
+void mig_param_update_init(struct mig_param_update *update); /* empty */
 void mig_param_update_release(struct mig_param_update *update);
 
-/* `info migrate_capabilities` and `info migrate_parameters`, '\n' lines. */
+/*
+ * What HMP's `migrate_set_capability NAME on|off` and
+ * `migrate_set_parameter NAME VALUE` do once the line is split: lookup
+ * (mig_*_lookup_hmp), parse, validate, commit, with QEMU's error texts.
+ * Whether the migration state allows it is still the caller's business.
+ */
+bool mig_options_set_cap_hmp(struct mig_options *o, const char *name,
+			     bool state, struct error **errp);
+bool mig_options_set_param_hmp(struct mig_options *o, const char *name,
+			       const char *value, bool accept_underscores,
+			       struct error **errp);
+
+/*
+ * `info migrate_capabilities` and `info migrate_parameters` as QEMU 7.2
+ * prints them ("name: value[unit]" lines ending in '\n', the first
+ * MIG_PARAM__HMP_COUNT parameters, strings in single quotes), appended to
+ * out.
+ */
 void mig_options_format_caps(struct mig_options *o, struct strbuf *out);
 void mig_options_format_params(struct mig_options *o, struct strbuf *out);
 

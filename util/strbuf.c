@@ -69,6 +69,12 @@ void strbuf_addch(struct strbuf *sb, char c)
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
 	va_list copy;
+	/*
+	 * Never true (the format attribute says so), but without it GCC 12
+	 * with -fsanitize=undefined warns "null format string" below.
+	 */
+	if (!fmt)
+		return;
 	va_copy(copy, ap);
 	int need = vsnprintf(NULL, 0, fmt, copy);
 	va_end(copy);
