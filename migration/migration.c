@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "migration/ram_save.h"
+#include "migration/ram_wire.h"
 #include "migration/savevm.h"
 #include "util/clock.h"
 #include "util/xalloc.h"

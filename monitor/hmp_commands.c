@@ -151,64 +151,38 @@ static void hmp_migrate_set_capability(struct monitor *mon,
 				       const struct hmp_values *v)
 {
 	struct vm *vm = mon->vm;
-	int cap = mig_cap_lookup(v->str[0]);
-	if (cap < 0) {
-		struct strbuf sb;
-		strbuf_init(&sb);
-		strbuf_addf(&sb, "invalid parameter value: %s", v->str[0]);
-		monitor_error(mon, sb.buf);
-		strbuf_release(&sb);
+	struct error *err = NULL;
+	/* QEMU checks the name before the migration state. */
+	if (mig_cap_lookup_hmp(v->str[0], &err) < 0) {
+		report(mon, err);
 		return;
 	}
 	if (mig_status_is_running(vm->outgoing->status)) {
 		monitor_error(mon, "There's a migration process in progress");
 		return;
 	}
-	struct mig_cap_update update;
-	memset(&update, 0, sizeof(update));
-	update.set[cap] = true;
-	update.state[cap] = v->on[1];
-	struct error *err = NULL;
-	if (!mig_options_apply_caps(&vm->options, &update, &err))
+	if (!mig_options_set_cap_hmp(&vm->options, v->str[0], v->on[1], &err))
 		report(mon, err);
 }
 
 static void hmp_migrate_set_parameter(struct monitor *mon,
 				      const struct hmp_values *v)
 {
-	struct vm *vm = mon->vm;
-	/* qmig also takes the seeds' underscore spellings. */
-	int param = mig_param_lookup(v->str[0], true);
-	if (param < 0) {
-		struct strbuf sb;
-		strbuf_init(&sb);
-		strbuf_addf(&sb, "invalid parameter value: %s", v->str[0]);
-		monitor_error(mon, sb.buf);
-		strbuf_release(&sb);
-		return;
-	}
-	struct mig_param_update update;
-	memset(&update, 0, sizeof(update));
 	struct error *err = NULL;
-	if (!mig_param_parse_hmp((enum mig_param)param, v->str[1], &update,
-				 &err) ||
-	    !mig_options_apply_params(&vm->options, &update, &err))
+	/* qmig also takes the seeds' underscore spellings. */
+	if (!mig_options_set_param_hmp(&mon->vm->options, v->str[0], v->str[1],
+				       true, &err))
 		report(mon, err);
-	mig_param_update_release(&update);
 }
 
 /* The seeds' spellings of `migrate_set_parameter xbzrle-cache-size`. */
 static void hmp_migrate_set_cache_size(struct monitor *mon,
 				       const struct hmp_values *v)
 {
-	struct mig_param_update update;
-	memset(&update, 0, sizeof(update));
 	struct error *err = NULL;
-	if (!mig_param_parse_hmp(MIG_PARAM_XBZRLE_CACHE_SIZE, v->str[0],
-				 &update, &err) ||
-	    !mig_options_apply_params(&mon->vm->options, &update, &err))
+	if (!mig_options_set_param_hmp(&mon->vm->options, "xbzrle-cache-size",
+				       v->str[0], false, &err))
 		report(mon, err);
-	mig_param_update_release(&update);
 }
 
 /* ---- run state and memory ---- */

@@ -26,7 +26,7 @@ static uint64_t rng_next(uint64_t *state)
 static bool parse_size_option(const char *key, const char *value,
 			      uint64_t *out, struct error **errp)
 {
-	if (!size_parse(value, SIZE_UNIT_BYTES, out)) {
+	if (size_parse_bytes(value, NULL, out) < 0) {
 		error_setf(errp, "workload: invalid %s '%s'", key, value);
 		return false;
 	}

@@ -1,0 +1,210 @@
+/*
+ * qmig: one process plays one QEMU 7.2 of a live migration (`-M none`):
+ * a source whose guest RAM a workload keeps writing, or a destination
+ * started with -incoming.  This file is the command line and main().
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/incoming.h"
+#include "migration/migration.h"
+#include "migration/vm.h"
+#include "monitor/monitor_socket.h"
+#include "monitor/monitor_stdio.h"
+#include "util/size_parse.h"
+#include "util/xalloc.h"
+
+#define MAX_LIST 16
+
+struct cmdline {
+	uint64_t ram_bytes;
+	const char *monitors[MAX_LIST];
+	int nmonitors;
+	const char *workloads[MAX_LIST];
+	int nworkloads;
+	const char *incoming;
+	bool start_paused; /* -S */
+	const char *name;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: qmig [options]\n"
+		"Plays one QEMU 7.2 (machine 'none') in a live RAM migration.\n"
+		"\n"
+		"  -m SIZE            guest RAM (suffixes k, M, G; default unit M; default 128M)\n"
+		"  -M none, -machine none\n"
+		"                     the machine (qmig has only 'none')\n"
+		"  -monitor DEV       HMP monitor: stdio, unix:PATH,server=on,wait=off,\n"
+		"                     tcp:HOST:PORT,server=on,wait=off or none (repeatable;\n"
+		"                     default stdio)\n"
+		"  -incoming URI      wait for a migration: tcp:HOST:PORT, unix:PATH,\n"
+		"                     exec:COMMAND, or defer (then use migrate_incoming)\n"
+		"  -S                 do not start the guest (after an incoming migration)\n"
+		"  -name NAME         the VM's name\n"
+		"  -workload SPEC     what the guest does to its RAM (repeatable):\n"
+		"                     idle, image=FILE, seed, random[,rate=R][,area=A][,seed=N]\n"
+		"  -nodefaults, -nographic, -display none\n"
+		"                     accepted for QEMU compatibility\n"
+		"  -h, --help         this text\n"
+		"  -version, --version\n"
+		"\n"
+		"See docs/usage.md.\n");
+}
+
+static void __attribute__((noreturn)) die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "qmig: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'qmig --help' for more information.\n");
+	exit(2);
+}
+
+static const char *need_arg(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		die_usage("option '%s' needs an argument", argv[*i]);
+	return argv[++*i];
+}
+
+static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->ram_bytes = GUEST_RAM_DEFAULT_BYTES;
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+		/* QEMU takes both -opt and --opt. */
+		if (opt[0] == '-' && opt[1] == '-')
+			opt++;
+		if (!strcmp(opt, "-h") || !strcmp(opt, "-help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(opt, "-version")) {
+			printf("qmig version %s (migration stream and monitor of QEMU 7.2)\n",
+			       QMIG_VERSION);
+			exit(0);
+		} else if (!strcmp(opt, "-m")) {
+			const char *v = need_arg(argc, argv, &i);
+			if (!strncmp(v, "size=", 5))
+				v += 5;
+			uint64_t bytes;
+			if (size_parse_mib(v, NULL, &bytes) < 0 || !bytes ||
+			    bytes % GUEST_PAGE_SIZE)
+				die_usage("invalid RAM size '%s' (a multiple of 4k, e.g. 512M or 1G)",
+					  v);
+			cl->ram_bytes = bytes;
+		} else if (!strcmp(opt, "-M") || !strcmp(opt, "-machine")) {
+			const char *v = need_arg(argc, argv, &i);
+			if (strcmp(v, "none") && strcmp(v, "type=none"))
+				die_usage("unsupported machine type '%s': qmig has only 'none'",
+					  v);
+		} else if (!strcmp(opt, "-monitor")) {
+			if (cl->nmonitors == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->monitors[cl->nmonitors++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-workload")) {
+			if (cl->nworkloads == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->workloads[cl->nworkloads++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-incoming")) {
+			cl->incoming = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-S")) {
+			cl->start_paused = true;
+		} else if (!strcmp(opt, "-name")) {
+			cl->name = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-nodefaults") ||
+			   !strcmp(opt, "-nographic")) {
+			/* nothing to do: qmig has no default devices or display */
+		} else if (!strcmp(opt, "-display")) {
+			const char *v = need_arg(argc, argv, &i);
+			if (strcmp(v, "none"))
+				die_usage("unsupported display '%s': qmig has only 'none'",
+					  v);
+		} else {
+			die_usage("unknown option '%s'", argv[i]);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	parse_cmdline(argc, argv, &cl);
+	/* A peer that goes away must fail the migration, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct vm vm;
+	struct error *err = NULL;
+	if (vm_init(&vm, cl.ram_bytes, &err) < 0)
+		goto fail;
+	if (cl.name)
+		vm.name = xstrdup(cl.name);
+	vm.autostart = !cl.start_paused;
+
+	for (int i = 0; i < cl.nworkloads; i++) {
+		struct workload_spec spec;
+		if (!workload_spec_parse(cl.workloads[i], &spec, &err))
+			goto fail;
+		int rc = vm_add_workload(&vm, &spec, &err);
+		workload_spec_release(&spec);
+		if (rc < 0)
+			goto fail;
+	}
+
+	bool stdio_monitor = cl.nmonitors == 0;
+	for (int i = 0; i < cl.nmonitors; i++) {
+		const char *dev = cl.monitors[i];
+		if (!strcmp(dev, "stdio")) {
+			stdio_monitor = true;
+			continue;
+		}
+		if (!strcmp(dev, "none"))
+			continue;
+		struct chardev_spec spec;
+		if (!chardev_spec_parse(dev, &spec, &err))
+			goto fail;
+		bool ok = monitor_socket_start(&vm, &spec, &err);
+		chardev_spec_release(&spec);
+		if (!ok)
+			goto fail;
+	}
+
+	pthread_mutex_lock(&vm.lock);
+	if (cl.incoming) {
+		vm.incoming = incoming_new();
+		vm.runstate = RUNSTATE_INMIGRATE;
+		if (strcmp(cl.incoming, "defer") &&
+		    !incoming_start(&vm, cl.incoming, &err)) {
+			pthread_mutex_unlock(&vm.lock);
+			goto fail;
+		}
+	} else if (cl.start_paused) {
+		vm.runstate = RUNSTATE_PRELAUNCH;
+	} else {
+		vm_start_locked(&vm);
+	}
+	pthread_mutex_unlock(&vm.lock);
+
+	int status = 0;
+	if (stdio_monitor) {
+		status = monitor_stdio_run(&vm);
+	} else {
+		pthread_mutex_lock(&vm.lock);
+		while (!vm.quit_requested)
+			pthread_cond_wait(&vm.changed, &vm.lock);
+		pthread_mutex_unlock(&vm.lock);
+	}
+	fflush(stdout);
+	/* Exit without tearing down: threads may still be running, as in
+	 * QEMU's quit; the OS reclaims the rest. */
+	_exit(status);
+
+fail:
+	fprintf(stderr, "qmig: %s\n", err->msg);
+	error_free(err);
+	return 1;
+}
