@@ -174,32 +174,66 @@ static int encode_c(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 
 /* ------------------------------------------------------ map-based encoding */
 
-/* First byte index >= i whose bit is set in map, or PAGE (i < PAGE). */
-static inline int map_next_set(const uint64_t *map, int i)
-{
-	int w = i >> 6;
-	uint64_t m = map[w] & (~0ull << (i & 63));
+/*
+ * A "differs" map of the page: bit b of bits[w] is set when byte 64 * w + b
+ * differs.  Two summaries let the run scans jump over whole words: bit w of
+ * any_set is set when bits[w] != 0, of any_clear when bits[w] != ~0.
+ */
+struct diff_map {
+	uint64_t bits[MAP_WORDS];
+	uint64_t any_set, any_clear;
+};
 
-	while (!m) {
-		if (++w == MAP_WORDS)
-			return PAGE;
-		m = map[w];
+_Static_assert(MAP_WORDS == 64, "the summaries have one bit per map word");
+
+/* The summaries, word by word (the SIMD variants have vector versions). */
+static inline void map_summarise(struct diff_map *map)
+{
+	uint64_t set = 0, clear = 0;
+	int w;
+
+	for (w = 0; w < MAP_WORDS; w++) {
+		set |= (uint64_t)(map->bits[w] != 0) << w;
+		clear |= (uint64_t)(map->bits[w] != ~0ull) << w;
 	}
-	return (w << 6) + __builtin_ctzll(m);
+	map->any_set = set;
+	map->any_clear = clear;
 }
 
-/* First byte index >= i whose bit is clear in map, or PAGE (i < PAGE). */
-static inline int map_next_clear(const uint64_t *map, int i)
+/* Words after w in a summary, as a mask (0 for the last word). */
+static inline uint64_t words_after(int w)
+{
+	return w == MAP_WORDS - 1 ? 0 : ~0ull << (w + 1);
+}
+
+/* First byte index >= i (i < PAGE) whose bit is set, or PAGE. */
+static inline int map_next_set(const struct diff_map *map, int i)
 {
 	int w = i >> 6;
-	uint64_t m = ~map[w] & (~0ull << (i & 63));
+	uint64_t m = map->bits[w] & (~0ull << (i & 63)), s;
 
-	while (!m) {
-		if (++w == MAP_WORDS)
-			return PAGE;
-		m = ~map[w];
-	}
-	return (w << 6) + __builtin_ctzll(m);
+	if (m)
+		return (w << 6) + __builtin_ctzll(m);
+	s = map->any_set & words_after(w);
+	if (!s)
+		return PAGE;
+	w = __builtin_ctzll(s);
+	return (w << 6) + __builtin_ctzll(map->bits[w]);
+}
+
+/* First byte index >= i (i < PAGE) whose bit is clear, or PAGE. */
+static inline int map_next_clear(const struct diff_map *map, int i)
+{
+	int w = i >> 6;
+	uint64_t m = ~map->bits[w] & (~0ull << (i & 63)), s;
+
+	if (m)
+		return (w << 6) + __builtin_ctzll(m);
+	s = map->any_clear & words_after(w);
+	if (!s)
+		return PAGE;
+	w = __builtin_ctzll(s);
+	return (w << 6) + __builtin_ctzll(~map->bits[w]);
 }
 
 /*
@@ -207,7 +241,7 @@ static inline int map_next_clear(const uint64_t *map, int i)
  * one 16-byte move when both buffers have the room, which saves a memcpy
  * call per run on pages with many small changes.
  */
-static inline int encode_map(const uint64_t *map, const uint8_t *n,
+static inline int encode_map(const struct diff_map *map, const uint8_t *n,
 			     uint8_t *dst, int limit)
 {
 	int i = 0, d = 0;
@@ -244,7 +278,7 @@ __attribute__((target("sse2")))
 static int encode_sse2(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 		       int limit)
 {
-	uint64_t map[MAP_WORDS];
+	struct diff_map map;
 	int w;
 
 	for (w = 0; w < MAP_WORDS; w++) {
@@ -259,16 +293,18 @@ static int encode_sse2(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 
 			eq |= m << (16 * q);
 		}
-		map[w] = ~eq;
+		map.bits[w] = ~eq;
 	}
-	return encode_map(map, n, dst, limit);
+	map_summarise(&map);
+	return encode_map(&map, n, dst, limit);
 }
 
 __attribute__((target("avx2")))
 static int encode_avx2(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 		       int limit)
 {
-	uint64_t map[MAP_WORDS];
+	struct diff_map map;
+	uint64_t set = 0, clear = 0;
 	int w;
 
 	for (w = 0; w < MAP_WORDS; w++) {
@@ -280,25 +316,47 @@ static int encode_avx2(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 		uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a0, b0));
 		uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a1, b1));
 
-		map[w] = ~(lo | hi << 32);
+		map.bits[w] = ~(lo | hi << 32);
 	}
-	return encode_map(map, n, dst, limit);
+	for (w = 0; w < MAP_WORDS; w += 4) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(map.bits + w));
+		uint64_t zero = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+			_mm256_cmpeq_epi64(v, _mm256_setzero_si256())));
+		uint64_t full = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
+			_mm256_cmpeq_epi64(v, _mm256_set1_epi64x(-1))));
+
+		set |= (~zero & 0xf) << w;
+		clear |= (~full & 0xf) << w;
+	}
+	map.any_set = set;
+	map.any_clear = clear;
+	return encode_map(&map, n, dst, limit);
 }
 
 __attribute__((target("avx512f,avx512bw")))
 static int encode_avx512(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 			 int limit)
 {
-	uint64_t map[MAP_WORDS];
+	struct diff_map map;
+	uint64_t set = 0, clear = 0;
 	int w;
 
 	for (w = 0; w < MAP_WORDS; w++) {
 		__m512i a = _mm512_loadu_si512(o + w * 64);
 		__m512i b = _mm512_loadu_si512(n + w * 64);
 
-		map[w] = _mm512_cmpneq_epi8_mask(a, b);
+		map.bits[w] = _mm512_cmpneq_epi8_mask(a, b);
 	}
-	return encode_map(map, n, dst, limit);
+	for (w = 0; w < MAP_WORDS; w += 8) {
+		__m512i v = _mm512_loadu_si512(map.bits + w);
+
+		set |= (uint64_t)_mm512_test_epi64_mask(v, v) << w;
+		clear |= (uint64_t)_mm512_cmpneq_epi64_mask(
+				 v, _mm512_set1_epi64(-1)) << w;
+	}
+	map.any_set = set;
+	map.any_clear = clear;
+	return encode_map(&map, n, dst, limit);
 }
 
 #endif /* XBZRLE_X86 */
