@@ -25,11 +25,23 @@
 #define XBZRLE_OVERFLOW (-1) /* the delta would not fit in dst_cap bytes */
 
 /*
- * Encodes new_page against old_page (both XBZRLE_PAGE_SIZE bytes) into dst
- * (dst_cap bytes, at most XBZRLE_PAGE_SIZE on the wire).  Returns the
- * encoded length (> 0), XBZRLE_NO_CHANGE or XBZRLE_OVERFLOW, with QEMU
- * 7.2's overflow rule (room for 2 more bytes is checked before every run
- * length), so that qmig overflows exactly where QEMU does.
+ * Encodes new_page against old_page (both XBZRLE_PAGE_SIZE bytes, 8-byte
+ * aligned: a misaligned pointer is a programmer error and asserts, as in
+ * QEMU) into dst, which has dst_cap >= 0 bytes.  Returns the encoded length
+ * (> 0), XBZRLE_NO_CHANGE or XBZRLE_OVERFLOW.
+ *
+ * The limit is min(dst_cap, XBZRLE_PAGE_SIZE): the destination rejects
+ * longer data, so a larger dst_cap changes nothing.  The overflow rule is
+ * QEMU 7.2's, so that qmig overflows exactly where QEMU does: before every
+ * run length 2 bytes must still fit under the limit, and the bytes of a data
+ * run must fit.  Consequences callers see:
+ *   - an encoding that would end at limit - 1 or limit bytes and is followed
+ *     only by unchanged bytes still overflows (the check before the next zero
+ *     run comes first);
+ *   - with a limit below 2 even an unchanged page overflows.
+ * Any byte of dst[0, limit) may be written, also past the returned length
+ * and on overflow; nothing outside it.  Output is the canonical encoding
+ * (maximal alternating runs), byte-identical whatever the variant.
  * Uses the fastest variant this CPU has (see xbzrle_encode_variant()).
  */
 int xbzrle_encode(const uint8_t *old_page, const uint8_t *new_page,
@@ -37,34 +49,56 @@ int xbzrle_encode(const uint8_t *old_page, const uint8_t *new_page,
 
 enum xbzrle_decode_result {
 	XBZRLE_DECODE_OK = 0,
-	XBZRLE_DECODE_BAD_ZRUN = -1,   /* zero run malformed or past the page */
-	XBZRLE_DECODE_BAD_NZRUN = -2,  /* data run malformed or past either buffer */
-	XBZRLE_DECODE_TRUNCATED = -3,  /* the data ends inside a length or run */
+	/* zero run: 3-byte ULEB128, 0 after the first pair, or past the page */
+	XBZRLE_DECODE_BAD_ZRUN = -1,
+	/* data run: 3-byte ULEB128, 0, or past the page */
+	XBZRLE_DECODE_BAD_NZRUN = -2,
+	/*
+	 * fewer than 2 bytes left where a run length starts (so also a final
+	 * zero run without a data run), or a data run's bytes go past src_len
+	 */
+	XBZRLE_DECODE_TRUNCATED = -3,
 };
 
 /*
- * Applies encoded data (src_len bytes) to page (XBZRLE_PAGE_SIZE bytes,
- * holding the old content).  Every length is checked against both buffers
- * before use; on error the page may be partly updated but nothing outside
- * it is ever written.
+ * Applies encoded data (src_len >= 0 bytes; 0 is a valid empty delta) to
+ * page (XBZRLE_PAGE_SIZE bytes, holding the old content).  Accepts exactly
+ * what QEMU 7.2's decoder accepts.  Every length is checked against both
+ * buffers before use; on error the page may be partly updated but nothing
+ * outside it is ever written and nothing outside src is read.  The caller
+ * enforces the record limit (src_len <= XBZRLE_PAGE_SIZE, "len overflow");
+ * the decoder itself is safe with any src_len.  No alignment needed.
  */
 enum xbzrle_decode_result xbzrle_decode(const uint8_t *src, int src_len,
 					uint8_t *page);
 
-/* The variants; QMIG_XBZRLE=c|sse2|avx2|avx512 forces one at start-up. */
+/* A short English name of r, e.g. "bad data run", for messages and tests. */
+const char *xbzrle_decode_result_name(enum xbzrle_decode_result r);
+
+/*
+ * The encoder variants.  All give identical output; they differ in speed.
+ * The choice is made once, on the first xbzrle_encode(): the environment
+ * variable QMIG_XBZRLE=c|sse2|avx2|avx512 forces a variant if this CPU can
+ * run it (otherwise, or for an unknown value, it is ignored and the fastest
+ * available one is used; xbzrle_encode_variant() tells which).
+ */
 enum xbzrle_variant {
-	XBZRLE_VARIANT_C,
-	XBZRLE_VARIANT_SSE2,
+	XBZRLE_VARIANT_C,      /* portable: 8 bytes at a time */
+	XBZRLE_VARIANT_SSE2,   /* x86-64 baseline */
 	XBZRLE_VARIANT_AVX2,
-	XBZRLE_VARIANT_AVX512,
+	XBZRLE_VARIANT_AVX512, /* needs AVX-512F and AVX-512BW */
 	XBZRLE_VARIANT__COUNT
 };
+/* "c", "sse2", "avx2", "avx512"; "?" for anything else. */
 const char *xbzrle_variant_name(enum xbzrle_variant v);
-/* Whether this CPU (and this build) can run variant v. */
+/* Whether this CPU (and this build) can run variant v (1) or not (0). */
 int xbzrle_variant_available(enum xbzrle_variant v);
-/* The one xbzrle_encode() uses. */
+/* The one xbzrle_encode() uses (chosen on first use, then fixed). */
 enum xbzrle_variant xbzrle_encode_variant(void);
-/* A specific variant, for tests and benchmarks (v must be available). */
+/*
+ * A specific variant, for tests and benchmarks; v must be available
+ * (asserted).  Same contract as xbzrle_encode().
+ */
 int xbzrle_encode_with(enum xbzrle_variant v, const uint8_t *old_page,
 		       const uint8_t *new_page, uint8_t *dst, int dst_cap);
 
