@@ -40,7 +40,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/libqmig.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/qmig: $(BUILD)/qmig.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)

@@ -83,6 +83,19 @@ struct expr {
 
 static int64_t expr_sum(struct expr *e);
 
+/*
+ * Whether the operator at e->p is followed by an operand.  QEMU reads
+ * `pmemsave 0 4096 /tmp/f` as a division by "tmp" and fails; in qmig a '/'
+ * (or any operator) not followed by an operand ends the expression, so
+ * absolute file names work.
+ */
+static bool operand_follows(const struct expr *e)
+{
+	const char *q = skip_spaces(e->p + 1);
+	return isdigit((unsigned char)*q) || *q == '(' || *q == '-' ||
+	       *q == '+' || *q == '~';
+}
+
 static int64_t expr_unary(struct expr *e)
 {
 	e->p = skip_spaces(e->p);
@@ -130,7 +143,8 @@ static int64_t expr_product(struct expr *e)
 	for (;;) {
 		e->p = skip_spaces(e->p);
 		char op = *e->p;
-		if (op != '*' && op != '/' && op != '%')
+		if ((op != '*' && op != '/' && op != '%') ||
+		    !operand_follows(e))
 			return v;
 		e->p++;
 		int64_t r = expr_unary(e);
@@ -152,8 +166,9 @@ static int64_t expr_sum(struct expr *e)
 	for (;;) {
 		e->p = skip_spaces(e->p);
 		char op = *e->p;
-		if (op != '+' && op != '-' && op != '&' && op != '|' &&
-		    op != '^')
+		if ((op != '+' && op != '-' && op != '&' && op != '|' &&
+		     op != '^') ||
+		    !operand_follows(e))
 			return v;
 		e->p++;
 		int64_t r = expr_product(e);

@@ -225,6 +225,12 @@ static void run_seed(struct workload *w)
 	}
 }
 
+/*
+ * rate is the memory dirtied per second: rate / 4096 times a second one
+ * random 64-bit number lands at a random place of the area, so that the
+ * dirty-page rate (what a migration has to keep up with) is what the user
+ * asked for, and each dirtied page changes a little (as XBZRLE likes it).
+ */
 static void run_random(struct workload *w)
 {
 	struct guest_ram *ram = w->ram;
@@ -235,13 +241,13 @@ static void run_random(struct workload *w)
 	uint64_t rng = w->spec.seed | 1;
 	/* A token bucket refilled every millisecond keeps the rate. */
 	const int64_t tick_ns = 1000000;
-	double per_tick = (double)w->spec.rate_bytes / 1000.0;
+	double per_tick = (double)w->spec.rate_bytes / GUEST_PAGE_SIZE / 1000.0;
 	double tokens = 0;
 	int64_t next = clock_now_ns();
 	while (workload_checkpoint(w)) {
 		tokens += per_tick;
-		uint64_t n = (uint64_t)(tokens / 8);
-		tokens -= (double)n * 8;
+		uint64_t n = (uint64_t)tokens;
+		tokens -= (double)n;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t off = (rng_next(&rng) % slots) * 8;
 			uint64_t v = rng_next(&rng);

@@ -13,7 +13,8 @@
  *                      area, one byte of every 1024 incremented in a tight loop
  *   random[,rate=R][,area=A][,seed=N]
  *                      random 64-bit numbers at random places of the first
- *                      A bytes (default 64M) at R bytes/s (default 10M)
+ *                      A bytes (default 64M), one every 4 KiB of R: R is the
+ *                      memory dirtied per second (default 10M)
  *
  * Threads: workload_* functions are called by the thread that owns the VM's
  * run state (under the VM lock); the workload threads touch only guest RAM
