@@ -72,3 +72,32 @@ clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing: XBZRLE decoder (libFuzzer needs clang) ----
+#   make fuzz [FUZZ_SECONDS=60]   run the fuzzer; new inputs go to
+#                                 build-fuzz/corpus/xbzrle_decode
+#   make fuzz-replay              replay the seed corpus with $(CC) (no
+#                                 libFuzzer); use BUILD=build-asan and
+#                                 SANITIZE_FLAGS for a sanitized replay
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -I. -D_GNU_SOURCE \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CORPUS = tests/fuzz/corpus/xbzrle_decode
+
+build-fuzz/fuzz_xbzrle_decode: tests/fuzz/fuzz_xbzrle_decode.c migration/xbzrle.c migration/xbzrle.h
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_xbzrle_decode.c migration/xbzrle.c
+
+fuzz: build-fuzz/fuzz_xbzrle_decode
+	@mkdir -p build-fuzz/corpus/xbzrle_decode
+	build-fuzz/fuzz_xbzrle_decode -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		build-fuzz/corpus/xbzrle_decode $(FUZZ_CORPUS)
+
+$(BUILD)/tests/fuzz/replay_xbzrle_decode: $(BUILD)/tests/fuzz/replay_main.o \
+		$(BUILD)/tests/fuzz/fuzz_xbzrle_decode.o $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+fuzz-replay: $(BUILD)/tests/fuzz/replay_xbzrle_decode
+	$(BUILD)/tests/fuzz/replay_xbzrle_decode $(FUZZ_CORPUS)
+.PHONY: fuzz-replay
