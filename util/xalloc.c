@@ -1,4 +1,6 @@
+#ifndef _GNU_SOURCE /* the Makefile defines it; keep this file buildable alone */
 #define _GNU_SOURCE
+#endif
 #include "util/xalloc.h"
 
 #include <stdio.h>
