@@ -70,3 +70,6 @@ clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ISA-L's igzip: the level-1 page compressor (migration/page_deflate.c).
+LIBS += -lisal
