@@ -19,6 +19,8 @@
  * The environment variable QMIG_DEFLATE=zlib|libdeflate|igzip forces one
  * engine for every level (igzip caps the level at 3, its maximum; level 0
  * is then igzip's own level 0, not stored).  An unknown value is ignored.
+ * QMIG_DEFLATE=zlib reproduces QEMU 7.2's payload bytes exactly (QEMU calls
+ * zlib with the same parameters); the other engines differ in bytes only.
  *
  * Output limit: whatever the engine, a payload is at most
  * PAGE_DEFLATE_MAX_BYTES (4110, the largest length QEMU 7.2's destination

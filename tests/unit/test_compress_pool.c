@@ -225,6 +225,32 @@ static void test_engines_any_alignment(void **state)
 	}
 }
 
+/*
+ * The zlib engine writes what QEMU 7.2 writes (compress2() at the same
+ * level), so QMIG_DEFLATE=zlib reproduces QEMU's stream bytes.
+ */
+static void test_zlib_engine_is_qemus_bytes(void **state)
+{
+	uint64_t seed = 31;
+	uint8_t page[PAGE], ours[PAGE_DEFLATE_MAX_BYTES];
+	uint8_t theirs[PAGE_DEFLATE_MAX_BYTES + 64];
+	static const int levels[] = { 1, 6, 9 };
+	for (unsigned l = 0; l < 3; l++) {
+		struct page_deflate *pd =
+			page_deflate_new(PAGE_DEFLATE_ZLIB, levels[l], NULL);
+		for (unsigned i = 0; i < 30; i++) {
+			make_page(page, &seed, i);
+			uLongf tlen = sizeof(theirs);
+			assert_int_equal(compress2(theirs, &tlen, page, PAGE,
+						   levels[l]), Z_OK);
+			size_t n = page_deflate_compress(pd, page, ours);
+			assert_int_equal(n, tlen);
+			assert_memory_equal(ours, theirs, n);
+		}
+		page_deflate_free(pd);
+	}
+}
+
 /* Incompressible pages stay within QEMU's limit with every engine. */
 static void test_random_pages_fit(void **state)
 {
@@ -469,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_engines_zlib_reads),
 		cmocka_unit_test(test_stored_is_zlib_level0),
 		cmocka_unit_test(test_engines_any_alignment),
+		cmocka_unit_test(test_zlib_engine_is_qemus_bytes),
 		cmocka_unit_test(test_random_pages_fit),
 		cmocka_unit_test(test_engine_pick),
 		cmocka_unit_test(test_round_trips),
