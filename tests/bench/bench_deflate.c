@@ -4,8 +4,9 @@
  *   build/tests/bench/bench_deflate [IMAGE]
  *
  * IMAGE is a raw RAM image (argv[1], else $QMIG_GUEST_IMAGE, else
- * build/guest-idle-1g.img, decompressed once from
- * ../shared/data/guest-idle-1g.img.zst next to the repository).  The
+ * REPO/build/guest-idle-1g.img, decompressed once from
+ * REPO/../shared/data/guest-idle-1g.img.zst; REPO is the current directory
+ * or the one this program was built in).  The
  * non-zero pages (up to $QMIG_BENCH_PAGES, default 65536, spread over the
  * image) are compressed, in one run, by every engine:
  *   - single call: page_deflate_compress() in a loop on this thread;
@@ -75,7 +76,33 @@ static bool unzstd(const char *in, const char *out)
 	return true;
 }
 
-/* The image to read: argv, environment, or build/ (made from the .zst). */
+/*
+ * The repository: the current directory when it has ../shared/data (make
+ * bench), else four levels above this program
+ * (REPO/build/tests/bench/bench_deflate).
+ */
+static char *find_repo(void)
+{
+	if (file_exists("../shared/data/" IMAGE_ZST))
+		return xstrdup(".");
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	for (int up = 0; up < 4; up++) {
+		char *slash = strrchr(exe, '/');
+		if (!slash)
+			return NULL;
+		*slash = 0;
+	}
+	return xstrdup(exe);
+}
+
+/*
+ * The image to read: argv, environment, or REPO/build/guest-idle-1g.img,
+ * decompressed from REPO/../shared/data on first use.
+ */
 static char *find_image(int argc, char **argv)
 {
 	if (argc > 1)
@@ -83,37 +110,30 @@ static char *find_image(int argc, char **argv)
 	const char *env = getenv("QMIG_GUEST_IMAGE");
 	if (env && *env)
 		return xstrdup(env);
-	if (file_exists(DEFAULT_IMAGE))
-		return xstrdup(DEFAULT_IMAGE);
-	/*
-	 * The repository is the current directory (make bench), or four
-	 * levels above this program (build/tests/bench/bench_deflate).
-	 */
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *candidates[2] = { xstrdup("../shared/data/" IMAGE_ZST), NULL };
-	if (n > 0) {
-		exe[n] = 0;
-		for (int up = 0; up < 4; up++) {
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = 0;
-		}
-		candidates[1] = xasprintf("%s/../shared/data/" IMAGE_ZST, exe);
-	}
-	char *found = NULL;
-	for (int i = 0; i < 2 && !found; i++) {
-		if (candidates[i] && file_exists(candidates[i])) {
-			mkdir("build", 0777);
+	char *repo = find_repo();
+	if (!repo)
+		return NULL;
+	char *image = xasprintf("%s/" DEFAULT_IMAGE, repo);
+	char *zst = xasprintf("%s/../shared/data/" IMAGE_ZST, repo);
+	char *dir = xasprintf("%s/build", repo);
+	free(repo);
+	if (!file_exists(image)) {
+		if (!file_exists(zst)) {
+			free(image);
+			image = NULL;
+		} else {
+			mkdir(dir, 0777);
 			fprintf(stderr, "bench_deflate: decompressing %s into %s\n",
-				candidates[i], DEFAULT_IMAGE);
-			if (unzstd(candidates[i], DEFAULT_IMAGE))
-				found = xstrdup(DEFAULT_IMAGE);
+				zst, image);
+			if (!unzstd(zst, image)) {
+				free(image);
+				image = NULL;
+			}
 		}
 	}
-	free(candidates[0]);
-	free(candidates[1]);
-	return found;
+	free(dir);
+	free(zst);
+	return image;
 }
 
 /* Non-zero pages spread over the image, at most max of them. */
@@ -324,8 +344,8 @@ int main(int argc, char **argv)
 	uint8_t *pages = load_pages(path, max, &n, &image_pages);
 	if (!pages)
 		return 2;
-	printf("image %s: %zu pages, %zu non-zero pages sampled; 2 CPUs: "
-	       "%ld online\n", path, image_pages, n,
+	printf("image %s: %zu pages, %zu non-zero pages sampled; %ld CPUs "
+	       "online\n", path, image_pages, n,
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("level 1 (QEMU's default), pages/s; bytes = payload bytes; "
 	       "eff = 2T / (2 x 1T); raw 2T = 2 threads without the pool\n");
