@@ -19,7 +19,9 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -DQMIG_VERSION=\"$(VERSION)\" $(CFLAGS) $(SANITIZE_FLAGS) $(COVER_FLAGS) \
              -I. -D_GNU_SOURCE -pthread
-LIBS = -lz -lreadline -ljansson -ldeflate -lpthread -lm
+# zlib (reference deflate), libdeflate and ISA-L igzip (faster page
+# compressors, migration/page_deflate.c), readline, jansson.
+LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lpthread -lm
 LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
 
 LIB_SRCS = $(wildcard util/*.c ram/*.c migration/*.c monitor/*.c)
@@ -101,3 +103,4 @@ $(BUILD)/tests/fuzz/replay_xbzrle_decode: $(BUILD)/tests/fuzz/replay_main.o \
 fuzz-replay: $(BUILD)/tests/fuzz/replay_xbzrle_decode
 	$(BUILD)/tests/fuzz/replay_xbzrle_decode $(FUZZ_CORPUS)
 .PHONY: fuzz-replay
+
