@@ -104,3 +104,4 @@ fuzz-replay: $(BUILD)/tests/fuzz/replay_xbzrle_decode
 	$(BUILD)/tests/fuzz/replay_xbzrle_decode $(FUZZ_CORPUS)
 .PHONY: fuzz-replay
 
+.SECONDARY:
