@@ -87,11 +87,13 @@ static void *incoming_thread(void *opaque)
 	pthread_mutex_lock(&vm->lock);
 	set_status_locked(vm, MIG_STATUS_ACTIVE);
 	bool compress = mig_options_cap(&vm->options, MIG_CAP_COMPRESS);
+	unsigned dthreads = (unsigned)mig_options_num(
+		&vm->options, MIG_PARAM_DECOMPRESS_THREADS);
 	pthread_mutex_unlock(&vm->lock);
 
 	struct qemu_file *f = qemu_file_new_fd(fd, false);
 	struct ram_load rl;
-	ram_load_init(&rl, &vm->ram, compress);
+	ram_load_init(&rl, &vm->ram, compress, dthreads);
 	struct savevm_load_result result;
 	int ret = savevm_load(f, &rl, &result, print_warning, NULL, &err);
 	ram_load_release(&rl);

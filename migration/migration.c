@@ -162,6 +162,16 @@ static void run_iterations(struct mig_run *r)
 			if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes)
 				return;
 		}
+		struct ram_save_config cfg;
+		ram_save_config_read(&cfg, &r->vm->options);
+		struct error *err = NULL;
+		if (!ram_save_apply_options(&r->rs, &cfg, &err)) {
+			/* Reported as a stream error: the migration fails. */
+			fprintf(stderr, "qmig: %s\n", err->msg);
+			error_free(err);
+			qemu_file_set_error(r->f, ENOMEM);
+			return;
+		}
 		uint64_t max_bw = mig_options_num(&r->vm->options,
 						  MIG_PARAM_MAX_BANDWIDTH);
 		/* 0 means "no limit" (QEMU's rate limiter treats it so). */
@@ -282,7 +292,13 @@ static void *migration_thread(void *opaque)
 	if (cancelled(r)) /* a cancel raced with the connect */
 		qemu_file_shutdown(r->f);
 
-	ram_save_init(&r->rs, &vm->ram, &m->stats);
+	struct ram_save_config cfg;
+	ram_save_config_read(&cfg, &vm->options);
+	if (!ram_save_init(&r->rs, &vm->ram, &m->stats, &cfg, &err)) {
+		finish(r, err, false, false);
+		free(r);
+		return NULL;
+	}
 	savevm_put_header(r->f);
 	savevm_put_section_start(r->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
 				 "ram", RAM_SECTION_VERSION);

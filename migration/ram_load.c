@@ -4,24 +4,27 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "migration/decompress_pool.h"
 #include "migration/ram_wire.h"
 #include "migration/xbzrle.h"
 #include "util/buffer_zero.h"
 #include "util/xalloc.h"
 
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
-		   bool compress_enabled)
+		   bool compress_enabled, unsigned decompress_threads)
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->ram = ram;
 	rl->compress_enabled = compress_enabled;
+	rl->decompress_threads = decompress_threads ? decompress_threads : 1;
 	rl->scratch = xmalloc(RAM_COMPRESS_MAX_LEN);
 }
 
 void ram_load_release(struct ram_load *rl)
 {
+	decompress_pool_free(rl->pool);
+	rl->pool = NULL;
 	free(rl->scratch);
 	rl->scratch = NULL;
 }
@@ -90,8 +93,10 @@ static int load_xbzrle(struct ram_load *rl, struct qemu_file *f,
 	return 0;
 }
 
+/* Hands a compressed page to the decompress threads; a payload that does
+ * not inflate is reported at the section's EOS (flush). */
 static int load_compressed(struct ram_load *rl, struct qemu_file *f,
-			   uint8_t *page, struct error **errp)
+			   uint64_t addr, struct error **errp)
 {
 	int32_t len = (int32_t)qemu_get_be32(f);
 	if (qemu_file_error(f))
@@ -103,23 +108,25 @@ static int load_compressed(struct ram_load *rl, struct qemu_file *f,
 	}
 	if (!qemu_get_buffer(f, rl->scratch, (size_t)len))
 		return stream_error(f, errp);
-	/* One complete zlib stream into the page; as QEMU 7.2, output shorter
-	 * than a page is accepted, anything else is an error. */
-	z_stream zs = { 0 };
-	int ok = inflateInit(&zs) == Z_OK;
-	if (ok) {
-		zs.next_in = rl->scratch;
-		zs.avail_in = (uInt)len;
-		zs.next_out = page;
-		zs.avail_out = GUEST_PAGE_SIZE;
-		ok = inflate(&zs, Z_FINISH) == Z_STREAM_END;
-		inflateEnd(&zs);
+	if (!rl->pool) {
+		rl->pool = decompress_pool_new(rl->decompress_threads,
+					       rl->ram->host,
+					       rl->ram->size_bytes, errp);
+		if (!rl->pool)
+			return -ENOMEM;
 	}
-	if (!ok) {
-		error_setf_code(errp, EPERM, "decompress data failed");
-		return -EPERM;
-	}
+	if (!decompress_pool_submit(rl->pool, addr, rl->scratch, (size_t)len,
+				    errp))
+		return -EINVAL;
 	rl->compressed_pages++;
+	return 0;
+}
+
+/* Every record has been applied (compressed ones included). */
+static int flush_pages(struct ram_load *rl, struct error **errp)
+{
+	if (rl->pool && !decompress_pool_flush(rl->pool, errp))
+		return -EPERM;
 	return 0;
 }
 
@@ -142,7 +149,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 				continue;
 		}
 		if (flags == RAM_FLAG_EOS)
-			return 0;
+			return flush_pages(rl, errp);
 		if (flags & RAM_FLAG_HOOK) {
 			/* RDMA hooks: without RDMA, QEMU fails with no cause. */
 			error_setf_code(errp, EINVAL, "%s", "");
@@ -186,6 +193,10 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			return -EINVAL;
 		}
 		uint8_t *page = rl->ram->host + addr;
+		/* A compressed record of this page still in flight must land
+		 * before this one (QEMU 7.2 does not wait: §10.3). */
+		if (rl->pool && kind != RAM_FLAG_COMPRESS_PAGE)
+			decompress_pool_wait_page(rl->pool, addr);
 
 		int ret = 0;
 		switch (kind) {
@@ -214,7 +225,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 						"Received an unexpected compressed page");
 				return -EINVAL;
 			}
-			ret = load_compressed(rl, f, page, errp);
+			ret = load_compressed(rl, f, addr, errp);
 			break;
 		}
 		if (ret)

@@ -17,17 +17,23 @@
 #include "ram/guest_ram.h"
 #include "util/error.h"
 
+struct decompress_pool;
+
 struct ram_load {
 	struct guest_ram *ram;
 	bool compress_enabled;   /* the destination's `compress` capability */
+	unsigned decompress_threads;
+	struct decompress_pool *pool; /* created at the first compressed page */
 	bool block_known;        /* a record has named the block */
 	uint8_t *scratch;        /* XBZRLE / compressed payload buffer */
 	/* statistics of what arrived, for tests and logs */
 	uint64_t zero_pages, normal_pages, xbzrle_pages, compressed_pages;
 };
 
+/* compress_enabled: accept COMPRESS_PAGE records, inflated on
+ * decompress_threads threads. */
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
-		   bool compress_enabled);
+		   bool compress_enabled, unsigned decompress_threads);
 void ram_load_release(struct ram_load *rl);
 
 /*

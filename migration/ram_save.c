@@ -3,27 +3,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migration/compress_pool.h"
+#include "migration/page_cache.h"
 #include "migration/ram_wire.h"
+#include "migration/xbzrle.h"
 #include "util/bitmap.h"
 #include "util/buffer_zero.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-#define RATE_PERIOD_NS 1000000000LL /* dirty-pages-rate over >= 1 s */
+#define RATE_PERIOD_NS 1000000000LL /* rates over >= 1 s, as QEMU */
 
-void ram_save_init(struct ram_save *rs, struct guest_ram *ram,
-		   struct mig_stats *stats)
+void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o)
 {
-	memset(rs, 0, sizeof(*rs));
-	rs->ram = ram;
-	rs->stats = stats;
-	rs->bitmap = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
-}
-
-void ram_save_release(struct ram_save *rs)
-{
-	free(rs->bitmap);
-	rs->bitmap = NULL;
+	struct mig_options snap;
+	mig_options_snapshot(o, &snap);
+	cfg->xbzrle = snap.caps[MIG_CAP_XBZRLE];
+	cfg->xbzrle_cache_bytes = snap.num[MIG_PARAM_XBZRLE_CACHE_SIZE];
+	cfg->compress = snap.caps[MIG_CAP_COMPRESS];
+	cfg->compress_level = (int)snap.num[MIG_PARAM_COMPRESS_LEVEL];
+	cfg->compress_threads = (unsigned)snap.num[MIG_PARAM_COMPRESS_THREADS];
+	cfg->compress_wait_thread = snap.num[MIG_PARAM_COMPRESS_WAIT_THREAD];
+	mig_options_release(&snap);
 }
 
 static void count_bytes(struct ram_save *rs, uint64_t n)
@@ -33,6 +34,87 @@ static void count_bytes(struct ram_save *rs, uint64_t n)
 		STAT_ADD(rs->stats->downtime_bytes, n);
 	else
 		STAT_ADD(rs->stats->precopy_bytes, n);
+}
+
+/* A compress pool record: straight into the current section. */
+static void emit_pool_record(void *opaque, uint64_t offset,
+			     const uint8_t *record, size_t len, bool is_zero)
+{
+	struct ram_save *rs = opaque;
+	(void)offset;
+	qemu_put_buffer(rs->pool_file, record, len);
+	count_bytes(rs, len);
+	if (is_zero) {
+		STAT_ADD(rs->stats->duplicate, 1);
+	} else {
+		STAT_ADD(rs->stats->compress_pages, 1);
+		STAT_ADD(rs->stats->compressed_size, len - 8);
+		rs->period_compress_pages++;
+		rs->period_compressed_bytes += len - 8;
+	}
+}
+
+static bool make_pool(struct ram_save *rs, struct error **errp)
+{
+	rs->pool = compress_pool_new(rs->cfg.compress_threads,
+				     rs->cfg.compress_level, emit_pool_record,
+				     rs, errp);
+	return rs->pool != NULL;
+}
+
+bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
+		   struct mig_stats *stats, const struct ram_save_config *cfg,
+		   struct error **errp)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->ram = ram;
+	rs->stats = stats;
+	rs->cfg = *cfg;
+	rs->bitmap = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
+	if (cfg->xbzrle) {
+		rs->cache = page_cache_new(cfg->xbzrle_cache_bytes, errp);
+		if (!rs->cache)
+			return false;
+		rs->xbzrle_page = xmalloc(XBZRLE_PAGE_SIZE);
+		rs->xbzrle_out = xmalloc(XBZRLE_PAGE_SIZE);
+	}
+	if (cfg->compress && !make_pool(rs, errp))
+		return false;
+	return true;
+}
+
+void ram_save_release(struct ram_save *rs)
+{
+	compress_pool_free(rs->pool);
+	page_cache_free(rs->cache);
+	free(rs->xbzrle_page);
+	free(rs->xbzrle_out);
+	free(rs->bitmap);
+	memset(rs, 0, sizeof(*rs));
+}
+
+bool ram_save_apply_options(struct ram_save *rs,
+			    const struct ram_save_config *cfg,
+			    struct error **errp)
+{
+	if (rs->cache && cfg->xbzrle_cache_bytes != rs->cfg.xbzrle_cache_bytes) {
+		if (!page_cache_resize(&rs->cache, cfg->xbzrle_cache_bytes, errp))
+			return false;
+		rs->cfg.xbzrle_cache_bytes = cfg->xbzrle_cache_bytes;
+	}
+	if (rs->pool && (cfg->compress_threads != rs->cfg.compress_threads ||
+			 cfg->compress_level != rs->cfg.compress_level)) {
+		/* Called between sections, after the drain: no record is in
+		 * flight, so a new pool changes nothing on the wire. */
+		compress_pool_free(rs->pool);
+		rs->pool = NULL;
+		rs->cfg.compress_threads = cfg->compress_threads;
+		rs->cfg.compress_level = cfg->compress_level;
+		if (!make_pool(rs, errp))
+			return false;
+	}
+	rs->cfg.compress_wait_thread = cfg->compress_wait_thread;
+	return true;
 }
 
 static void update_remaining(struct ram_save *rs)
@@ -52,6 +134,7 @@ void ram_save_setup(struct ram_save *rs, struct qemu_file *f)
 	rs->bulk_stage = true;
 	rs->next_page = 0;
 	rs->block_named = false;
+	rs->sync_count = 1;
 	rs->rate_period_start_ns = clock_now_ns();
 	STAT_SET(rs->stats->dirty_sync_count, 1);
 	update_remaining(rs);
@@ -69,23 +152,55 @@ uint64_t ram_save_pending_bytes(const struct ram_save *rs)
 	return rs->dirty_pages * GUEST_PAGE_SIZE;
 }
 
+static double ratio(uint64_t num, uint64_t den)
+{
+	return den ? (double)num / (double)den : 0;
+}
+
+/* End of a rate period: the rates `info migrate` shows (QEMU's rules). */
+static void update_rates(struct ram_save *rs, int64_t now, int64_t elapsed)
+{
+	struct mig_stats *s = rs->stats;
+	STAT_SET(s->dirty_pages_rate,
+		 rs->rate_period_dirtied * 1000000000ULL / (uint64_t)elapsed);
+	if (rs->cache) {
+		STAT_SET(s->xbzrle_cache_miss_rate,
+			 ratio(rs->period_cache_miss, rs->period_pages));
+		STAT_SET(s->xbzrle_encoding_rate,
+			 ratio(rs->period_xbzrle_pages * XBZRLE_PAGE_SIZE,
+			       rs->period_xbzrle_bytes));
+	}
+	if (rs->pool) {
+		STAT_SET(s->compress_busy_rate,
+			 ratio(rs->period_busy, rs->period_pages));
+		/* Kept from the last period that compressed anything. */
+		if (rs->period_compressed_bytes)
+			STAT_SET(s->compression_rate,
+				 ratio(rs->period_compress_pages *
+					       GUEST_PAGE_SIZE,
+				       rs->period_compressed_bytes));
+	}
+	rs->rate_period_dirtied = 0;
+	rs->period_pages = rs->period_xbzrle_pages = 0;
+	rs->period_xbzrle_bytes = rs->period_cache_miss = 0;
+	rs->period_compress_pages = rs->period_compressed_bytes = 0;
+	rs->period_busy = 0;
+	rs->rate_period_start_ns = now;
+}
+
 void ram_save_sync(struct ram_save *rs)
 {
 	uint64_t added = guest_ram_sync_dirty(rs->ram, rs->bitmap);
 	rs->dirty_pages += added;
 	rs->rate_period_dirtied += added;
-	STAT_ADD(rs->stats->dirty_sync_count, 1);
+	rs->sync_count++;
+	STAT_SET(rs->stats->dirty_sync_count, rs->sync_count);
 	update_remaining(rs);
 
 	int64_t now = clock_now_ns();
 	int64_t elapsed = now - rs->rate_period_start_ns;
-	if (elapsed >= RATE_PERIOD_NS) {
-		STAT_SET(rs->stats->dirty_pages_rate,
-			 rs->rate_period_dirtied * 1000000000ULL /
-				 (uint64_t)elapsed);
-		rs->rate_period_dirtied = 0;
-		rs->rate_period_start_ns = now;
-	}
+	if (elapsed >= RATE_PERIOD_NS)
+		update_rates(rs, now, elapsed);
 }
 
 /* The record header: offset | flags, and the block name the first time. */
@@ -101,20 +216,111 @@ static void put_record_header(struct ram_save *rs, struct qemu_file *f,
 	rs->block_named = true;
 }
 
+static void put_zero_page(struct ram_save *rs, struct qemu_file *f,
+			  uint64_t offset)
+{
+	put_record_header(rs, f, offset, RAM_FLAG_ZERO);
+	qemu_put_u8(f, 0);
+	STAT_ADD(rs->stats->duplicate, 1);
+}
+
+static void put_normal_page(struct ram_save *rs, struct qemu_file *f,
+			    uint64_t offset, const uint8_t *data)
+{
+	put_record_header(rs, f, offset, RAM_FLAG_PAGE);
+	qemu_put_buffer(f, data, GUEST_PAGE_SIZE);
+	STAT_ADD(rs->stats->normal, 1);
+}
+
+/*
+ * XBZRLE for one non-zero page.  Returns true when the page is handled
+ * (XBZRLE record, or nothing because unchanged); false when it must go as
+ * a PAGE, with *data pointing at the bytes to send (the cache's copy when
+ * the page was just cached, so that cache and destination agree).
+ */
+static bool save_xbzrle_page(struct ram_save *rs, struct qemu_file *f,
+			     uint64_t offset, const uint8_t **data)
+{
+	struct mig_stats *s = rs->stats;
+	uint8_t *cached;
+	if (!page_cache_lookup(rs->cache, offset, rs->sync_count, &cached)) {
+		STAT_ADD(s->xbzrle_cache_miss, 1);
+		rs->period_cache_miss++;
+		if (!rs->last_stage &&
+		    page_cache_insert(rs->cache, offset, *data, rs->sync_count,
+				      &cached))
+			*data = cached;
+		return false;
+	}
+	/* The guest may write the page while we encode it: encode a stable
+	 * copy, and keep exactly that copy as what the destination has. */
+	memcpy(rs->xbzrle_page, *data, XBZRLE_PAGE_SIZE);
+	int len = xbzrle_encode(cached, rs->xbzrle_page, rs->xbzrle_out,
+				XBZRLE_PAGE_SIZE);
+	STAT_ADD(s->xbzrle_pages, 1);
+	rs->period_xbzrle_pages++;
+	if (len == XBZRLE_NO_CHANGE)
+		return true;
+	if (len == XBZRLE_OVERFLOW) {
+		STAT_ADD(s->xbzrle_overflow, 1);
+		STAT_ADD(s->xbzrle_bytes, XBZRLE_PAGE_SIZE);
+		rs->period_xbzrle_bytes += XBZRLE_PAGE_SIZE;
+		if (!rs->last_stage) {
+			memcpy(cached, rs->xbzrle_page, XBZRLE_PAGE_SIZE);
+			*data = cached;
+		} else {
+			*data = rs->xbzrle_page;
+		}
+		return false;
+	}
+	if (!rs->last_stage)
+		memcpy(cached, rs->xbzrle_page, XBZRLE_PAGE_SIZE);
+	uint64_t start = f->total_bytes;
+	put_record_header(rs, f, offset, RAM_FLAG_XBZRLE);
+	qemu_put_u8(f, RAM_XBZRLE_ENCODING);
+	qemu_put_be16(f, (uint16_t)len);
+	qemu_put_buffer(f, rs->xbzrle_out, (size_t)len);
+	uint64_t bytes = f->total_bytes - start - 8;
+	STAT_ADD(s->xbzrle_bytes, bytes);
+	rs->period_xbzrle_bytes += bytes;
+	count_bytes(rs, 8 + bytes);
+	return true;
+}
+
 static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 {
 	uint64_t offset = page * GUEST_PAGE_SIZE;
 	const uint8_t *data = rs->ram->host + offset;
+	rs->period_pages++;
+	rs->pages_handled++;
+
+	/* Compression: every pass without xbzrle, the bulk pass with it;
+	 * never for the record that must name the block. */
+	if (rs->pool && rs->block_named && (!rs->cache || rs->bulk_stage)) {
+		rs->pool_file = f;
+		if (compress_pool_submit(rs->pool, offset, data,
+					 rs->cfg.compress_wait_thread))
+			return;
+		STAT_ADD(rs->stats->compress_busy, 1);
+		rs->period_busy++;
+	}
+
 	uint64_t start = f->total_bytes;
 	if (buffer_is_zero(data, GUEST_PAGE_SIZE)) {
-		put_record_header(rs, f, offset, RAM_FLAG_ZERO);
-		qemu_put_u8(f, 0);
-		STAT_ADD(rs->stats->duplicate, 1);
-	} else {
-		put_record_header(rs, f, offset, RAM_FLAG_PAGE);
-		qemu_put_buffer(f, data, GUEST_PAGE_SIZE);
-		STAT_ADD(rs->stats->normal, 1);
+		put_zero_page(rs, f, offset);
+		/* The next delta of this page is against zeros. */
+		if (rs->cache && !rs->bulk_stage && !rs->last_stage)
+			page_cache_insert(rs->cache, offset, NULL,
+					  rs->sync_count, NULL);
+		count_bytes(rs, f->total_bytes - start);
+		return;
 	}
+	if (rs->cache && !rs->bulk_stage && rs->block_named) {
+		if (save_xbzrle_page(rs, f, offset, &data))
+			return;
+		start = f->total_bytes;
+	}
+	put_normal_page(rs, f, offset, data);
 	count_bytes(rs, f->total_bytes - start);
 }
 
@@ -142,28 +348,48 @@ static void send_dirty_page(struct ram_save *rs, struct qemu_file *f,
 	save_page(rs, f, page);
 }
 
+/* Compressed records all in this section, then its EOS. */
+static void end_section_data(struct ram_save *rs, struct qemu_file *f)
+{
+	if (rs->pool) {
+		rs->pool_file = f;
+		compress_pool_collect(rs->pool, true);
+	}
+	qemu_put_be64(f, RAM_FLAG_EOS);
+	count_bytes(rs, 8);
+	update_remaining(rs);
+}
+
 uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 			  uint64_t max_bytes)
 {
 	uint64_t start = f->total_bytes;
 	uint64_t page;
+	unsigned n = 0;
 	while (f->total_bytes - start < max_bytes && !qemu_file_error(f) &&
-	       find_dirty_page(rs, &page))
+	       find_dirty_page(rs, &page)) {
 		send_dirty_page(rs, f, page);
-	qemu_put_be64(f, RAM_FLAG_EOS);
-	count_bytes(rs, 8);
-	update_remaining(rs);
+		/* Pool output counts towards the budget only once emitted. */
+		if (rs->pool && (++n & 63) == 0) {
+			rs->pool_file = f;
+			compress_pool_collect(rs->pool, false);
+		}
+	}
+	end_section_data(rs, f);
 	return f->total_bytes - start;
 }
 
 void ram_save_complete(struct ram_save *rs, struct qemu_file *f)
 {
 	rs->vm_stopped = true;
+	rs->last_stage = true;
 	ram_save_sync(rs);
 	uint64_t page;
 	while (!qemu_file_error(f) && find_dirty_page(rs, &page))
 		send_dirty_page(rs, f, page);
-	qemu_put_be64(f, RAM_FLAG_EOS);
-	count_bytes(rs, 8);
-	update_remaining(rs);
+	end_section_data(rs, f);
+	/* A migration shorter than a rate period still reports its rates. */
+	if (rs->period_pages)
+		update_rates(rs, clock_now_ns(),
+			     clock_now_ns() - rs->rate_period_start_ns + 1);
 }

@@ -8,7 +8,21 @@
  * last one stopped, wrapping around the end of RAM, until its byte budget is
  * used or no dirty page is left; a page is sent at most once per section.
  *
- * Threads: owned by the migration thread; nothing here locks.
+ * How a page goes (QEMU 7.2's choices, shared/docs/qemu-7.2-stream.md
+ * §8.5, §9.3, §10.2, §11):
+ *   1. the first page of the stream names the block: ZERO or PAGE;
+ *   2. with `compress`, during the bulk pass (every pass without xbzrle):
+ *      to the compress pool (ZERO or COMPRESS_PAGE records, in order);
+ *   3. all-zero page: ZERO (and, with xbzrle after the bulk pass, a zero
+ *      copy in the cache);
+ *   4. with `xbzrle` after the bulk pass: a delta against the cached copy
+ *      (XBZRLE record, or nothing when unchanged), a cache miss or an
+ *      overflow as a PAGE;
+ *   5. otherwise PAGE.
+ *
+ * Threads: owned by the migration thread; nothing here locks.  Options are
+ * read at setup; xbzrle-cache-size, compress-level and compress-threads
+ * changes are picked up by ram_save_apply_options() between sections.
  */
 #ifndef QMIG_MIGRATION_RAM_SAVE_H
 #define QMIG_MIGRATION_RAM_SAVE_H
@@ -17,26 +31,69 @@
 #include <stdint.h>
 
 #include "migration/mig_stats.h"
+#include "migration/options.h"
 #include "migration/qemu_file.h"
 #include "ram/guest_ram.h"
+
+struct page_cache;
+struct compress_pool;
+
+/* What the RAM code needs of the options, read between sections. */
+struct ram_save_config {
+	bool xbzrle;
+	uint64_t xbzrle_cache_bytes;
+	bool compress;
+	int compress_level;
+	unsigned compress_threads;
+	bool compress_wait_thread;
+};
+
+void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o);
 
 struct ram_save {
 	struct guest_ram *ram;
 	struct mig_stats *stats;
+	struct ram_save_config cfg;
 	uint64_t *bitmap;          /* pages still to send */
 	uint64_t dirty_pages;      /* bits set in bitmap */
 	uint64_t next_page;        /* where the page search goes on */
 	bool block_named;          /* the stream has named the block */
 	bool bulk_stage;           /* first pass, until the search wraps */
 	bool vm_stopped;           /* bytes now count as downtime bytes */
-	/* rate period for dirty-pages-rate */
+	bool last_stage;           /* END: the cache is no longer updated */
+	uint64_t sync_count;       /* dirty-bitmap syncs so far */
+
+	struct page_cache *cache;  /* xbzrle on */
+	uint8_t *xbzrle_page;      /* stable copy of the page being encoded */
+	uint8_t *xbzrle_out;       /* encoded delta */
+
+	struct compress_pool *pool; /* compress on */
+	struct qemu_file *pool_file; /* where pool records go (this section) */
+
+	/* rate period (>= 1 s, at syncs) for the rates info migrate shows */
 	int64_t rate_period_start_ns;
 	uint64_t rate_period_dirtied;
+	uint64_t period_pages, period_xbzrle_pages, period_xbzrle_bytes,
+		 period_cache_miss, period_compress_pages,
+		 period_compressed_bytes, period_busy;
+	uint64_t pages_handled;    /* every page looked at */
 };
 
-void ram_save_init(struct ram_save *rs, struct guest_ram *ram,
-		   struct mig_stats *stats);
+/* Sets up from cfg (xbzrle cache, compress pool); false on error. */
+bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
+		   struct mig_stats *stats, const struct ram_save_config *cfg,
+		   struct error **errp);
 void ram_save_release(struct ram_save *rs);
+
+/*
+ * Between sections: resizes the XBZRLE cache and rebuilds the compress
+ * pool when the user changed xbzrle-cache-size, compress-level or
+ * compress-threads during the migration (QEMU 7.2 ignores the first and
+ * hangs on the last).  false on error (the migration fails).
+ */
+bool ram_save_apply_options(struct ram_save *rs,
+			    const struct ram_save_config *cfg,
+			    struct error **errp);
 
 /* Setup data of the START section: the block list, then EOS.  Starts
  * dirty tracking (dirty-sync-count 1). */
