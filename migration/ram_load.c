@@ -8,6 +8,7 @@
 #include "migration/decompress_pool.h"
 #include "migration/ram_wire.h"
 #include "migration/xbzrle.h"
+#include "util/bitmap.h"
 #include "util/buffer_zero.h"
 #include "util/xalloc.h"
 
@@ -19,6 +20,14 @@ void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 	rl->compress_enabled = compress_enabled;
 	rl->decompress_threads = decompress_threads ? decompress_threads : 1;
 	rl->scratch = xmalloc(RAM_COMPRESS_MAX_LEN);
+	if (ram->pristine) {
+		rl->known_zero = xcalloc(BITMAP_WORDS(ram->npages),
+					 sizeof(uint64_t));
+		bitmap_fill(rl->known_zero, ram->npages);
+		/* The loader writes it from now on: no longer pristine for
+		 * a later load. */
+		ram->pristine = false;
+	}
 }
 
 void ram_load_release(struct ram_load *rl)
@@ -27,6 +36,8 @@ void ram_load_release(struct ram_load *rl)
 	rl->pool = NULL;
 	free(rl->scratch);
 	rl->scratch = NULL;
+	free(rl->known_zero);
+	rl->known_zero = NULL;
 }
 
 /* A failed read: the stream was cut (EIO) or the socket failed. */
@@ -193,6 +204,11 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			return -EINVAL;
 		}
 		uint8_t *page = rl->ram->host + addr;
+		uint64_t page_index = addr / GUEST_PAGE_SIZE;
+		bool known_zero = rl->known_zero &&
+				  bitmap_test_bit(rl->known_zero, page_index);
+		if (rl->known_zero && kind != RAM_FLAG_ZERO)
+			bitmap_clear_bit(rl->known_zero, page_index);
 		/* A compressed record of this page still in flight must land
 		 * before this one (QEMU 7.2 does not wait: §10.3). */
 		if (rl->pool && kind != RAM_FLAG_COMPRESS_PAGE)
@@ -206,8 +222,17 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 				return stream_error(f, errp);
 			/* Skip the write when it changes nothing: keeps
 			 * untouched destination RAM unallocated. */
-			if (fill || !buffer_is_zero(page, GUEST_PAGE_SIZE))
+			if (fill || (!known_zero &&
+				     !buffer_is_zero(page, GUEST_PAGE_SIZE)))
 				memset(page, fill, GUEST_PAGE_SIZE);
+			if (rl->known_zero) {
+				if (fill)
+					bitmap_clear_bit(rl->known_zero,
+							 page_index);
+				else
+					bitmap_set_bit(rl->known_zero,
+						       page_index);
+			}
 			rl->zero_pages++;
 			break;
 		}

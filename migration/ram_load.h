@@ -26,6 +26,11 @@ struct ram_load {
 	struct decompress_pool *pool; /* created at the first compressed page */
 	bool block_known;        /* a record has named the block */
 	uint8_t *scratch;        /* XBZRLE / compressed payload buffer */
+	/* Pages known to be zero without reading them (never written since
+	 * a pristine start): a ZERO record for them costs nothing, not even
+	 * the page fault that reading untouched memory takes.  NULL when
+	 * the RAM was not pristine. */
+	uint64_t *known_zero;
 	/* statistics of what arrived, for tests and logs */
 	uint64_t zero_pages, normal_pages, xbzrle_pages, compressed_pages;
 };

@@ -112,6 +112,19 @@ static void tune_socket(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/*
+ * A migration stream is one long bulk transfer: with the default buffers a
+ * fast receiver wakes up for every few segments and the two ends ping-pong
+ * on loopback (measured: 2.3x slower for a 1 GiB guest).  The kernel caps
+ * these at net.core.[rw]mem_max.
+ */
+static void size_buffers(int fd)
+{
+	int bytes = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
 static int connect_tcp(const struct transport_addr *addr, struct error **errp)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
@@ -132,6 +145,7 @@ static int connect_tcp(const struct transport_addr *addr, struct error **errp)
 			err = errno;
 			continue;
 		}
+		size_buffers(fd);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		err = errno;
@@ -243,6 +257,7 @@ static int listen_tcp(struct transport_addr *addr, struct error **errp)
 		}
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		size_buffers(fd); /* inherited by the accepted socket */
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, 1) == 0)
 			break;

@@ -55,6 +55,7 @@ int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
 	vm->workloads = xrealloc(vm->workloads,
 				 (vm->nworkloads + 1) * sizeof(*vm->workloads));
 	struct workload *w = &vm->workloads[vm->nworkloads];
+	vm->ram.pristine = false;
 	if (workload_start(w, spec, &vm->ram, errp) < 0)
 		return -1;
 	vm->nworkloads++;

@@ -29,6 +29,7 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size_bytes,
 	ram->host = p;
 	ram->size_bytes = size_bytes;
 	ram->npages = size_bytes / GUEST_PAGE_SIZE;
+	ram->pristine = true;
 	ram->dirty_log = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
 	return 0;
 }

@@ -28,6 +28,10 @@ struct guest_ram {
 	uint64_t size_bytes;      /* multiple of GUEST_PAGE_SIZE */
 	uint64_t npages;          /* size_bytes / GUEST_PAGE_SIZE */
 	_Atomic uint64_t *dirty_log; /* one bit a page; set by writers */
+	/* Nothing has written the RAM since init (it is all zero and not
+	 * even mapped): a loader may skip zero pages without reading them.
+	 * Cleared, before any writer starts, by whoever adds one. */
+	bool pristine;
 };
 
 /* Maps zeroed memory; size_bytes must be a non-zero multiple of a page. */

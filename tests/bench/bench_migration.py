@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""End-to-end migration benchmarks, measured side by side in one run.
+
+1. Engine overhead: an unthrottled plain migration of a 1 GiB guest over
+   loopback TCP (qmig -> qmig) against the loopback TCP throughput of a
+   plain sender/receiver pair (tests/bench/tcp_blast.c), as a ratio.
+2. Compression: the real idle-guest image (../shared/data, 1 GiB) migrated
+   at max-bandwidth 125M (1 Gbit/s) with compress off and on (2 threads,
+   level 1), through qmig and through real QEMU 7.2 processes; total time,
+   downtime and bytes of all four.
+
+    python3 tests/bench/bench_migration.py [--qmig build/qmig] [--qemu PATH]
+        [--image FILE] [--only overhead|compress]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GIB = 1 << 30
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect_unix(path, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class Hmp:
+    """qmig's monitor socket: read up to the prompt."""
+
+    def __init__(self, path):
+        self.s = connect_unix(path)
+        self.read()
+
+    def read(self):
+        buf = b""
+        while not buf.endswith(b"(qmig) "):
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            buf += d
+        return buf[:-7].decode().replace("\r\n", "\n")
+
+    def cmd(self, line):
+        self.s.sendall(line.encode() + b"\n")
+        out = self.read()
+        if "Error" in out:
+            raise RuntimeError(f"{line}: {out}")
+        return out
+
+
+class Qmp:
+    def __init__(self, path):
+        self.s = connect_unix(path)
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = json.loads(self.f.readline())
+            if "return" in r:
+                return r["return"]
+            if "error" in r:
+                raise RuntimeError(f"{name}: {r['error']}")
+
+
+def parse_info(text):
+    def num(key):
+        m = re.search(rf"^{key}: ([0-9.]+)", text, re.M)
+        return float(m.group(1)) if m else 0.0
+    return {"status": re.search(r"Migration status: (\S+)", text).group(1),
+            "total_ms": num("total time"), "downtime_ms": num("downtime"),
+            "setup_ms": num("setup"),
+            "bytes": num("transferred ram") * 1024,
+            "compressed_pages": num("compression pages")}
+
+
+def qmig_migration(qmig, tmp, mem, workloads, src_cmds, dst_cmds):
+    port = free_port()
+    dsock, ssock = os.path.join(tmp, "d.sock"), os.path.join(tmp, "s.sock")
+    dst = subprocess.Popen([qmig, "-m", mem, "-incoming", "defer", "-monitor",
+                            f"unix:{dsock},server=on,wait=off"])
+    src_args = [qmig, "-m", mem, "-monitor", f"unix:{ssock},server=on,wait=off"]
+    for w in workloads:
+        src_args += ["-workload", w]
+    src = subprocess.Popen(src_args)
+    try:
+        d, s = Hmp(dsock), Hmp(ssock)
+        for c in dst_cmds:
+            d.cmd(c)
+        d.cmd(f"migrate_incoming tcp:127.0.0.1:{port}")
+        for c in src_cmds:
+            s.cmd(c)
+        s.cmd(f"migrate tcp:127.0.0.1:{port}")
+        info = parse_info(s.cmd("info migrate"))
+        if info["status"] != "completed":
+            raise RuntimeError(f"qmig migration ended {info['status']}")
+        return info
+    finally:
+        for p in (src, dst):
+            p.kill()
+            p.wait()
+
+
+def qemu_migration(qemu, tmp, image, compress):
+    port = free_port()
+    dq, sq = os.path.join(tmp, "dq.sock"), os.path.join(tmp, "sq.sock")
+    base = [qemu, "-nodefaults", "-display", "none", "-m", "1G"]
+    dst = subprocess.Popen(base + ["-M", "none", "-incoming", "defer",
+                                   "-qmp", f"unix:{dq},server=on,wait=off"])
+    src = subprocess.Popen(base + [
+        "-M", "none,memory-backend=ram", "-object",
+        f"memory-backend-file,id=ram,size=1G,mem-path={image},share=off",
+        "-qmp", f"unix:{sq},server=on,wait=off"])
+    try:
+        d, s = Qmp(dq), Qmp(sq)
+        caps = [{"capability": "compress", "state": compress}]
+        d.cmd("migrate-set-capabilities", capabilities=caps)
+        d.cmd("migrate-set-parameters", **{"decompress-threads": 2})
+        d.cmd("migrate-incoming", uri=f"tcp:127.0.0.1:{port}")
+        s.cmd("migrate-set-capabilities", capabilities=caps)
+        s.cmd("migrate-set-parameters", **{
+            "max-bandwidth": 125 << 20, "compress-threads": 2,
+            "compress-level": 1})
+        s.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+        while True:
+            r = s.cmd("query-migrate")
+            if r.get("status") in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        if r["status"] != "completed":
+            raise RuntimeError(f"QEMU migration ended {r['status']}")
+        return {"total_ms": r["total-time"], "downtime_ms": r["downtime"],
+                "setup_ms": r["setup-time"],
+                "bytes": r["ram"]["transferred"],
+                "compressed_pages": r.get("compression", {}).get("pages", 0)}
+    finally:
+        for p in (src, dst):
+            p.kill()
+            p.wait()
+
+
+def find_image(arg):
+    if arg:
+        return arg
+    raw = os.path.join(REPO, "build", "guest-idle-1g.img")
+    if os.path.exists(raw) and os.path.getsize(raw) == GIB:
+        return raw
+    zst = os.path.join(REPO, "..", "shared", "data", "guest-idle-1g.img.zst")
+    if not os.path.exists(zst) or not shutil.which("zstd"):
+        return None
+    subprocess.run(["zstd", "-qdf", zst, "-o", raw], check=True)
+    return raw
+
+
+def bench_overhead(args, tmp):
+    blast = os.path.join(os.path.dirname(args.qmig), "tests", "bench",
+                         "tcp_blast")
+    out = subprocess.run([blast, str(GIB)], capture_output=True, text=True,
+                         check=True).stdout
+    tcp_mbs = float(re.search(r"= ([0-9.]+) MB/s", out).group(1))
+    image = find_image(args.image)
+    workload = [f"image={image}"] if image else ["idle"]
+    info = qmig_migration(args.qmig, tmp, "1G", workload,
+                          ["migrate_set_parameter max-bandwidth 1000g"], [])
+    secs = (info["total_ms"] - info["setup_ms"]) / 1000
+    wire_mbs = info["bytes"] / secs / 1e6
+    ram_mbs = GIB / secs / 1e6
+    print("== engine overhead: unthrottled plain migration of a 1 GiB guest "
+          f"({'idle-guest image' if image else 'idle workload'}), loopback TCP")
+    print(f"  loopback TCP, plain sender/receiver: {tcp_mbs:9.1f} MB/s")
+    print(f"  qmig -> qmig, bytes on the wire:     {wire_mbs:9.1f} MB/s "
+          f"({info['bytes'] / 1e6:.0f} MB in {secs:.3f} s)")
+    print(f"  qmig -> qmig, guest RAM moved:       {ram_mbs:9.1f} MB/s")
+    print(f"  ratio wire / TCP: {wire_mbs / tcp_mbs:.2f}")
+
+
+def bench_compress(args, tmp):
+    image = find_image(args.image)
+    if not image:
+        print("== compression: skipped (no guest image and no zstd)")
+        return
+    rows = []
+    for compress in (False, True):
+        caps = ["migrate_set_capability compress on"] if compress else []
+        src = caps + ["migrate_set_parameter max-bandwidth 125M",
+                      "migrate_set_parameter compress-threads 2",
+                      "migrate_set_parameter compress-level 1"]
+        dst = caps + ["migrate_set_parameter decompress-threads 2"]
+        rows.append((f"qmig    compress {'on ' if compress else 'off'}",
+                     qmig_migration(args.qmig, tmp, "1G", [f"image={image}"],
+                                    src, dst)))
+    if args.qemu:
+        for compress in (False, True):
+            rows.append((f"QEMU 7.2 compress {'on ' if compress else 'off'}",
+                         qemu_migration(args.qemu, tmp, image, compress)))
+    print("== compression: idle-guest image (1 GiB), max-bandwidth 125M, "
+          "2 threads, level 1")
+    print(f"  {'':22} {'total ms':>9} {'downtime ms':>12} {'MB sent':>9}"
+          f" {'compressed pages':>17}")
+    for name, r in rows:
+        print(f"  {name:22} {r['total_ms']:9.0f} {r['downtime_ms']:12.0f} "
+              f"{r['bytes'] / 1e6:9.1f} {r['compressed_pages']:17.0f}")
+    q_off, q_on = rows[0][1], rows[1][1]
+    print(f"  qmig compressed / uncompressed time: "
+          f"{q_on['total_ms'] / q_off['total_ms']:.2f}")
+    if len(rows) == 4:
+        e_off, e_on = rows[2][1], rows[3][1]
+        print(f"  QEMU compressed / uncompressed time: "
+              f"{e_on['total_ms'] / e_off['total_ms']:.2f}")
+        print(f"  qmig / QEMU time, compress on: "
+              f"{q_on['total_ms'] / e_on['total_ms']:.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qmig", default=os.path.join(REPO, "build", "qmig"))
+    ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
+    ap.add_argument("--image")
+    ap.add_argument("--only", choices=["overhead", "compress"])
+    args = ap.parse_args()
+    args.qmig = os.path.abspath(args.qmig)
+    with tempfile.TemporaryDirectory(prefix="qmig-bench-") as tmp:
+        if args.only in (None, "overhead"):
+            bench_overhead(args, tmp)
+        if args.only in (None, "compress"):
+            bench_compress(args, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
