@@ -64,6 +64,7 @@ struct ram_save {
 	uint64_t sync_count;       /* dirty-bitmap syncs so far */
 
 	struct page_cache *cache;  /* xbzrle on */
+	bool bulk_fill;            /* the bulk pass fills the cache */
 	uint8_t *xbzrle_page;      /* stable copy of the page being encoded */
 	uint8_t *xbzrle_out;       /* encoded delta */
 
