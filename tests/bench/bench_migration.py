@@ -103,7 +103,7 @@ def parse_info(text):
             "compressed_pages": num("compression pages")}
 
 
-def qmig_migration(qmig, tmp, mem, workloads, src_cmds, dst_cmds):
+def qmig_migration(qmig, tmp, mem, workloads, src_cmds, dst_cmds, env=None):
     port = free_port()
     dsock, ssock = os.path.join(tmp, "d.sock"), os.path.join(tmp, "s.sock")
     dst = subprocess.Popen([qmig, "-m", mem, "-incoming", "defer", "-monitor",
@@ -111,7 +111,7 @@ def qmig_migration(qmig, tmp, mem, workloads, src_cmds, dst_cmds):
     src_args = [qmig, "-m", mem, "-monitor", f"unix:{ssock},server=on,wait=off"]
     for w in workloads:
         src_args += ["-workload", w]
-    src = subprocess.Popen(src_args)
+    src = subprocess.Popen(src_args, env=env)
     try:
         d, s = Hmp(dsock), Hmp(ssock)
         for c in dst_cmds:
@@ -240,12 +240,35 @@ def bench_compress(args, tmp):
               f"{q_on['total_ms'] / e_on['total_ms']:.2f}")
 
 
+def bench_xbzrle_fill(args, tmp):
+    """qmig's XBZRLE rule (cache filled in the bulk pass) against QEMU's."""
+    print("== XBZRLE: cache filled in the bulk pass (qmig) vs QEMU 7.2's rule; "
+          "256 MiB, idle + workload, max-bandwidth 32M, downtime-limit 50")
+    cmds = ["migrate_set_capability xbzrle on",
+            "migrate_set_parameter max-bandwidth 32M",
+            "migrate_set_parameter downtime-limit 50"]
+    for workload in ("random,rate=20M,area=64M", "seed"):
+        res = {}
+        for fill in ("0", "1"):
+            env = dict(os.environ, QMIG_XBZRLE_BULK_FILL=fill)
+            runs = [qmig_migration(args.qmig, tmp, "256M",
+                                   ["idle", workload], cmds, [], env)
+                    for _ in range(3)]
+            res[fill] = (sum(r["bytes"] for r in runs) / 3e6,
+                         sum(r["total_ms"] for r in runs) / 3e3)
+        print(f"  {workload:26} QEMU's rule {res['0'][0]:7.1f} MB "
+              f"{res['0'][1]:5.2f} s | qmig's {res['1'][0]:7.1f} MB "
+              f"{res['1'][1]:5.2f} s | bytes ratio "
+              f"{res['1'][0] / res['0'][0]:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--qmig", default=os.path.join(REPO, "build", "qmig"))
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
     ap.add_argument("--image")
-    ap.add_argument("--only", choices=["overhead", "compress"])
+    ap.add_argument("--only", choices=["overhead", "compress",
+                                       "xbzrle-fill"])
     args = ap.parse_args()
     args.qmig = os.path.abspath(args.qmig)
     with tempfile.TemporaryDirectory(prefix="qmig-bench-") as tmp:
@@ -253,6 +276,8 @@ def main():
             bench_overhead(args, tmp)
         if args.only in (None, "compress"):
             bench_compress(args, tmp)
+        if args.only in (None, "xbzrle-fill"):
+            bench_xbzrle_fill(args, tmp)
     return 0
 
 
