@@ -299,9 +299,16 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	rs->period_pages++;
 	rs->pages_handled++;
 
+	uint64_t start = f->total_bytes;
+	bool zero = buffer_is_zero(data, GUEST_PAGE_SIZE);
+
 	/* Compression: every pass without xbzrle, the bulk pass with it;
-	 * never for the record that must name the block. */
-	if (rs->pool && rs->block_named && (!rs->cache || rs->bulk_stage)) {
+	 * never for the record that must name the block.  Zero pages are
+	 * found here, not on a worker as in QEMU: the ZERO record is the same,
+	 * and most pages of a guest are zero.  Ordering holds because a page
+	 * is sent at most once per section and the pool drains at its end. */
+	if (rs->pool && !zero && rs->block_named &&
+	    (!rs->cache || rs->bulk_stage)) {
 		rs->pool_file = f;
 		if (compress_pool_submit(rs->pool, offset, data,
 					 rs->cfg.compress_wait_thread))
@@ -310,8 +317,7 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 		rs->period_busy++;
 	}
 
-	uint64_t start = f->total_bytes;
-	if (buffer_is_zero(data, GUEST_PAGE_SIZE)) {
+	if (zero) {
 		put_zero_page(rs, f, offset);
 		/* The next delta of this page is against zeros. */
 		if (rs->cache && !rs->bulk_stage && !rs->last_stage)
