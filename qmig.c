@@ -165,6 +165,23 @@ int main(int argc, char **argv)
 			goto fail;
 	}
 
+	pthread_mutex_lock(&vm.lock);
+	if (cl.incoming) {
+		vm.incoming = incoming_new();
+		vm.runstate = RUNSTATE_INMIGRATE;
+		if (strcmp(cl.incoming, "defer") &&
+		    !incoming_start(&vm, cl.incoming, &err)) {
+			pthread_mutex_unlock(&vm.lock);
+			goto fail;
+		}
+	} else if (cl.start_paused) {
+		vm.runstate = RUNSTATE_PRELAUNCH;
+	} else {
+		vm_start_locked(&vm);
+	}
+	pthread_mutex_unlock(&vm.lock);
+
+	/* Monitors last: a session must not see the VM before it runs. */
 	bool stdio_monitor = cl.nmonitors == 0;
 	for (int i = 0; i < cl.nmonitors; i++) {
 		const char *dev = cl.monitors[i];
@@ -182,22 +199,6 @@ int main(int argc, char **argv)
 		if (!ok)
 			goto fail;
 	}
-
-	pthread_mutex_lock(&vm.lock);
-	if (cl.incoming) {
-		vm.incoming = incoming_new();
-		vm.runstate = RUNSTATE_INMIGRATE;
-		if (strcmp(cl.incoming, "defer") &&
-		    !incoming_start(&vm, cl.incoming, &err)) {
-			pthread_mutex_unlock(&vm.lock);
-			goto fail;
-		}
-	} else if (cl.start_paused) {
-		vm.runstate = RUNSTATE_PRELAUNCH;
-	} else {
-		vm_start_locked(&vm);
-	}
-	pthread_mutex_unlock(&vm.lock);
 
 	int status = 0;
 	if (stdio_monitor) {
