@@ -12,6 +12,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/vm.h"
+#include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"
 #include "util/size_parse.h"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
 		"                     idle, image=FILE, seed, random[,rate=R][,area=A][,seed=N]\n"
 		"  -nodefaults, -nographic, -display none\n"
 		"                     accepted for QEMU compatibility\n"
+		"  --dump-hmp-docs    print docs/monitor.md (generated from the\n"
+		"                     monitor's command table) and exit\n"
 		"  -h, --help         this text\n"
 		"  -version, --version\n"
 		"\n"
@@ -87,6 +90,13 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			printf("qmig version %s (migration stream and monitor of QEMU 7.2)\n",
 			       QMIG_VERSION);
 			exit(0);
+		} else if (!strcmp(opt, "-dump-hmp-docs")) {
+			struct strbuf sb;
+			strbuf_init(&sb);
+			hmp_docs_markdown(&sb);
+			fwrite(sb.buf, 1, sb.len, stdout);
+			strbuf_release(&sb);
+			exit(fflush(stdout) ? 1 : 0);
 		} else if (!strcmp(opt, "-m")) {
 			const char *v = need_arg(argc, argv, &i);
 			if (!strncmp(v, "size=", 5))
@@ -155,6 +165,23 @@ int main(int argc, char **argv)
 			goto fail;
 	}
 
+	pthread_mutex_lock(&vm.lock);
+	if (cl.incoming) {
+		vm.incoming = incoming_new();
+		vm.runstate = RUNSTATE_INMIGRATE;
+		if (strcmp(cl.incoming, "defer") &&
+		    !incoming_start(&vm, cl.incoming, &err)) {
+			pthread_mutex_unlock(&vm.lock);
+			goto fail;
+		}
+	} else if (cl.start_paused) {
+		vm.runstate = RUNSTATE_PRELAUNCH;
+	} else {
+		vm_start_locked(&vm);
+	}
+	pthread_mutex_unlock(&vm.lock);
+
+	/* Monitors last: a session must not see the VM before it runs. */
 	bool stdio_monitor = cl.nmonitors == 0;
 	for (int i = 0; i < cl.nmonitors; i++) {
 		const char *dev = cl.monitors[i];
@@ -172,22 +199,6 @@ int main(int argc, char **argv)
 		if (!ok)
 			goto fail;
 	}
-
-	pthread_mutex_lock(&vm.lock);
-	if (cl.incoming) {
-		vm.incoming = incoming_new();
-		vm.runstate = RUNSTATE_INMIGRATE;
-		if (strcmp(cl.incoming, "defer") &&
-		    !incoming_start(&vm, cl.incoming, &err)) {
-			pthread_mutex_unlock(&vm.lock);
-			goto fail;
-		}
-	} else if (cl.start_paused) {
-		vm.runstate = RUNSTATE_PRELAUNCH;
-	} else {
-		vm_start_locked(&vm);
-	}
-	pthread_mutex_unlock(&vm.lock);
 
 	int status = 0;
 	if (stdio_monitor) {

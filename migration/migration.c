@@ -397,6 +397,24 @@ void migration_cancel(struct vm *vm)
 	set_status_locked(vm, MIG_STATUS_CANCELLING);
 }
 
+bool migration_continue(struct vm *vm, const char *state, struct error **errp)
+{
+	int want = mig_status_lookup(state);
+	if (want < 0) {
+		error_setf(errp, "Parameter 'state' does not accept value '%s'",
+			   state);
+		return false;
+	}
+	struct migration *m = vm->outgoing;
+	if (m->status != (enum mig_status)want) {
+		error_setf(errp, "Migration not in expected state: %s",
+			   mig_status_name(m->status));
+		return false;
+	}
+	pthread_cond_broadcast(&vm->changed);
+	return true;
+}
+
 enum mig_status migration_wait_locked(struct vm *vm)
 {
 	while (mig_status_is_running(vm->outgoing->status))

@@ -87,6 +87,17 @@ bool migration_start(struct vm *vm, const char *uri, struct error **errp);
 /* `migrate_cancel` (vm->lock held): no-op unless a migration runs. */
 void migration_cancel(struct vm *vm);
 
+/*
+ * `migrate_continue STATE` (vm->lock held): QEMU 7.2's qmp_migrate_continue.
+ * state is a MigrationStatus name; unknown: "Parameter 'state' does not
+ * accept value 'X'" (QMP's text; HMP checks the name first and words it
+ * "invalid parameter value: X").  If the outgoing migration is not in that
+ * state: "Migration not in expected state: <current>".  Otherwise wakes
+ * vm->changed and returns true: the engine's pause before switch-over (not
+ * implemented yet) will wait there for it, so today only the check is real.
+ */
+bool migration_continue(struct vm *vm, const char *state, struct error **errp);
+
 /* Blocks (releasing vm->lock while waiting) until the migration is no
  * longer running; returns its final status. */
 enum mig_status migration_wait_locked(struct vm *vm);

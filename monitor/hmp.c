@@ -406,15 +406,29 @@ void hmp_complete(const char *line, const char *word,
 	const struct hmp_command *cmd = hmp_find(hmp_commands, words[0]);
 	if (!cmd)
 		goto out;
-	int argi = nwords - 1; /* index of the argument being completed */
 	if (cmd->subcommands) {
-		if (nwords == 1) {
+		if (nwords == 1)
 			complete_from_table(cmd->subcommands, word, add, opaque);
-			goto out;
-		}
 		goto out;
 	}
-	/* Skip flag arguments: they are not positional. */
+	/* `help info SUB`: the second word of help completes info's table. */
+	if (cmd->args[0].complete == HMP_COMPLETE_COMMAND && nwords == 2) {
+		const struct hmp_command *c = hmp_find(hmp_commands, words[1]);
+		if (c && c->subcommands)
+			complete_from_table(c->subcommands, word, add, opaque);
+		goto out;
+	}
+	/* Which positional argument is being completed: flag words ("-d")
+	 * before it are not positional. */
+	bool takes_flags = false;
+	for (int i = 0; cmd->args[i].name; i++)
+		takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
+	int argi = 0;
+	for (int i = 1; i < nwords; i++)
+		if (!(takes_flags && words[i][0] == '-'))
+			argi++;
+	if (takes_flags && word[0] == '-')
+		goto out;
 	for (int i = 0, pos = 0; cmd->args[i].name; i++) {
 		if (cmd->args[i].type == HMP_ARG_FLAG)
 			continue;

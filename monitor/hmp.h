@@ -51,7 +51,10 @@ struct hmp_command {
 	const char *alias;             /* `c` for cont, or NULL */
 	struct hmp_arg args[HMP_MAX_ARGS]; /* ends at name == NULL */
 	const char *params;            /* the argument synopsis for help */
-	const char *help;
+	const char *help;              /* QEMU's text; may go on over
+					* "\n\t\t\t" lines as QEMU's do */
+	const char *doc;               /* docs/monitor.md notes (Markdown),
+					* or NULL */
 	void (*handler)(struct monitor *mon, const struct hmp_values *v);
 	const struct hmp_command *subcommands; /* `info`: its table */
 };
@@ -70,6 +73,13 @@ const struct hmp_command *hmp_find(const struct hmp_command *table,
 /* One `help` line: "name|alias params -- help". */
 void hmp_format_help_line(struct strbuf *out, const char *prefix,
 			  const struct hmp_command *cmd);
+
+/*
+ * docs/monitor.md, generated from the tables above and from
+ * migration/options.h's capability and parameter tables
+ * (`qmig --dump-hmp-docs`; tests/lint.sh checks the committed copy).
+ */
+void hmp_docs_markdown(struct strbuf *out);
 
 /*
  * Completion candidates for the text before the cursor (`line` up to

@@ -4,8 +4,10 @@
  * call the same engine functions QMP calls and turn errors into output.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "migration/incoming.h"
 #include "migration/migration.h"
@@ -101,16 +103,98 @@ static void hmp_info_migrate_parameters(struct monitor *mon,
 
 /* ---- migration ---- */
 
+/* How often a blocking `migrate` on a terminal redraws its progress line. */
+#define PROGRESS_INTERVAL_MS 200
+
+/*
+ * Set by the SIGINT handler that a blocking `migrate` on a terminal
+ * installs around its wait (the one file-scope mutable: a signal handler
+ * has nowhere else to write).  Any thread may run the handler.
+ */
+static volatile sig_atomic_t migrate_interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	migrate_interrupted = 1;
+}
+
+/* The progress line, from the atomics in stats (vm->lock held). */
+static void format_progress_locked(struct vm *vm, struct strbuf *sb)
+{
+	const struct migration *m = vm->outgoing;
+	const struct mig_stats *s = &m->stats;
+	strbuf_addf(sb,
+		    "%s: pass %" PRIu64 ", sent %" PRIu64 " of %" PRIu64
+		    " KiB, remaining %" PRIu64 " KiB, %.2f mbps, expected downtime %"
+		    PRIu64 " ms (Ctrl-C cancels)",
+		    mig_status_name(m->status),
+		    (uint64_t)STAT_GET(s->dirty_sync_count),
+		    (uint64_t)STAT_GET(s->transferred) >> 10,
+		    vm->ram.size_bytes >> 10,
+		    (uint64_t)STAT_GET(s->remaining_bytes) >> 10,
+		    STAT_GET(s->mbps),
+		    (uint64_t)STAT_GET(s->expected_downtime_ms));
+}
+
+/*
+ * A blocking `migrate` on a terminal: waits for the end of the migration
+ * (vm->lock held, released while waiting and while writing to the tty),
+ * redrawing the progress line every PROGRESS_INTERVAL_MS; Ctrl-C cancels
+ * the migration instead of killing qmig.  Erases the line at the end.
+ */
+static enum mig_status wait_with_progress_locked(struct monitor *mon)
+{
+	struct vm *vm = mon->vm;
+	struct sigaction sa, old_sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	migrate_interrupted = 0;
+	sigaction(SIGINT, &sa, &old_sa);
+
+	struct strbuf line;
+	strbuf_init(&line);
+	while (mig_status_is_running(vm->outgoing->status)) {
+		if (migrate_interrupted) {
+			migrate_interrupted = 0;
+			migration_cancel(vm);
+		}
+		strbuf_reset(&line);
+		format_progress_locked(vm, &line);
+		pthread_mutex_unlock(&vm->lock);
+		monitor_progress(mon, line.buf);
+		pthread_mutex_lock(&vm->lock);
+		if (!mig_status_is_running(vm->outgoing->status))
+			break;
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline); /* vm->changed's clock */
+		deadline.tv_nsec += PROGRESS_INTERVAL_MS * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->changed, &vm->lock, &deadline);
+	}
+	strbuf_release(&line);
+	pthread_mutex_unlock(&vm->lock);
+	monitor_progress(mon, NULL);
+	pthread_mutex_lock(&vm->lock);
+	sigaction(SIGINT, &old_sa, NULL);
+	return vm->outgoing->status;
+}
+
 static void hmp_migrate(struct monitor *mon, const struct hmp_values *v)
 {
 	struct vm *vm = mon->vm;
 	struct error *err = NULL;
-	if (v->on[1] || v->on[2]) {
-		monitor_error(mon, "qmig has no block devices: block migration (-b, -i) is not supported");
-		return;
-	}
+	/* QEMU's migrate_prepare() checks resume first. */
 	if (v->on[3]) {
 		monitor_error(mon, "Cannot resume if there is no paused migration");
+		return;
+	}
+	if (v->on[1] || v->on[2]) {
+		monitor_error(mon, "qmig has no block devices: block migration (-b, -i) is not supported");
 		return;
 	}
 	if (!migration_start(vm, v->str[4], &err)) {
@@ -124,14 +208,63 @@ static void hmp_migrate(struct monitor *mon, const struct hmp_values *v)
 		return;
 	}
 	/* Blocking: like QEMU, the monitor waits for the end.  Piped and
-	 * interactive sessions get the failure as this command's error. */
+	 * interactive sessions get the failure as this command's error; a
+	 * socket session, as QEMU, only on stderr and in `info migrate`. */
 	bool report_here = mon->mode != MONITOR_MODE_SOCKET;
 	vm->outgoing->waiter_reports_error = report_here;
-	enum mig_status status = migration_wait_locked(vm);
+	enum mig_status status = mon->mode == MONITOR_MODE_TTY
+					 ? wait_with_progress_locked(mon)
+					 : migration_wait_locked(vm);
 	if (status == MIG_STATUS_FAILED && report_here)
 		monitor_error(mon, vm->outgoing->error_desc
 					   ? vm->outgoing->error_desc
 					   : "migration failed");
+}
+
+static void hmp_migrate_continue(struct monitor *mon,
+				 const struct hmp_values *v)
+{
+	struct error *err = NULL;
+	/* HMP's wording for a name that is no MigrationStatus. */
+	if (mig_status_lookup(v->str[0]) < 0) {
+		struct strbuf sb;
+		strbuf_init(&sb);
+		strbuf_addf(&sb, "invalid parameter value: %s", v->str[0]);
+		monitor_error(mon, sb.buf);
+		strbuf_release(&sb);
+		return;
+	}
+	if (!migration_continue(mon->vm, v->str[0], &err))
+		report(mon, err);
+}
+
+/*
+ * The postcopy commands.  qmig migrates precopy only: postcopy-ram (and
+ * dirty-bitmaps) cannot be turned on, so no migration ever reaches a
+ * postcopy state and these give QEMU 7.2's error for every other state.
+ */
+static void hmp_migrate_pause(struct monitor *mon, const struct hmp_values *v)
+{
+	monitor_error(mon, "migrate-pause is currently only supported during postcopy-active state");
+}
+
+static void hmp_migrate_recover(struct monitor *mon,
+				const struct hmp_values *v)
+{
+	monitor_error(mon, "Migrate recover can only be run when postcopy is paused.");
+}
+
+static void hmp_migrate_start_postcopy(struct monitor *mon,
+				       const struct hmp_values *v)
+{
+	struct vm *vm = mon->vm;
+	if (!mig_options_cap(&vm->options, MIG_CAP_POSTCOPY_RAM) &&
+	    !mig_options_cap(&vm->options, MIG_CAP_DIRTY_BITMAPS))
+		monitor_error(mon, "Enable postcopy with migrate_set_capability before the start of migration");
+	else if (vm->outgoing->status == MIG_STATUS_NONE)
+		monitor_error(mon, "Postcopy must be started after migration has been started");
+	else
+		monitor_error(mon, "qmig does not implement postcopy");
 }
 
 static void hmp_migrate_cancel(struct monitor *mon, const struct hmp_values *v)
@@ -229,32 +362,61 @@ static void hmp_quit(struct monitor *mon, const struct hmp_values *v)
 
 /* ---- the tables ---- */
 
+/*
+ * One row per command, sorted by name as QEMU's `help` lists them.  name,
+ * alias, params and help are QEMU 7.2's (hmp-commands.hx), so that `help`
+ * prints QEMU's lines; doc is what docs/monitor.md adds.
+ */
 const struct hmp_command hmp_info_commands[] = {
 	{ .name = "migrate", .params = "", .help = "show migration status",
+	  .doc = "The `globals:` block, then (once a migration has run) the "
+		 "status line, times and the RAM block; XBZRLE and compression "
+		 "lines while those capabilities are on. Field order, units and "
+		 "which lines appear in which state are QEMU 7.2's.",
 	  .handler = hmp_info_migrate },
 	{ .name = "migrate_capabilities", .params = "",
 	  .help = "show current migration capabilities",
+	  .doc = "One `name: on|off` line per capability, in QEMU 7.2's order "
+		 "(see Capabilities below).",
 	  .handler = hmp_info_migrate_capabilities },
 	{ .name = "migrate_parameters", .params = "",
 	  .help = "show current migration parameters",
+	  .doc = "The 24 lines QEMU 7.2 prints, with its units (see Parameters "
+		 "below).",
 	  .handler = hmp_info_migrate_parameters },
 	{ .name = "name", .params = "", .help = "show the current VM name",
+	  .doc = "The `-name` given on the command line; nothing without one.",
 	  .handler = hmp_info_name },
 	{ .name = "status", .params = "",
 	  .help = "show the current VM status (running|paused)",
+	  .doc = "`VM status: running`, `VM status: paused`, or `VM status: "
+		 "paused (RUNSTATE)` (`inmigrate`, `postmigrate`, "
+		 "`finish-migrate`, `prelaunch`).",
 	  .handler = hmp_info_status },
 	{ 0 }
 };
 
 const struct hmp_command hmp_commands[] = {
 	{ .name = "cont", .alias = "c", .params = "",
-	  .help = "resume emulation", .handler = hmp_cont },
+	  .help = "resume emulation",
+	  .doc = "Runs the guest's workload again; no-op on a running VM. On a "
+		 "destination still waiting for its migration it only makes "
+		 "the VM run once the migration completes. While the source is "
+		 "stopped for the switch-over: `Migration is not finalized "
+		 "yet`. After a completed migration it resumes the source.",
+	  .handler = hmp_cont },
 	{ .name = "help", .alias = "?",
 	  .args = { { "cmd", HMP_ARG_OPT_STR, 0, HMP_COMPLETE_COMMAND },
 		    { "subcmd", HMP_ARG_OPT_STR, 0, HMP_COMPLETE_NONE } },
-	  .params = "[cmd]", .help = "show the help", .handler = hmp_help },
+	  .params = "[cmd]", .help = "show the help",
+	  .doc = "Without an argument lists every command; `help CMD` shows "
+		 "one, `help info` the info sub-commands, `help info SUB` one "
+		 "of them. Unknown: `unknown command: 'CMD'`.",
+	  .handler = hmp_help },
 	{ .name = "info", .params = "[subcommand]",
 	  .help = "show various information about the system state",
+	  .doc = "`info` alone lists the sub-commands. Unknown: `unknown "
+		 "command: 'info SUB'`.",
 	  .handler = hmp_info, .subcommands = hmp_info_commands },
 	{ .name = "migrate",
 	  .args = { { "detach", HMP_ARG_FLAG, 'd', HMP_COMPLETE_NONE },
@@ -263,48 +425,124 @@ const struct hmp_command hmp_commands[] = {
 		    { "resume", HMP_ARG_FLAG, 'r', HMP_COMPLETE_NONE },
 		    { "uri", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
 	  .params = "[-d] [-b] [-i] [-r] uri",
-	  .help = "migrate to URI (using -d to not wait for completion)",
+	  .help = "migrate to URI (using -d to not wait for completion)\n"
+		  "\t\t\t -b for migration without shared storage with full copy of disk\n"
+		  "\t\t\t -i for migration without shared storage with incremental copy of disk (base image shared between src and destination)\n"
+		  "\t\t\t -r to resume a paused migration",
+	  .doc = "URI: `tcp:HOST:PORT`, `unix:PATH`, `exec:COMMAND`. With "
+		 "`-d` the command returns at once. Without it the monitor "
+		 "waits for the end of the migration: on a terminal a progress "
+		 "line (pass, RAM sent, remaining, throughput, expected "
+		 "downtime) is redrawn every 200 ms and erased at the end, and "
+		 "Ctrl-C cancels the migration (as `migrate_cancel`); a piped "
+		 "script gets a failure as this line's error; a socket session "
+		 "shows nothing (the error goes to stderr and to `info "
+		 "migrate`), as QEMU. Errors: `There's a migration process in "
+		 "progress`, `Guest is waiting for an incoming migration`, "
+		 "`Can't migrate the vm that was paused due to previous "
+		 "migration`, `Parameter 'uri' expects a valid migration "
+		 "protocol`, `error parsing address 'HOST'`; `-r`: `Cannot "
+		 "resume if there is no paused migration`. qmig refuses `-b` "
+		 "and `-i` (it has no block devices).",
 	  .handler = hmp_migrate },
 	{ .name = "migrate_cancel", .params = "",
 	  .help = "cancel the current VM migration",
+	  .doc = "Running → `cancelling` → `cancelled`; the VM keeps running. "
+		 "No-op (no error) when nothing runs.",
 	  .handler = hmp_migrate_cancel },
+	{ .name = "migrate_continue",
+	  .args = { { "state", HMP_ARG_STR, 0, HMP_COMPLETE_STATUS } },
+	  .params = "state",
+	  .help = "Continue migration from the given paused state",
+	  .doc = "Releases a migration paused by `pause-before-switchover` "
+		 "(`migrate_continue pre-switchover`). Another state than the "
+		 "current one: `Migration not in expected state: CURRENT`; not "
+		 "a state name: `invalid parameter value: NAME`.",
+	  .handler = hmp_migrate_continue },
 	{ .name = "migrate_incoming",
 	  .args = { { "uri", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
 	  .params = "uri",
 	  .help = "Continue an incoming migration from an -incoming defer",
+	  .doc = "Only with `-incoming defer` (`'-incoming' was not specified "
+		 "on the command line`), and once (`The incoming migration has "
+		 "already been started`).",
 	  .handler = hmp_migrate_incoming },
+	{ .name = "migrate_pause", .params = "",
+	  .help = "Pause an ongoing migration (postcopy-only)",
+	  .doc = "qmig migrates precopy only: always `migrate-pause is "
+		 "currently only supported during postcopy-active state`.",
+	  .handler = hmp_migrate_pause },
+	{ .name = "migrate_recover",
+	  .args = { { "uri", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
+	  .params = "uri",
+	  .help = "Continue a paused incoming postcopy migration",
+	  .doc = "qmig migrates precopy only: always `Migrate recover can only "
+		 "be run when postcopy is paused.`",
+	  .handler = hmp_migrate_recover },
 	{ .name = "migrate_set_cache_size",
 	  .args = { { "value", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
 	  .params = "value",
 	  .help = "set the XBZRLE cache size (old spelling of migrate_set_parameter xbzrle-cache-size)",
+	  .doc = "qmig only (QEMU 7.2 removed it: `unknown command`). The same "
+		 "as `migrate_set_parameter xbzrle-cache-size VALUE`, with its "
+		 "syntax and errors.",
 	  .handler = hmp_migrate_set_cache_size },
 	{ .name = "migrate_set_cachesize",
 	  .args = { { "value", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
 	  .params = "value",
 	  .help = "set the XBZRLE cache size (2012 spelling of migrate_set_parameter xbzrle-cache-size)",
+	  .doc = "qmig only, as `migrate_set_cache_size`.",
 	  .handler = hmp_migrate_set_cache_size },
 	{ .name = "migrate_set_capability",
 	  .args = { { "capability", HMP_ARG_STR, 0, HMP_COMPLETE_CAPABILITY },
 		    { "state", HMP_ARG_ON_OFF, 0, HMP_COMPLETE_ON_OFF } },
 	  .params = "capability state",
 	  .help = "Enable/Disable the usage of a capability for migration",
+	  .doc = "STATE is exactly `on` or `off` (`Expected 'on' or 'off'`). "
+		 "Unknown name (names are case-sensitive and hyphenated): "
+		 "`invalid parameter value: NAME`. Refused while an outgoing "
+		 "migration runs: `There's a migration process in progress`. "
+		 "QEMU's cross-checks and texts come first (`Multifd is not "
+		 "compatible with compress`, ...); a capability qmig does not "
+		 "implement can be turned off but not on: `Capability 'NAME' "
+		 "is not supported by qmig`.",
 	  .handler = hmp_migrate_set_capability },
 	{ .name = "migrate_set_parameter",
 	  .args = { { "parameter", HMP_ARG_STR, 0, HMP_COMPLETE_PARAMETER },
 		    { "value", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
 	  .params = "parameter value",
 	  .help = "Set the parameter for migration",
+	  .doc = "Any time, also during a migration. Value syntax and error "
+		 "texts are QEMU 7.2's for each parameter (see Parameters "
+		 "below). qmig also accepts underscores for hyphens "
+		 "(`compress_level`), which QEMU 7.2 rejects.",
 	  .handler = hmp_migrate_set_parameter },
+	{ .name = "migrate_start_postcopy", .params = "",
+	  .help = "Followup to a migration command to switch the migration to postcopy mode. The postcopy-ram capability must be set on both source and destination before the original migration command .",
+	  .doc = "qmig migrates precopy only and postcopy-ram cannot be turned "
+		 "on: always `Enable postcopy with migrate_set_capability "
+		 "before the start of migration`.",
+	  .handler = hmp_migrate_start_postcopy },
 	{ .name = "pmemsave",
 	  .args = { { "val", HMP_ARG_INT, 0, HMP_COMPLETE_NONE },
 		    { "size", HMP_ARG_INT, 0, HMP_COMPLETE_NONE },
 		    { "filename", HMP_ARG_STR, 0, HMP_COMPLETE_FILE } },
 	  .params = "addr size file",
 	  .help = "save to disk physical memory dump starting at 'addr' of size 'size'",
+	  .doc = "ADDR and SIZE are expressions (`0x1000`, `4096 * 2`). The "
+		 "file always gets SIZE bytes, also past the end of RAM. "
+		 "`Could not open 'FILE': REASON`. Unlike QEMU, an operator not "
+		 "followed by an operand ends the expression, so that "
+		 "`pmemsave 0 4096 /tmp/f` works.",
 	  .handler = hmp_pmemsave },
 	{ .name = "quit", .alias = "q", .params = "",
-	  .help = "quit the emulator", .handler = hmp_quit },
+	  .help = "quit the emulator",
+	  .doc = "No output; qmig exits with status 0 (a piped script: 1 if "
+		 "an earlier line failed).",
+	  .handler = hmp_quit },
 	{ .name = "stop", .alias = "s", .params = "",
-	  .help = "stop emulation", .handler = hmp_stop },
+	  .help = "stop emulation",
+	  .doc = "Stops the guest's workload; idempotent.",
+	  .handler = hmp_stop },
 	{ 0 }
 };

@@ -1,7 +1,10 @@
 #include "monitor/monitor.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "monitor/hmp.h"
 
@@ -73,6 +76,21 @@ void monitor_usage_error(struct monitor *mon, const char *cmd,
 			    cmd);
 	add_error_lines(mon, NULL, sb.buf);
 	strbuf_release(&sb);
+}
+
+void monitor_progress(struct monitor *mon, const char *text)
+{
+	if (mon->mode != MONITOR_MODE_TTY)
+		return;
+	struct winsize ws;
+	size_t width = 80;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	/* Carriage return, erase to the end of the line, the new text. */
+	fputs("\r\033[K", stdout);
+	if (text)
+		fwrite(text, 1, strnlen(text, width - 1), stdout);
+	fflush(stdout);
 }
 
 void monitor_run_line(struct monitor *mon, const char *line)

@@ -47,6 +47,14 @@ void monitor_usage_error(struct monitor *mon, const char *cmd,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The one-line progress display of a blocking command on a terminal
+ * (MONITOR_MODE_TTY only; a no-op otherwise): writes `text` over the
+ * previous one at once (cut to the terminal's width so that it never
+ * wraps); NULL erases it.  Call without vm->lock: it writes to the tty.
+ */
+void monitor_progress(struct monitor *mon, const char *text);
+
 /* Runs one input line (vm->lock is taken inside). */
 void monitor_run_line(struct monitor *mon, const char *line);
 

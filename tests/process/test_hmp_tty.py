@@ -1,0 +1,160 @@
+"""The monitor on a terminal (tmux): readline prompt, TAB completion,
+history in $HOME/.qmig_history, and the progress display of a blocking
+`migrate`, which Ctrl-C cancels."""
+
+import re
+import time
+
+import pytest
+
+from hmp_helpers import QmigProcess, Tmux, free_port, have_tmux, qmig_bin
+
+pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
+
+PROGRESS = re.compile(r"^active: pass (\d+), sent (\d+) of 65536 KiB, remaining (\d+) KiB, "
+                      r"[0-9.]+ mbps, expected downtime \d+ ms \(Ctrl-C cancels\)$")
+
+
+@pytest.fixture
+def term(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    terms = []
+
+    def start(*args):
+        # The shell line shows qmig's exit status on the screen at the end
+        # (bash, unlike dash, survives a Ctrl-C that its child handles).
+        cmd = " ".join([qmig_bin(), "-m", "64M"] + list(args))
+        t = Tmux(tmp_path, ["bash", "-c", cmd + '; echo "exit status $?"'],
+                 {"HOME": str(home), "TERM": "xterm", "PATH": "/usr/bin:/bin"})
+        terms.append(t)
+        # capture-pane drops trailing blanks: the prompt shows as "(qmig)".
+        t.wait_screen(lambda s: re.search(r"^\(qmig\)", s, re.M), what="the prompt")
+        return t
+    start.home = home
+    yield start
+    for t in terms:
+        t.kill()
+
+
+def test_completion_and_history(term):
+    t = term()
+    assert "qmig " in t.screen() and "monitor - type 'help' for more information" in t.screen()
+    t.type("migrate_set_cap")
+    t.keys("Tab")
+    t.wait_screen(lambda s: "(qmig) migrate_set_capability" in s, what="command completion")
+    t.type("xb")
+    t.keys("Tab")
+    t.wait_screen(lambda s: "(qmig) migrate_set_capability xbzrle" in s,
+                  what="capability completion")
+    t.type("o")
+    t.keys("Tab", "Tab")  # ambiguous: the second TAB lists both
+    t.wait_screen(lambda s: re.search(r"^off\s+on\s*$", s, re.M), what="on/off listed")
+    t.type("n")
+    t.keys("Enter")
+    t.type("info migrate_c")
+    t.keys("Tab")
+    t.wait_screen(lambda s: "(qmig) info migrate_capabilities" in s,
+                  what="info sub-command completion")
+    t.keys("Enter")
+    t.wait_screen(lambda s: "xbzrle: on" in s, what="the capability on")
+    t.type("migrate_set_parameter max-b")
+    t.keys("Tab")
+    t.wait_screen(lambda s: "(qmig) migrate_set_parameter max-bandwidth" in s,
+                  what="parameter completion")
+    t.type("64m")
+    t.keys("Enter")
+    # Up recalls the previous lines, newest first.
+    t.keys("Up")
+    t.wait_screen(lambda s: s.rstrip().endswith("(qmig) migrate_set_parameter max-bandwidth 64m"),
+                  what="history: previous line")
+    t.keys("Up")
+    t.wait_screen(lambda s: s.rstrip().endswith("(qmig) info migrate_capabilities"),
+                  what="history: the line before")
+    t.keys("C-u")
+    t.type("foo")
+    t.keys("Enter")
+    t.wait_screen(lambda s: "unknown command: 'foo'" in s, what="the error")
+    t.type("quit")
+    t.keys("Enter")
+    t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")
+    hist = (term.home / ".qmig_history").read_text().splitlines()
+    assert [h.rstrip() for h in hist] == [
+        "migrate_set_capability xbzrle on", "info migrate_capabilities",
+        "migrate_set_parameter max-bandwidth 64m", "foo", "quit"]
+
+    # A new session starts with that history.
+    t2 = term()
+    t2.keys("Up")
+    t2.wait_screen(lambda s: s.rstrip().endswith("(qmig) quit"), what="saved history")
+    t2.keys("Up")
+    t2.wait_screen(lambda s: s.rstrip().endswith("(qmig) foo"), what="saved history")
+
+
+def test_blocking_migrate_progress_then_statistics(term, tmp_path):
+    port = free_port()
+    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    try:
+        d = dst.connect()
+        t = term("-workload", "idle")
+        # About 20 MB to send at 8 MiB/s: about 2.4 s.
+        t.type("migrate_set_parameter max-bandwidth 8m")
+        t.keys("Enter")
+        t.type("migrate tcp:127.0.0.1:%d" % port)
+        t.keys("Enter")
+        seen = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            last = t.last_line()
+            m = PROGRESS.match(last)
+            if m:
+                seen.append((int(m.group(1)), int(m.group(2)), last))
+            elif last == "(qmig)" and seen:
+                break
+            time.sleep(0.1)
+        assert len(seen) >= 5, "progress lines seen: %r\n%s" % (seen, t.screen())
+        # Updated in place: one line, redrawn with growing numbers.
+        assert len({s[2] for s in seen}) >= 3
+        assert seen[-1][1] > seen[0][1]
+        assert all(b[1] >= a[1] for a, b in zip(seen, seen[1:]))
+        # Erased at the end: the screen has no progress line left.
+        screen = t.screen()
+        assert "Ctrl-C cancels" not in screen
+        assert screen.rstrip().endswith("(qmig) migrate tcp:127.0.0.1:%d\n(qmig)" % port)
+        t.type("info migrate")
+        t.keys("Enter")
+        screen = t.wait_screen(lambda s: "pages-per-second:" in s and s, what="statistics")
+        assert "Migration status: completed" in screen
+        assert "total ram: 65536 kbytes" in screen
+        assert re.search(r"^transferred ram: \d+ kbytes$", screen, re.M)
+        assert re.search(r"^dirty sync count: [1-9]\d*$", screen, re.M)
+        assert "Migration status: completed" in d.cmd("info migrate")
+    finally:
+        dst.close()
+
+
+def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
+    port = free_port()
+    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    try:
+        dst.connect()
+        t = term("-workload", "idle")
+        t.type("migrate_set_parameter max-bandwidth 2m")
+        t.keys("Enter")
+        t.type("migrate tcp:127.0.0.1:%d" % port)
+        t.keys("Enter")
+        t.wait_screen(lambda s: PROGRESS.match(t.last_line()), what="the progress line")
+        t.keys("C-c")
+        t.wait_screen(lambda s: t.last_line() == "(qmig)", what="the prompt after Ctrl-C")
+        t.type("info migrate")
+        t.keys("Enter")
+        t.wait_screen(lambda s: "Migration status: cancelled" in s, what="cancelled")
+        t.type("info status")
+        t.keys("Enter")
+        t.wait_screen(lambda s: "VM status: running" in s, what="the VM running")
+        assert "exit status" not in t.screen()
+        t.type("q")
+        t.keys("Enter")
+        t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")
+    finally:
+        dst.close()
