@@ -145,6 +145,12 @@ static void update_window(struct mig_run *r, int64_t now_ns)
 	r->window_start_pages = pages_sent(s);
 }
 
+/* QEMU names the peer "command" for exec: and "socket" otherwise. */
+static const char *peer_noun(const struct migration *m)
+{
+	return m->addr.kind == TRANSPORT_EXEC ? "command" : "socket";
+}
+
 static bool cancelled(struct mig_run *r)
 {
 	return atomic_load(&r->m->cancel_requested);
@@ -243,8 +249,8 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 		set_status_locked(vm, MIG_STATUS_CANCELLED);
 	} else if (err || io_err) {
 		if (!err)
-			error_setf(&err, "Unable to write to socket: %s",
-				   strerror(io_err));
+			error_setf(&err, "Unable to write to %s: %s",
+				   peer_noun(m), strerror(io_err));
 		free(m->error_desc);
 		m->error_desc = xstrdup(err->msg);
 		/* As QEMU, a failure nobody waits for goes to stderr. */
@@ -325,7 +331,7 @@ static void *migration_thread(void *opaque)
 		pthread_mutex_unlock(&vm->lock);
 	}
 	if (qemu_file_error(r->f) && !cancelled(r))
-		error_setf(&err, "Unable to write to socket: %s",
+		error_setf(&err, "Unable to write to %s: %s", peer_noun(m),
 			   strerror(qemu_file_error(r->f)));
 	finish(r, err, vm_stopped, was_running);
 	free(r);

@@ -112,8 +112,6 @@ def test_errors_piped(tmp_path):
     assert os.path.getsize(tmp_path / "all.bin") == 64 << 20
 
 
-@pytest.mark.xfail(reason="migration/ names every stream 'socket': QEMU says "
-                          "'Unable to write to command' for exec:", strict=False)
 def test_exec_failure_wording(tmp_path):
     q = QmigProcess(tmp_path)
     try:
