@@ -208,23 +208,43 @@ static void run_iterations(struct mig_run *r)
 	}
 }
 
-/* Stops the VM, sends the rest and the devices.  Returns the downtime
- * start, so that the caller can compute it once the stream is flushed. */
-static const char *switch_over(struct mig_run *r)
+/*
+ * Stops the VM and, with pause-before-switchover, waits in pre-switchover
+ * for migrate_continue (QEMU: active -> pre-switchover -> device).  Returns
+ * false when the migration was cancelled meanwhile.  *was_running tells
+ * whether the guest ran before (what globalstate sends, and what a failure
+ * restores).
+ */
+static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 {
 	struct vm *vm = r->vm;
+	struct migration *m = r->m;
 	pthread_mutex_lock(&vm->lock);
-	bool was_running = vm->runstate == RUNSTATE_RUNNING;
+	*was_running = vm->runstate == RUNSTATE_RUNNING;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
+	if (mig_options_cap(&vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
+	    !cancelled(r)) {
+		m->continue_requested = false;
+		set_status_locked(vm, MIG_STATUS_PRE_SWITCHOVER);
+		while (!m->continue_requested && !cancelled(r))
+			pthread_cond_wait(&vm->changed, &vm->lock);
+		if (!cancelled(r))
+			set_status_locked(vm, MIG_STATUS_DEVICE);
+	}
+	bool ok = !cancelled(r);
 	pthread_mutex_unlock(&vm->lock);
+	return ok;
+}
 
+/* The END section, the devices, EOF: everything that is left. */
+static void send_rest(struct mig_run *r, bool was_running)
+{
 	savevm_put_section_part(r->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
 	ram_save_complete(&r->rs, r->f);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
 	savevm_put_devices(r->f, was_running ? "running" : "paused",
-			   vm->clock_offset_ns);
+			   r->vm->clock_offset_ns);
 	qemu_file_flush(r->f);
-	return was_running ? "running" : "paused";
 }
 
 static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
@@ -300,7 +320,8 @@ static void *migration_thread(void *opaque)
 
 	struct ram_save_config cfg;
 	ram_save_config_read(&cfg, &vm->options);
-	if (!ram_save_init(&r->rs, &vm->ram, &m->stats, &cfg, &err)) {
+	if (!ram_save_init(&r->rs, &vm->ram, &vm->guest_running, &m->stats,
+			   &cfg, &err)) {
 		finish(r, err, false, false);
 		free(r);
 		return NULL;
@@ -316,7 +337,6 @@ static void *migration_thread(void *opaque)
 	m->setup_time_ms = clock_now_ms() - m->start_ms;
 	if (!cancelled(r))
 		set_status_locked(vm, MIG_STATUS_ACTIVE);
-	r->rs.vm_stopped = !vm_is_running_locked(vm);
 	STAT_SET(m->stats.expected_downtime_ms,
 		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
@@ -324,11 +344,13 @@ static void *migration_thread(void *opaque)
 	run_iterations(r);
 	if (!cancelled(r) && !qemu_file_error(r->f)) {
 		int64_t t0 = clock_now_ms();
-		was_running = !strcmp(switch_over(r), "running");
 		vm_stopped = true;
-		pthread_mutex_lock(&vm->lock);
-		m->downtime_ms = clock_now_ms() - t0;
-		pthread_mutex_unlock(&vm->lock);
+		if (stop_for_switch_over(r, &was_running)) {
+			send_rest(r, was_running);
+			pthread_mutex_lock(&vm->lock);
+			m->downtime_ms = clock_now_ms() - t0;
+			pthread_mutex_unlock(&vm->lock);
+		}
 	}
 	if (qemu_file_error(r->f) && !cancelled(r))
 		error_setf(&err, "Unable to write to %s: %s", peer_noun(m),
@@ -417,6 +439,8 @@ bool migration_continue(struct vm *vm, const char *state, struct error **errp)
 			   mig_status_name(m->status));
 		return false;
 	}
+	if (m->status == MIG_STATUS_PRE_SWITCHOVER)
+		m->continue_requested = true;
 	pthread_cond_broadcast(&vm->changed);
 	return true;
 }

@@ -66,6 +66,7 @@ struct migration {
 	pthread_t thread;
 	struct transport_addr addr;  /* where to */
 	bool waiter_reports_error;   /* a blocking `migrate` shows the error */
+	bool continue_requested;     /* migrate_continue in pre-switchover */
 
 	/* shared with the migration thread */
 	atomic_bool cancel_requested;

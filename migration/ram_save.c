@@ -30,10 +30,10 @@ void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o)
 static void count_bytes(struct ram_save *rs, uint64_t n)
 {
 	STAT_ADD(rs->stats->transferred, n);
-	if (rs->vm_stopped)
-		STAT_ADD(rs->stats->downtime_bytes, n);
-	else
+	if (atomic_load_explicit(rs->guest_running, memory_order_relaxed))
 		STAT_ADD(rs->stats->precopy_bytes, n);
+	else
+		STAT_ADD(rs->stats->downtime_bytes, n);
 }
 
 /* A compress pool record: straight into the current section. */
@@ -63,11 +63,12 @@ static bool make_pool(struct ram_save *rs, struct error **errp)
 }
 
 bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
-		   struct mig_stats *stats, const struct ram_save_config *cfg,
-		   struct error **errp)
+		   const atomic_bool *guest_running, struct mig_stats *stats,
+		   const struct ram_save_config *cfg, struct error **errp)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->ram = ram;
+	rs->guest_running = guest_running;
 	rs->stats = stats;
 	rs->cfg = *cfg;
 	rs->bitmap = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
@@ -401,7 +402,6 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 
 void ram_save_complete(struct ram_save *rs, struct qemu_file *f)
 {
-	rs->vm_stopped = true;
 	rs->last_stage = true;
 	ram_save_sync(rs);
 	uint64_t page;

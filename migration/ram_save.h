@@ -27,6 +27,7 @@
 #ifndef QMIG_MIGRATION_RAM_SAVE_H
 #define QMIG_MIGRATION_RAM_SAVE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -59,7 +60,7 @@ struct ram_save {
 	uint64_t next_page;        /* where the page search goes on */
 	bool block_named;          /* the stream has named the block */
 	bool bulk_stage;           /* first pass, until the search wraps */
-	bool vm_stopped;           /* bytes now count as downtime bytes */
+	const atomic_bool *guest_running; /* precopy or downtime bytes */
 	bool last_stage;           /* END: the cache is no longer updated */
 	uint64_t sync_count;       /* dirty-bitmap syncs so far */
 
@@ -82,8 +83,8 @@ struct ram_save {
 
 /* Sets up from cfg (xbzrle cache, compress pool); false on error. */
 bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
-		   struct mig_stats *stats, const struct ram_save_config *cfg,
-		   struct error **errp);
+		   const atomic_bool *guest_running, struct mig_stats *stats,
+		   const struct ram_save_config *cfg, struct error **errp);
 void ram_save_release(struct ram_save *rs);
 
 /*

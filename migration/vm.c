@@ -82,6 +82,7 @@ void vm_stop_locked(struct vm *vm, enum runstate new_state)
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_pause(&vm->workloads[i]);
 	vm->runstate = new_state;
+	atomic_store(&vm->guest_running, false);
 	if (was_running)
 		vm_emit_event_locked(vm, "STOP", NULL);
 	pthread_cond_broadcast(&vm->changed);
@@ -92,6 +93,7 @@ void vm_start_locked(struct vm *vm)
 	if (vm->runstate == RUNSTATE_RUNNING)
 		return;
 	vm->runstate = RUNSTATE_RUNNING;
+	atomic_store(&vm->guest_running, true);
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_resume(&vm->workloads[i]);
 	vm_emit_event_locked(vm, "RESUME", NULL);

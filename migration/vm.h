@@ -9,6 +9,7 @@
 #define QMIG_MIGRATION_VM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ struct vm {
 	pthread_mutex_t lock;      /* the big lock: fields below */
 	pthread_cond_t changed;    /* broadcast on every state change */
 	enum runstate runstate;
+	/* runstate == running, readable without the lock (the RAM code
+	 * counts bytes sent while the guest runs as precopy bytes). */
+	atomic_bool guest_running;
 	bool autostart;            /* run after an incoming migration (no -S) */
 	char *name;                /* -name, or NULL */
 
