@@ -15,8 +15,9 @@ GLOBALS = ("globals:\nstore-global-state: on\nonly-migratable: off\nsend-configu
 
 # ram-block lines that QEMU 7.2 prints only when their value is non-zero
 # (monitor-reference.md section 6)
-ONLY_IF_NONZERO = {"dirty pages rate", "postcopy request count", "precopy ram",
-                   "downtime ram", "postcopy ram"}
+OPTIONAL_ORDER = ["dirty pages rate", "postcopy request count", "precopy ram",
+                  "downtime ram", "postcopy ram"]
+ONLY_IF_NONZERO = set(OPTIONAL_ORDER)
 
 
 def transcript(name):
@@ -36,7 +37,9 @@ def qemu_info_migrate(name, status, vm="source"):
 
 def line_pattern(line):
     """'total time: 11246 ms' -> ('total time', regex for 'N ms')."""
-    name, _, value = line.partition(": ")
+    name, sep, value = line.partition(": ")
+    if not sep:
+        return name, re.compile("^%s$" % re.escape(line))
     rx = re.escape(value)
     rx = re.sub(r"\d+\\\.\d+", r"\\d+\\.\\d\\d", rx)
     rx = re.sub(r"(?<![\\d.])\d+", r"\\d+", rx)
@@ -57,28 +60,39 @@ def num(value):
     return float(value.split()[0])
 
 
-def check_completed_source(text, ram_bytes, vm_was_running=True):
+def check_shape(got, ref, subst=lambda s: s):
+    """got has the lines of QEMU's ref in the same order, each value shaped
+    like QEMU's (numbers free).  The lines QEMU prints only when non-zero
+    may be missing or extra on either side, but where present they come in
+    QEMU's order right after 'pages-per-second'."""
+    got_lines = got.splitlines()
+    ref_lines = [subst(l) for l in ref.splitlines()]
+    opt = lambda l: l.partition(": ")[0] in ONLY_IF_NONZERO  # noqa: E731
+    g = [l for l in got_lines if not opt(l)]
+    r = [l for l in ref_lines if not opt(l)]
+    assert [l.partition(": ")[0] for l in g] == [l.partition(": ")[0] for l in r], \
+        "lines differ from QEMU's:\n%s\nQEMU:\n%s" % (got, "\n".join(ref_lines))
+    for gl, rl in zip(g, r):
+        rx = line_pattern(rl)[1]
+        assert rx.match(gl), "line %r does not look like QEMU's %r" % (gl, rl)
+    names = [l.partition(": ")[0] for l in got_lines]
+    for i, l in enumerate(got_lines):
+        if opt(l):
+            assert names[i - 1] == "pages-per-second" or names[i - 1] in ONLY_IF_NONZERO, \
+                "%r out of place in:\n%s" % (l, got)
+            assert re.match(r"^[a-z ]+: \d+( kbytes| pages)?$", l), l
+    optional = [n for n in names if n in ONLY_IF_NONZERO]
+    assert optional == [n for n in OPTIONAL_ORDER if n in optional], got
+    return parse_info(got)
+
+
+def check_completed_source(text, ram_bytes, vm_was_running=True, ref="mig-plain-completed"):
     """qmig's source 'info migrate' after completion: QEMU 7.2's lines in
     QEMU 7.2's order (reference: mig-plain-completed.txt), and values that
     fit together.  vm_was_running: True/False checks the precopy/downtime
     split, None leaves it out.  Returns the parsed values."""
     assert text.startswith(GLOBALS), text
-    ref = qemu_info_migrate("mig-plain-completed", "completed")
-    ref_lines = ref[len(GLOBALS):].splitlines()
-    got_lines = text[len(GLOBALS):].splitlines()
-    pats = [line_pattern(l) for l in ref_lines]
-    gi = 0
-    for name, rx in pats:
-        if gi < len(got_lines) and got_lines[gi].startswith(name + ": "):
-            assert rx.match(got_lines[gi]), "line %r does not look like QEMU's %r" % (
-                got_lines[gi], rx.pattern)
-            gi += 1
-        else:
-            assert name in ONLY_IF_NONZERO, "missing line %r (at %r) in:\n%s" % (
-                name, got_lines[gi] if gi < len(got_lines) else "end", text)
-    assert gi == len(got_lines), "unexpected lines %r in:\n%s" % (got_lines[gi:], text)
-
-    v = parse_info(text)
+    v = check_shape(text, qemu_info_migrate(ref, "completed"))
     assert v["Migration status"] == "completed"
     # (kbytes lines may show 0: QEMU tests the byte count, then prints >> 10)
     for name in {"dirty pages rate", "postcopy request count"} & set(v):
