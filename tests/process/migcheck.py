@@ -132,3 +132,13 @@ def check_completed_source(text, ram_bytes, vm_was_running=True, ref="mig-plain-
 def dest_completed_info():
     """What QEMU 7.2's destination prints after a successful load."""
     return qemu_info_migrate("mig-plain-completed", "completed", vm="destination")
+
+
+def poll_transferred(side, kbytes, timeout=15):
+    """Wait until the source's 'transferred ram' reaches kbytes."""
+    from harness import poll
+
+    def enough():
+        v = parse_info(side.info_migrate())
+        return "transferred ram" in v and num(v["transferred ram"]) >= kbytes
+    return poll(enough, timeout, 0.05, "%s: %d kbytes transferred" % (side.name, kbytes))
