@@ -135,7 +135,8 @@ def test_migrate_uri_errors_like_qemu(spawn, tmp_path):
                    "socket' (migration/migration.c migration_thread), QEMU 7.2 says "
                    "'Unable to write to command' for exec: URIs")
 def test_migrate_exec_failure_text(spawn, tmp_path):
-    src = spawn(["-m", "16M"], name="src")
+    # (more than a pipe buffer of stream, or the writes all succeed)
+    src = spawn(["-m", "64M", "-workload", "idle"], name="src")
     assert src.hmp("migrate -d exec:") == ""
     info = src.wait_status("failed", 10)
     assert info.endswith("Migration status: failed (Unable to write to command: Broken pipe)\n"
