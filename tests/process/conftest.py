@@ -83,6 +83,8 @@ def spawn(qmig_bin, tmp_path):
     def start(args, name="qmig", connect=True, workdir=None):
         q = Qmig(qmig_bin, workdir or tmp_path, args, name=name, connect=connect)
         procs.append(q)
+        if connect:
+            q.wait_started()
         return q
     yield start
     crashed = [q for q in procs if q.crashed()]

@@ -350,6 +350,13 @@ class Qmig(_Process):
         argv = [binary] + list(args) + ["-monitor", "unix:%s,server=on,wait=off" % sock]
         self._start(argv, workdir, name, sock, connect, timeout)
 
+    def wait_started(self, timeout=10):
+        """qmig's monitor answers before main() has applied -incoming / the
+        initial run state (see test_failures.py test_monitor_before_startup):
+        wait until the VM has left its initial bare 'paused'."""
+        poll(lambda: self.vm_status() != "paused" or self.migration_status() != "",
+             timeout, 0.005, "%s to finish starting up" % self.name)
+
     def pmemsave(self, path, size, addr=0):
         out = self.hmp("pmemsave %d %d %s" % (addr, size, path))
         assert out == "", "%s: pmemsave said %r" % (self.name, out)
