@@ -1,0 +1,109 @@
+"""pytest fixtures for the process tests.
+
+Environment:
+  QMIG         the qmig binary (default: build/qmig of this tree)
+  QEMU         a QEMU 7.2 qemu-system-x86_64 (default: the one on PATH);
+               tests that need it are skipped only if there is none
+  QMIG_SHARED  the shared directory with fixtures/ and tools/ (default
+               /work/shared)
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from harness import Qemu, Qmig  # noqa: E402
+
+SHARED = os.environ.get("QMIG_SHARED", "/work/shared")
+FIXTURES = os.path.join(SHARED, "fixtures", "qemu-7.2")
+TOOLS = os.path.join(SHARED, "tools")
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="session")
+def qmig_bin():
+    p = os.environ.get("QMIG") or os.path.join(ROOT, "build", "qmig")
+    p = os.path.abspath(p)
+    assert os.access(p, os.X_OK), "no qmig binary at %s (run make, or set QMIG)" % p
+    return p
+
+
+@pytest.fixture(scope="session")
+def qemu_bin():
+    p = os.environ.get("QEMU") or shutil.which("qemu-system-x86_64")
+    if not p or not os.access(p, os.X_OK):
+        pytest.skip("no qemu-system-x86_64 (set QEMU or put it on PATH)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def shared_tools():
+    assert os.path.isdir(TOOLS), "no shared tools at %s (set QMIG_SHARED)" % TOOLS
+    if TOOLS not in sys.path:
+        sys.path.insert(0, TOOLS)
+    return TOOLS
+
+
+@pytest.fixture(scope="session")
+def fixture_dir():
+    assert os.path.isdir(FIXTURES), "no QEMU fixtures at %s (set QMIG_SHARED)" % FIXTURES
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def fixture_image(tmp_path_factory, fixture_dir):
+    """fixture_image('plain') -> path of the uncompressed 16 MiB RAM image."""
+    cache = {}
+    d = tmp_path_factory.mktemp("images")
+
+    def get(name):
+        if name not in cache:
+            out = str(d / (name + ".ram.img"))
+            with open(out, "wb") as f:
+                subprocess.run(["zstd", "-dc", os.path.join(fixture_dir, name + ".ram.img.zst")],
+                               stdout=f, check=True)
+            assert os.path.getsize(out) == 16 * MiB
+            cache[name] = out
+        return cache[name]
+    return get
+
+
+@pytest.fixture
+def spawn(qmig_bin, tmp_path):
+    """spawn(args, name='qmig', connect=True) -> Qmig, killed at teardown."""
+    procs = []
+
+    def start(args, name="qmig", connect=True, workdir=None):
+        q = Qmig(qmig_bin, workdir or tmp_path, args, name=name, connect=connect)
+        procs.append(q)
+        if connect:
+            q.wait_started()
+        return q
+    yield start
+    crashed = [q for q in procs if q.crashed()]
+    for q in procs:
+        q.close()
+    # A qmig that died of a signal is a crash, whatever the test expected.
+    assert not crashed, "\n".join("%s died of signal %d; stderr:\n%s"
+                                  % (q.name, -q.returncode, q.stderr()) for q in crashed)
+
+
+@pytest.fixture
+def spawn_qemu(qemu_bin, tmp_path):
+    """spawn_qemu(name='qemu', **Qemu kwargs) -> Qemu, killed at teardown."""
+    procs = []
+
+    def start(name="qemu", **kw):
+        q = Qemu(qemu_bin, kw.pop("workdir", tmp_path), name=name, **kw)
+        procs.append(q)
+        return q
+    yield start
+    for q in procs:
+        q.close()
