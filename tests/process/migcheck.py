@@ -104,12 +104,16 @@ def check_completed_source(text, ram_bytes, vm_was_running=True, ref="mig-plain-
     assert v["page size"] == "4 kbytes"
     assert num(v["multifd bytes"]) == 0
     normal, dup = num(v["normal"]), num(v["duplicate"])
-    assert normal + dup >= pages, "only %d+%d pages sent of %d" % (normal, dup, pages)
+    # with compress on, compressed pages stand for normal ones
+    compressed = num(v.get("compression pages", "0 pages"))
+    assert normal + dup + compressed >= pages, \
+        "only %d+%d+%d pages sent of %d" % (normal, dup, compressed, pages)
     assert num(v["normal bytes"]) == normal * 4
     transferred = num(v["transferred ram"])
     # every normal page costs 4096 bytes + a header; every zero page >= 9 bytes
     assert transferred * 1024 >= normal * 4096 + dup * 9 - 1024
-    assert transferred * 1024 <= normal * 4200 + dup * 300 + (1 << 20)
+    assert transferred * 1024 <= (normal * 4200 + dup * 300 + compressed * 4200
+                                  + (1 << 20))
     parts = num(v.get("precopy ram", "0")) + num(v.get("downtime ram", "0"))
     assert transferred - 2 <= parts <= transferred, \
         "precopy + downtime ram %d != transferred %d" % (parts, transferred)

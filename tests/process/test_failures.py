@@ -132,9 +132,6 @@ def test_migrate_uri_errors_like_qemu(spawn, tmp_path):
     assert src.vm_status() == "running"
 
 
-@pytest.mark.xfail(strict=True, reason="qmig words every write error 'Unable to write to "
-                   "socket' (migration/migration.c migration_thread), QEMU 7.2 says "
-                   "'Unable to write to command' for exec: URIs")
 def test_migrate_exec_failure_text(spawn, tmp_path):
     # (more than a pipe buffer of stream, or the writes all succeed)
     src = spawn(["-m", "64M", "-workload", "idle"], name="src")
@@ -202,10 +199,6 @@ def test_replay_plain_completed_transcript(spawn, tmp_path):
     migrate_again_ok(spawn, src, tmp_path, 64 * MiB)
 
 
-@pytest.mark.xfail(strict=True, reason="qmig.c main() starts the socket monitors before it "
-                   "creates vm.incoming and sets RUNSTATE_INMIGRATE (and before vm_start), so "
-                   "a client that is quick gets 'VM status: paused' and \"'-incoming' was not "
-                   "specified on the command line\" from a -incoming defer destination")
 def test_monitor_before_startup(qmig_bin, tmp_path):
     """The first command on a fresh '-incoming defer' destination must see
     it in 'paused (inmigrate)', however quickly it comes (QEMU opens its

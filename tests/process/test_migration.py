@@ -137,10 +137,6 @@ def test_migrate_stopped_source(spawn, tmp_path):
         assert side.vm_status() == "running"
 
 
-@pytest.mark.xfail(strict=True, reason="qmig counts the ram START section's 28 bytes as "
-                   "precopy even when the VM is stopped (migration_thread sets rs.vm_stopped "
-                   "only after ram_save_setup), so 'precopy ram: 0 kbytes' is printed; "
-                   "QEMU 7.2 prints no precopy line for a stopped source")
 def test_migrate_stopped_source_no_precopy_line(spawn, tmp_path):
     src, dst = migrate_stopped(spawn, tmp_path)
     ref = migcheck.qemu_info_migrate("mig-stopped-source", "completed")
@@ -176,11 +172,6 @@ def record_counts(stream):
     return json.loads(out)["record_totals"]
 
 
-@pytest.mark.xfail(strict=True, reason="capabilities xbzrle and compress are accepted on the "
-                   "source but never used: migration/ram_save.c save_page() only writes ZERO "
-                   "and PAGE records (no call into xbzrle.c / compress_pool.c), so the stream "
-                   "has no XBZRLE or COMPRESS_PAGE records and 'xbzrle pages' / 'compression "
-                   "pages' stay 0")
 @pytest.mark.parametrize("cap,kind,counter", [("xbzrle", "xbzrle", "xbzrle pages"),
                                               ("compress", "compressed", "compression pages")])
 def test_source_uses_capability(spawn, tmp_path, cap, kind, counter):
