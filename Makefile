@@ -30,6 +30,9 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
+REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
 
 .PHONY: all check check-unit check-process check-asan check-tsan demo bench \
         fuzz clean docs
@@ -53,16 +56,16 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libqmig.a
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-check: $(BUILD)/qmig $(UNIT_BINS)
+check: $(BUILD)/qmig $(UNIT_BINS) $(REPLAY_BINS)
 	@QMIG=$(BUILD)/qmig PYTHON=$(PYTHON) QEMU=$(QEMU) BUILD=$(BUILD) \
-		sh tests/run-all.sh $(UNIT_BINS)
+		REPLAY_BINS="$(REPLAY_BINS)" sh tests/run-all.sh $(UNIT_BINS)
 
 check-asan:
 	$(MAKE) BUILD=build-asan SANITIZE_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" check
 
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang SANITIZE_FLAGS="-fsanitize=thread" \
-		TSAN_OPTIONS="halt_on_error=1" check
+		TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" check
 
 demo: $(BUILD)/qmig
 	$(PYTHON) tests/demo.py --qmig $(BUILD)/qmig
@@ -76,33 +79,42 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# ---- fuzzing: XBZRLE decoder (libFuzzer needs clang) ----
-#   make fuzz [FUZZ_SECONDS=60]   run the fuzzer; new inputs go to
-#                                 build-fuzz/corpus/xbzrle_decode
-#   make fuzz-replay              replay the seed corpus with $(CC) (no
-#                                 libFuzzer); use BUILD=build-asan and
-#                                 SANITIZE_FLAGS for a sanitized replay
+# ---- fuzzing (libFuzzer needs clang) ----
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer entry point with a seed corpus
+# in tests/fuzz/corpus/NAME/.
+#   make fuzz [FUZZ_SECONDS=60]   runs every target in turn; new inputs go
+#                                 to build-fuzz/corpus/NAME
+#   make fuzz-replay              replays the seed corpora with $(CC), no
+#                                 libFuzzer (`make check` does this, and
+#                                 check-asan with the sanitizers)
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_CFLAGS = -std=gnu11 -g -O1 -I. -D_GNU_SOURCE \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_CORPUS = tests/fuzz/corpus/xbzrle_decode
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=undefined
 
-build-fuzz/fuzz_xbzrle_decode: tests/fuzz/fuzz_xbzrle_decode.c migration/xbzrle.c migration/xbzrle.h
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_xbzrle_decode.c migration/xbzrle.c
+	$(MAKE) --no-print-directory BUILD=build-fuzz/obj CC=$(FUZZ_CC) \
+		SANITIZE_FLAGS="$(FUZZ_FLAGS)" build-fuzz/obj/libqmig.a
+	$(FUZZ_CC) -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-o $@ $< build-fuzz/obj/libqmig.a $(LIBS)
 
-fuzz: build-fuzz/fuzz_xbzrle_decode
-	@mkdir -p build-fuzz/corpus/xbzrle_decode
-	build-fuzz/fuzz_xbzrle_decode -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		build-fuzz/corpus/xbzrle_decode $(FUZZ_CORPUS)
+fuzz: $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/corpus/$$n; \
+		echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=262144 \
+			build-fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
 
-$(BUILD)/tests/fuzz/replay_xbzrle_decode: $(BUILD)/tests/fuzz/replay_main.o \
-		$(BUILD)/tests/fuzz/fuzz_xbzrle_decode.o $(BUILD)/libqmig.a
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/replay_main.o \
+		$(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-fuzz-replay: $(BUILD)/tests/fuzz/replay_xbzrle_decode
-	$(BUILD)/tests/fuzz/replay_xbzrle_decode $(FUZZ_CORPUS)
+fuzz-replay: $(REPLAY_BINS)
+	@for n in $(FUZZ_NAMES); do \
+		$(BUILD)/tests/fuzz/replay_$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
 .PHONY: fuzz-replay
 
 .SECONDARY:

@@ -209,6 +209,9 @@ int main(int argc, char **argv)
 			pthread_cond_wait(&vm.changed, &vm.lock);
 		pthread_mutex_unlock(&vm.lock);
 	}
+	pthread_mutex_lock(&vm.lock);
+	migration_reap_locked(&vm);
+	pthread_mutex_unlock(&vm.lock);
 	fflush(stdout);
 	/* Exit without tearing down: threads may still be running, as in
 	 * QEMU's quit; the OS reclaims the rest. */

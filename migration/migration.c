@@ -449,5 +449,17 @@ enum mig_status migration_wait_locked(struct vm *vm)
 {
 	while (mig_status_is_running(vm->outgoing->status))
 		pthread_cond_wait(&vm->changed, &vm->lock);
+	migration_reap_locked(vm);
 	return vm->outgoing->status;
+}
+
+void migration_reap_locked(struct vm *vm)
+{
+	struct migration *m = vm->outgoing;
+	/* Once the status has left the running states the thread only
+	 * unlocks and returns, so joining under the lock cannot deadlock. */
+	if (m->thread_joinable && !mig_status_is_running(m->status)) {
+		pthread_join(m->thread, NULL);
+		m->thread_joinable = false;
+	}
 }

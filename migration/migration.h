@@ -103,6 +103,9 @@ bool migration_continue(struct vm *vm, const char *state, struct error **errp);
  * longer running; returns its final status. */
 enum mig_status migration_wait_locked(struct vm *vm);
 
+/* Joins a finished migration thread (no-op while one runs). */
+void migration_reap_locked(struct vm *vm);
+
 /* Milliseconds since start while running, the frozen value after. */
 int64_t migration_total_time_ms_locked(const struct migration *m);
 

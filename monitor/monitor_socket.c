@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "migration/migration.h"
 #include "migration/transport.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
@@ -156,12 +157,16 @@ static void *session_thread(void *opaque)
 		}
 	}
 	bool quit = mon.quit;
+	struct vm *vm = s->vm;
 	strbuf_release(&line);
 	monitor_release(&mon);
 	close(s->fd);
 	free(s);
 	if (quit) {
 		/* QEMU exits at once on `quit`; so do we. */
+		pthread_mutex_lock(&vm->lock);
+		migration_reap_locked(vm);
+		pthread_mutex_unlock(&vm->lock);
 		fflush(stdout);
 		exit(0);
 	}

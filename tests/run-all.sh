@@ -33,6 +33,21 @@ for bin in "$@"; do
 	fi
 done
 
+# Each fuzz target's seed corpus, replayed without libFuzzer (a crash or a
+# sanitizer report fails it).
+for bin in ${REPLAY_BINS:-}; do
+	name=${bin##*/replay_}
+	echo "== fuzz corpus: $name"
+	"$bin" "tests/fuzz/corpus/$name" > "$out/replay_$name.tap" 2>&1
+	rc=$?
+	cat "$out/replay_$name.tap"
+	count_tap "$out/replay_$name.tap"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$out/replay_$name.tap"; then
+		echo "not ok - replay of $name exited with status $rc"
+		failed=$((failed + 1))
+	fi
+done
+
 echo "== lint"
 sh tests/lint.sh > "$out/lint.tap" 2>&1
 cat "$out/lint.tap"
