@@ -14,6 +14,8 @@
 #include "migration/vm.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"
+#include "monitor/qmp.h"
+#include "monitor/qmp_cmdline.h"
 #include "util/size_parse.h"
 #include "util/xalloc.h"
 
@@ -23,6 +25,12 @@ struct cmdline {
 	uint64_t ram_bytes;
 	const char *monitors[MAX_LIST];
 	int nmonitors;
+	const char *qmps[MAX_LIST];      /* -qmp */
+	int nqmps;
+	const char *chardevs[MAX_LIST];  /* -chardev */
+	int nchardevs;
+	const char *mons[MAX_LIST];      /* -mon */
+	int nmons;
 	const char *workloads[MAX_LIST];
 	int nworkloads;
 	const char *incoming;
@@ -42,6 +50,12 @@ static void usage(FILE *out)
 		"  -monitor DEV       HMP monitor: stdio, unix:PATH,server=on,wait=off,\n"
 		"                     tcp:HOST:PORT,server=on,wait=off or none (repeatable;\n"
 		"                     default stdio)\n"
+		"  -qmp DEV           QMP (JSON) monitor: unix:PATH,server=on,wait=off or\n"
+		"                     tcp:HOST:PORT,server=on,wait=off (repeatable)\n"
+		"  -chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off\n"
+		"  -mon chardev=ID,mode=control|readline\n"
+		"                     a monitor on a chardev, as libvirt starts QEMU\n"
+		"                     (any -qmp or -mon turns the default stdio monitor off)\n"
 		"  -incoming URI      wait for a migration: tcp:HOST:PORT, unix:PATH,\n"
 		"                     exec:COMMAND, or defer (then use migrate_incoming)\n"
 		"  -S                 do not start the guest (after an incoming migration)\n"
@@ -106,6 +120,18 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			if (cl->nmonitors == MAX_LIST)
 				die_usage("too many %s options", opt);
 			cl->monitors[cl->nmonitors++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-qmp")) {
+			if (cl->nqmps == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->qmps[cl->nqmps++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-chardev")) {
+			if (cl->nchardevs == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->chardevs[cl->nchardevs++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-mon")) {
+			if (cl->nmons == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->mons[cl->nmons++] = need_arg(argc, argv, &i);
 		} else if (!strcmp(opt, "-workload")) {
 			if (cl->nworkloads == MAX_LIST)
 				die_usage("too many %s options", opt);
@@ -155,7 +181,20 @@ int main(int argc, char **argv)
 			goto fail;
 	}
 
-	bool stdio_monitor = cl.nmonitors == 0;
+	/* QMP: events to its clients, fd: URIs from its getfd registry. */
+	static struct qmp_server qmp;
+	qmp_server_init(&qmp, &vm);
+	struct qmp_cmdline qcl = {
+		.qmp = cl.qmps, .nqmp = cl.nqmps,
+		.chardev = cl.chardevs, .nchardev = cl.nchardevs,
+		.mon = cl.mons, .nmon = cl.nmons,
+	};
+	if (!qmp_cmdline_start(&qmp, &qcl, &err))
+		goto fail;
+
+	/* As QEMU: -monitor, -qmp or -mon replace the default monitor. */
+	bool stdio_monitor = cl.nmonitors == 0 && cl.nqmps == 0 &&
+			     cl.nmons == 0;
 	for (int i = 0; i < cl.nmonitors; i++) {
 		const char *dev = cl.monitors[i];
 		if (!strcmp(dev, "stdio")) {
