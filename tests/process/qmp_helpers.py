@@ -83,7 +83,8 @@ class QMPClient:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.buf = b""
-        self.events = []
+        self.events = []   # not yet waited for
+        self.seen = []     # every event, in order
         self.greeting = self.read_message()
 
     def close(self):
@@ -116,6 +117,7 @@ class QMPClient:
             msg = self.read_message()
             if "event" in msg:
                 self.events.append(msg)
+                self.seen.append(msg)
                 continue
             return msg
 
@@ -159,6 +161,7 @@ class QMPClient:
                 self.sock.settimeout(20.0)
             assert "event" in msg, "unexpected reply %r" % msg
             self.events.append(msg)
+            self.seen.append(msg)
 
 
 class HMPClient:
