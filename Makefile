@@ -105,3 +105,31 @@ fuzz-replay: $(BUILD)/tests/fuzz/replay_xbzrle_decode
 .PHONY: fuzz-replay
 
 .SECONDARY:
+
+# ---- fuzzing: QMP input (tests/fuzz/fuzz_qmp_input.c) ----
+#   make fuzz-qmp [FUZZ_SECONDS=60]   run the fuzzer; new inputs go to
+#                                     build-fuzz/corpus/qmp_input
+#   make fuzz-replay-qmp              replay the seed corpus (part of check)
+QMP_FUZZ_CORPUS = tests/fuzz/corpus/qmp_input
+
+build-fuzz/fuzz_qmp_input: tests/fuzz/fuzz_qmp_input.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DQMIG_VERSION=\"$(VERSION)\" -pthread -o $@ \
+		tests/fuzz/fuzz_qmp_input.c $(LIB_SRCS) $(LIBS)
+
+fuzz-qmp: build-fuzz/fuzz_qmp_input
+	@mkdir -p build-fuzz/corpus/qmp_input
+	build-fuzz/fuzz_qmp_input -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		build-fuzz/corpus/qmp_input $(QMP_FUZZ_CORPUS)
+
+$(BUILD)/tests/fuzz/replay_qmp_input: $(BUILD)/tests/fuzz/replay_main.o \
+		$(BUILD)/tests/fuzz/fuzz_qmp_input.o $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+fuzz-replay-qmp: $(BUILD)/tests/fuzz/replay_qmp_input
+	@$(BUILD)/tests/fuzz/replay_qmp_input $(QMP_FUZZ_CORPUS) > $(BUILD)/fuzz-replay-qmp.tap || \
+		{ cat $(BUILD)/fuzz-replay-qmp.tap; exit 1; }
+	@echo "fuzz-replay-qmp: $$(grep -c '^ok' $(BUILD)/fuzz-replay-qmp.tap) corpus files replayed"
+
+check: fuzz-replay-qmp
+.PHONY: fuzz-qmp fuzz-replay-qmp

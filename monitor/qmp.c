@@ -235,6 +235,8 @@ void qmp_session_handle(struct qmp_session *s, json_t *req,
 	}
 	const char *name = json_string_value(json_object_get(req, exec_key));
 	const struct qmp_command *cmd = qmp_find_command(name);
+	if (cmd && s->ops->allow && !s->ops->allow(s->opaque, name))
+		cmd = NULL;
 	bool ready = negotiated(s);
 	if (!ready && (!cmd || strcmp(name, "qmp_capabilities"))) {
 		/* QEMU only knows qmp_capabilities before negotiation, and

@@ -72,6 +72,9 @@ struct qmp_session_ops {
 	/* getfd: the descriptor that came with the latest input, or -1.
 	 * Ownership passes to the caller.  NULL: never any. */
 	int (*take_fd)(void *opaque);
+	/* Optional: false hides a command (CommandNotFound), e.g. a fuzzer
+	 * that must not start migrations or write files.  NULL: all. */
+	bool (*allow)(void *opaque, const char *command);
 };
 
 struct qmp_session {
