@@ -214,6 +214,11 @@ static bool negotiated(struct qmp_session *s)
 void qmp_session_handle(struct qmp_session *s, json_t *req,
 			const char *parse_error)
 {
+	if (s->quit) {
+		/* After `quit` nothing more runs (the process is exiting). */
+		json_decref(req);
+		return;
+	}
 	if (!req) {
 		send_error(s, CLASS_GENERIC, parse_error, NULL);
 		return;
