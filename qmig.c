@@ -15,6 +15,8 @@
 #include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"
+#include "monitor/qmp.h"
+#include "monitor/qmp_cmdline.h"
 #include "util/size_parse.h"
 #include "util/xalloc.h"
 
@@ -24,6 +26,12 @@ struct cmdline {
 	uint64_t ram_bytes;
 	const char *monitors[MAX_LIST];
 	int nmonitors;
+	const char *qmps[MAX_LIST];      /* -qmp */
+	int nqmps;
+	const char *chardevs[MAX_LIST];  /* -chardev */
+	int nchardevs;
+	const char *mons[MAX_LIST];      /* -mon */
+	int nmons;
 	const char *workloads[MAX_LIST];
 	int nworkloads;
 	const char *incoming;
@@ -43,6 +51,12 @@ static void usage(FILE *out)
 		"  -monitor DEV       HMP monitor: stdio, unix:PATH,server=on,wait=off,\n"
 		"                     tcp:HOST:PORT,server=on,wait=off or none (repeatable;\n"
 		"                     default stdio)\n"
+		"  -qmp DEV           QMP (JSON) monitor: unix:PATH,server=on,wait=off or\n"
+		"                     tcp:HOST:PORT,server=on,wait=off (repeatable)\n"
+		"  -chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off\n"
+		"  -mon chardev=ID,mode=control|readline\n"
+		"                     a monitor on a chardev, as libvirt starts QEMU\n"
+		"                     (any -qmp or -mon turns the default stdio monitor off)\n"
 		"  -incoming URI      wait for a migration: tcp:HOST:PORT, unix:PATH,\n"
 		"                     exec:COMMAND, or defer (then use migrate_incoming)\n"
 		"  -S                 do not start the guest (after an incoming migration)\n"
@@ -116,6 +130,18 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			if (cl->nmonitors == MAX_LIST)
 				die_usage("too many %s options", opt);
 			cl->monitors[cl->nmonitors++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-qmp")) {
+			if (cl->nqmps == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->qmps[cl->nqmps++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-chardev")) {
+			if (cl->nchardevs == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->chardevs[cl->nchardevs++] = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-mon")) {
+			if (cl->nmons == MAX_LIST)
+				die_usage("too many %s options", opt);
+			cl->mons[cl->nmons++] = need_arg(argc, argv, &i);
 		} else if (!strcmp(opt, "-workload")) {
 			if (cl->nworkloads == MAX_LIST)
 				die_usage("too many %s options", opt);
@@ -165,6 +191,10 @@ int main(int argc, char **argv)
 			goto fail;
 	}
 
+	/* QMP: events to its clients, fd: URIs from its getfd registry. */
+	static struct qmp_server qmp;
+	qmp_server_init(&qmp, &vm);
+
 	pthread_mutex_lock(&vm.lock);
 	if (cl.incoming) {
 		vm.incoming = incoming_new();
@@ -182,7 +212,17 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&vm.lock);
 
 	/* Monitors last: a session must not see the VM before it runs. */
-	bool stdio_monitor = cl.nmonitors == 0;
+	struct qmp_cmdline qcl = {
+		.qmp = cl.qmps, .nqmp = cl.nqmps,
+		.chardev = cl.chardevs, .nchardev = cl.nchardevs,
+		.mon = cl.mons, .nmon = cl.nmons,
+	};
+	if (!qmp_cmdline_start(&qmp, &qcl, &err))
+		goto fail;
+
+	/* As QEMU: -monitor, -qmp or -mon replace the default monitor. */
+	bool stdio_monitor = cl.nmonitors == 0 && cl.nqmps == 0 &&
+			     cl.nmons == 0;
 	for (int i = 0; i < cl.nmonitors; i++) {
 		const char *dev = cl.monitors[i];
 		if (!strcmp(dev, "stdio")) {

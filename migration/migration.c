@@ -110,6 +110,7 @@ struct mig_run {
 	uint64_t window_start_bytes;
 	uint64_t window_start_pages;
 	double bandwidth_bytes_per_ms;
+	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 };
 
 static uint64_t pages_sent(const struct mig_stats *s)
@@ -151,6 +152,26 @@ static const char *peer_noun(const struct migration *m)
 	return m->addr.kind == TRANSPORT_EXEC ? "command" : "socket";
 }
 
+/* MIGRATION_PASS {"pass": N} for every dirty sync not announced yet
+ * (with the events capability, as QEMU). */
+static void announce_passes(struct mig_run *r)
+{
+	uint64_t count = STAT_GET(r->m->stats.dirty_sync_count);
+	if (count <= r->passes_announced)
+		return;
+	pthread_mutex_lock(&r->vm->lock);
+	for (uint64_t n = r->passes_announced + 1; n <= count; n++) {
+		if (!mig_options_cap(&r->vm->options, MIG_CAP_EVENTS))
+			break;
+		char data[48];
+		snprintf(data, sizeof(data), "{\"pass\": %llu}",
+			 (unsigned long long)n);
+		vm_emit_event_locked(r->vm, "MIGRATION_PASS", data);
+	}
+	r->passes_announced = count;
+	pthread_mutex_unlock(&r->vm->lock);
+}
+
 static bool cancelled(struct mig_run *r)
 {
 	return atomic_load(&r->m->cancel_requested);
@@ -165,6 +186,7 @@ static void run_iterations(struct mig_run *r)
 	while (!cancelled(r) && !qemu_file_error(r->f)) {
 		if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes) {
 			ram_save_sync(&r->rs);
+			announce_passes(r);
 			if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes)
 				return;
 		}
@@ -241,6 +263,7 @@ static void send_rest(struct mig_run *r, bool was_running)
 {
 	savevm_put_section_part(r->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
 	ram_save_complete(&r->rs, r->f);
+	announce_passes(r);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
 	savevm_put_devices(r->f, was_running ? "running" : "paused",
 			   r->vm->clock_offset_ns);
@@ -332,6 +355,7 @@ static void *migration_thread(void *opaque)
 	ram_save_setup(&r->rs, r->f);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
 	qemu_file_flush(r->f);
+	announce_passes(r); /* pass 1, just before active, as QEMU */
 
 	pthread_mutex_lock(&vm->lock);
 	m->setup_time_ms = clock_now_ms() - m->start_ms;

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "util/xalloc.h"
+
+static int take_named_fd(const char *name); /* fd:NAME, at the end */
 
 static bool parse_host_port(const char *text, struct transport_addr *addr,
 			    struct error **errp)
@@ -225,8 +228,12 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
 		return connect_unix(addr, errp);
 	case TRANSPORT_EXEC:
 		return spawn_exec(addr->path, true, child, errp);
-	case TRANSPORT_FD:
+	case TRANSPORT_FD: {
+		int fd = take_named_fd(addr->path);
+		if (fd >= 0)
+			return fd;
 		break;
+	}
 	}
 	error_setf(errp, "File descriptor named '%s' has not been found",
 		   addr->path);
@@ -317,8 +324,14 @@ int transport_listen(struct transport_addr *addr, bool *is_stream,
 	case TRANSPORT_EXEC:
 		*is_stream = true;
 		return spawn_exec(addr->path, false, child, errp);
-	case TRANSPORT_FD:
+	case TRANSPORT_FD: {
+		int fd = take_named_fd(addr->path);
+		if (fd >= 0) {
+			*is_stream = true;
+			return fd;
+		}
 		break;
+	}
 	}
 	error_setf(errp, "File descriptor named '%s' has not been found",
 		   addr->path);
@@ -347,4 +360,37 @@ void transport_reap(pid_t child)
 		return;
 	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+/* ---- fd:NAME: the named-descriptor source (see transport.h) ---- */
+
+/* The one process-wide hook, set by the monitor at start-up. */
+static pthread_mutex_t fd_source_lock = PTHREAD_MUTEX_INITIALIZER;
+static transport_fd_take_fn fd_source_fn;
+static void *fd_source_opaque;
+
+void transport_set_fd_source(transport_fd_take_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&fd_source_lock);
+	fd_source_fn = fn;
+	fd_source_opaque = opaque;
+	pthread_mutex_unlock(&fd_source_lock);
+}
+
+/* The descriptor named `name`, made blocking (the stream code expects
+ * blocking I/O), or -1. */
+static int take_named_fd(const char *name)
+{
+	pthread_mutex_lock(&fd_source_lock);
+	transport_fd_take_fn fn = fd_source_fn;
+	void *opaque = fd_source_opaque;
+	pthread_mutex_unlock(&fd_source_lock);
+	int fd = fn ? fn(opaque, name) : -1;
+	if (fd >= 0) {
+		int flags = fcntl(fd, F_GETFL);
+		if (flags >= 0 && (flags & O_NONBLOCK))
+			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	return fd;
 }

@@ -59,4 +59,18 @@ int transport_accept(int listen_fd, struct error **errp);
 /* Waits for an exec child (no-op for -1). */
 void transport_reap(pid_t child);
 
+/*
+ * fd:NAME -- where named descriptors come from.  The monitor that receives
+ * them (QMP getfd, monitor/fd_registry.h) installs a source once at start;
+ * fn(opaque, name) removes the descriptor from its store and returns it
+ * (the transport owns it from then on), or -1.  With no source, or an
+ * unknown name, connect and listen fail with QEMU's "File descriptor named
+ * 'NAME' has not been found".  Outgoing, the descriptor is the stream;
+ * incoming, it is the already connected stream too (no accept).  One
+ * source per process, like QEMU's monitor fd lists; installing again
+ * replaces it.
+ */
+typedef int (*transport_fd_take_fn)(void *opaque, const char *name);
+void transport_set_fd_source(transport_fd_take_fn fn, void *opaque);
+
 #endif

@@ -1,0 +1,873 @@
+/*
+ * The QMP command table and its handlers.  The dispatcher (qmp.c) has
+ * checked the members' presence and types from the row; handlers call
+ * the engine functions HMP calls, with QEMU 7.2's error texts, and build
+ * the replies with QEMU 7.2's members and member order (fixtures under
+ * shared/fixtures/qemu-7.2/qmp/).  Handlers run with vm->lock held
+ * unless the row has QMP_CMD_UNLOCKED.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migration/incoming.h"
+#include "migration/migration.h"
+#include "migration/options.h"
+#include "monitor/monitor.h"
+#include "monitor/qmp.h"
+#include "util/xalloc.h"
+
+static json_t *empty(void)
+{
+	return json_object();
+}
+
+/* ---- protocol and identity ---- */
+
+static bool visit_qmp_capabilities(struct qmp_session *s, json_t *args,
+				   struct error **errp)
+{
+	json_t *enable = json_object_get(args, "enable");
+	size_t i;
+	json_t *v;
+	json_array_foreach(enable, i, v) {
+		if (!qmp_json_is_string(v)) {
+			error_setf(errp,
+				   "Invalid parameter type for 'enable[%zu]', expected: string",
+				   i);
+			return false;
+		}
+		if (strcmp(json_string_value(v), "oob")) {
+			/* QEMU names list elements "null" here. */
+			error_setf(errp,
+				   "Parameter 'null' does not accept value '%s'",
+				   json_string_value(v));
+			return false;
+		}
+	}
+	return true;
+}
+
+static json_t *qmp_qmp_capabilities(struct qmp_session *s, json_t *args,
+				    struct error **errp)
+{
+	pthread_mutex_lock(&s->server->lock);
+	bool already = s->negotiated;
+	if (!already) {
+		s->negotiated = true;
+		s->oob = json_array_size(json_object_get(args, "enable")) > 0;
+	}
+	pthread_mutex_unlock(&s->server->lock);
+	if (already) {
+		s->error_class = "CommandNotFound";
+		error_setf(errp,
+			   "Capabilities negotiation is already complete, command ignored");
+		return NULL;
+	}
+	return empty();
+}
+
+static json_t *qmp_query_version(struct qmp_session *s, json_t *args,
+				 struct error **errp)
+{
+	return qmp_version_json();
+}
+
+static json_t *qmp_query_commands(struct qmp_session *s, json_t *args,
+				  struct error **errp)
+{
+	json_t *list = json_array();
+	for (const struct qmp_command *c = qmp_commands; c->name; c++)
+		json_array_append_new(list, json_pack("{s:s}", "name", c->name));
+	return list;
+}
+
+static json_t *qmp_query_status(struct qmp_session *s, json_t *args,
+				struct error **errp)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "status",
+			    json_string(runstate_name(s->vm->runstate)));
+	json_object_set_new(v, "singlestep", json_false());
+	json_object_set_new(v, "running",
+			    json_boolean(vm_is_running_locked(s->vm)));
+	return v;
+}
+
+static json_t *qmp_query_name(struct qmp_session *s, json_t *args,
+			      struct error **errp)
+{
+	json_t *v = json_object();
+	if (s->vm->name)
+		json_object_set_new(v, "name",
+				    json_string_nocheck(s->vm->name));
+	return v;
+}
+
+/* ---- query-migrate ---- */
+
+/* MigrationStats, in QEMU 7.2's member order. */
+static json_t *ram_stats(struct vm *vm)
+{
+	const struct migration *m = vm->outgoing;
+	const struct mig_stats *st = &m->stats;
+	bool completed = m->status == MIG_STATUS_COMPLETED;
+	uint64_t normal = STAT_GET(st->normal);
+	json_t *r = json_object();
+
+	json_object_set_new(r, "total", qmp_json_u64(vm->ram.size_bytes));
+	json_object_set_new(r, "postcopy-requests", json_integer(0));
+	json_object_set_new(r, "dirty-sync-count",
+			    qmp_json_u64(STAT_GET(st->dirty_sync_count)));
+	json_object_set_new(r, "multifd-bytes", json_integer(0));
+	json_object_set_new(r, "pages-per-second",
+			    qmp_json_u64(STAT_GET(st->pages_per_second)));
+	json_object_set_new(r, "downtime-bytes",
+			    qmp_json_u64(STAT_GET(st->downtime_bytes)));
+	json_object_set_new(r, "page-size", json_integer(GUEST_PAGE_SIZE));
+	json_object_set_new(r, "remaining",
+			    qmp_json_u64(completed ? 0
+					 : STAT_GET(st->remaining_bytes)));
+	json_object_set_new(r, "postcopy-bytes", json_integer(0));
+	json_object_set_new(r, "mbps", json_real(STAT_GET(st->mbps)));
+	json_object_set_new(r, "transferred",
+			    qmp_json_u64(STAT_GET(st->transferred)));
+	json_object_set_new(r, "dirty-sync-missed-zero-copy", json_integer(0));
+	json_object_set_new(r, "precopy-bytes",
+			    qmp_json_u64(STAT_GET(st->precopy_bytes)));
+	json_object_set_new(r, "duplicate",
+			    qmp_json_u64(STAT_GET(st->duplicate)));
+	json_object_set_new(r, "dirty-pages-rate",
+			    qmp_json_u64(completed ? 0
+					 : STAT_GET(st->dirty_pages_rate)));
+	json_object_set_new(r, "skipped", json_integer(0));
+	json_object_set_new(r, "normal-bytes",
+			    qmp_json_u64(normal * GUEST_PAGE_SIZE));
+	json_object_set_new(r, "normal", qmp_json_u64(normal));
+	return r;
+}
+
+static json_t *xbzrle_stats(struct vm *vm)
+{
+	const struct mig_stats *st = &vm->outgoing->stats;
+	json_t *x = json_object();
+	json_object_set_new(x, "encoding-rate",
+			    json_real(STAT_GET(st->xbzrle_encoding_rate)));
+	json_object_set_new(x, "bytes",
+			    qmp_json_u64(STAT_GET(st->xbzrle_bytes)));
+	json_object_set_new(x, "cache-size",
+			    qmp_json_u64(mig_options_num(
+				    &vm->options, MIG_PARAM_XBZRLE_CACHE_SIZE)));
+	json_object_set_new(x, "cache-miss-rate",
+			    json_real(STAT_GET(st->xbzrle_cache_miss_rate)));
+	json_object_set_new(x, "pages",
+			    qmp_json_u64(STAT_GET(st->xbzrle_pages)));
+	json_object_set_new(x, "overflow",
+			    qmp_json_u64(STAT_GET(st->xbzrle_overflow)));
+	json_object_set_new(x, "cache-miss",
+			    qmp_json_u64(STAT_GET(st->xbzrle_cache_miss)));
+	return x;
+}
+
+static json_t *compression_stats(struct vm *vm)
+{
+	const struct mig_stats *st = &vm->outgoing->stats;
+	json_t *c = json_object();
+	json_object_set_new(c, "compression-rate",
+			    json_real(STAT_GET(st->compression_rate)));
+	json_object_set_new(c, "busy",
+			    qmp_json_u64(STAT_GET(st->compress_busy)));
+	json_object_set_new(c, "compressed-size",
+			    qmp_json_u64(STAT_GET(st->compressed_size)));
+	json_object_set_new(c, "pages",
+			    qmp_json_u64(STAT_GET(st->compress_pages)));
+	json_object_set_new(c, "busy-rate",
+			    json_real(STAT_GET(st->compress_busy_rate)));
+	return c;
+}
+
+static json_t *outgoing_info(struct vm *vm)
+{
+	const struct migration *m = vm->outgoing;
+	bool active = mig_status_is_active_like(m->status);
+	bool completed = m->status == MIG_STATUS_COMPLETED;
+	json_t *v = json_object();
+
+	if (active)
+		json_object_set_new(v, "expected-downtime",
+				    qmp_json_u64(STAT_GET(
+					    m->stats.expected_downtime_ms)));
+	if (active || completed) {
+		if (mig_options_cap(&vm->options, MIG_CAP_COMPRESS))
+			json_object_set_new(v, "compression",
+					    compression_stats(vm));
+		if (mig_options_cap(&vm->options, MIG_CAP_XBZRLE))
+			json_object_set_new(v, "xbzrle-cache",
+					    xbzrle_stats(vm));
+	}
+	json_object_set_new(v, "status",
+			    json_string(mig_status_name(m->status)));
+	if (m->status == MIG_STATUS_FAILED && m->error_desc)
+		json_object_set_new(v, "error-desc",
+				    json_string_nocheck(m->error_desc));
+	if (active || completed) {
+		json_object_set_new(v, "setup-time",
+				    json_integer(m->setup_time_ms));
+		if (completed)
+			json_object_set_new(v, "downtime",
+					    json_integer(m->downtime_ms));
+		json_object_set_new(v, "total-time",
+				    json_integer(
+					    migration_total_time_ms_locked(m)));
+		json_object_set_new(v, "ram", ram_stats(vm));
+	}
+	return v;
+}
+
+/* SocketAddress of a listening destination. */
+static json_t *socket_address(const struct transport_addr *a)
+{
+	json_t *s = json_object();
+	if (a->kind == TRANSPORT_UNIX) {
+		json_object_set_new(s, "path", json_string_nocheck(a->path));
+		json_object_set_new(s, "type", json_string("unix"));
+		return s;
+	}
+	json_object_set_new(s, "port", json_string_nocheck(a->port));
+	json_object_set_new(s, strchr(a->host, ':') ? "ipv6" : "ipv4",
+			    json_true());
+	json_object_set_new(s, "host", json_string_nocheck(a->host));
+	json_object_set_new(s, "type", json_string("inet"));
+	return s;
+}
+
+static json_t *incoming_info(struct vm *vm)
+{
+	const struct incoming *in = vm->incoming;
+	json_t *v = json_object();
+	if (!in)
+		return v;
+	if (in->status == MIG_STATUS_ACTIVE ||
+	    in->status == MIG_STATUS_COMPLETED ||
+	    in->status == MIG_STATUS_FAILED)
+		json_object_set_new(v, "status",
+				    json_string(mig_status_name(in->status)));
+	if (in->socket_address && (in->status == MIG_STATUS_SETUP ||
+				   in->status == MIG_STATUS_ACTIVE))
+		json_object_set_new(v, "socket-address",
+				    json_pack("[o]", socket_address(&in->addr)));
+	return v;
+}
+
+static json_t *qmp_query_migrate(struct qmp_session *s, json_t *args,
+				 struct error **errp)
+{
+	if (s->vm->outgoing->status != MIG_STATUS_NONE)
+		return outgoing_info(s->vm);
+	return incoming_info(s->vm);
+}
+
+/* ---- capabilities and parameters ---- */
+
+static json_t *qmp_query_migrate_capabilities(struct qmp_session *s,
+					      json_t *args,
+					      struct error **errp)
+{
+	struct mig_options snap;
+	mig_options_snapshot(&s->vm->options, &snap);
+	json_t *list = json_array();
+	for (int i = 0; i < MIG_CAP__COUNT; i++)
+		json_array_append_new(list,
+				      json_pack("{s:b,s:s}", "state",
+						snap.caps[i], "capability",
+						mig_cap_table[i].name));
+	mig_options_release(&snap);
+	return list;
+}
+
+/* QEMU 7.2's member order for query-migrate-parameters (a hash order). */
+static const enum mig_param query_param_order[MIG_PARAM__COUNT] = {
+	MIG_PARAM_CPU_THROTTLE_TAILSLOW, MIG_PARAM_XBZRLE_CACHE_SIZE,
+	MIG_PARAM_CPU_THROTTLE_INITIAL, MIG_PARAM_ANNOUNCE_MAX,
+	MIG_PARAM_DECOMPRESS_THREADS, MIG_PARAM_COMPRESS_THREADS,
+	MIG_PARAM_COMPRESS_LEVEL, MIG_PARAM_MULTIFD_CHANNELS,
+	MIG_PARAM_MULTIFD_ZSTD_LEVEL, MIG_PARAM_ANNOUNCE_INITIAL,
+	MIG_PARAM_BLOCK_INCREMENTAL, MIG_PARAM_COMPRESS_WAIT_THREAD,
+	MIG_PARAM_DOWNTIME_LIMIT, MIG_PARAM_TLS_AUTHZ,
+	MIG_PARAM_MULTIFD_COMPRESSION, MIG_PARAM_ANNOUNCE_ROUNDS,
+	MIG_PARAM_ANNOUNCE_STEP, MIG_PARAM_TLS_CREDS,
+	MIG_PARAM_MULTIFD_ZLIB_LEVEL, MIG_PARAM_MAX_CPU_THROTTLE,
+	MIG_PARAM_MAX_POSTCOPY_BANDWIDTH, MIG_PARAM_TLS_HOSTNAME,
+	MIG_PARAM_THROTTLE_TRIGGER_THRESHOLD, MIG_PARAM_MAX_BANDWIDTH,
+	MIG_PARAM_X_CHECKPOINT_DELAY, MIG_PARAM_CPU_THROTTLE_INCREMENT,
+};
+
+static json_t *qmp_query_migrate_parameters(struct qmp_session *s,
+					    json_t *args,
+					    struct error **errp)
+{
+	struct mig_options snap;
+	mig_options_snapshot(&s->vm->options, &snap);
+	json_t *v = json_object();
+	for (int k = 0; k < MIG_PARAM__COUNT; k++) {
+		enum mig_param i = query_param_order[k];
+		const struct mig_param_info *p = &mig_param_table[i];
+		json_t *val;
+		switch (p->type) {
+		case MIG_PARAM_TYPE_BOOL:
+			val = json_boolean(snap.num[i]);
+			break;
+		case MIG_PARAM_TYPE_STR:
+			val = json_string_nocheck(snap.str[i] ? snap.str[i]
+							      : "");
+			break;
+		case MIG_PARAM_TYPE_ENUM:
+			val = json_string(p->enum_names[snap.num[i]]);
+			break;
+		default:
+			val = qmp_json_u64(snap.num[i]);
+			break;
+		}
+		json_object_set_new(v, p->name, val);
+	}
+	mig_options_release(&snap);
+	return v;
+}
+
+static bool visit_set_capabilities(struct qmp_session *s, json_t *args,
+				   struct error **errp)
+{
+	json_t *list = json_object_get(args, "capabilities");
+	size_t i;
+	json_t *el;
+	json_array_foreach(list, i, el) {
+		if (!json_is_object(el)) {
+			error_setf(errp,
+				   "Invalid parameter type for 'capabilities[%zu]', expected: object",
+				   i);
+			return false;
+		}
+		json_t *cap = json_object_get(el, "capability");
+		json_t *state = json_object_get(el, "state");
+		if (!cap) {
+			error_setf(errp,
+				   "Parameter 'capabilities[%zu].capability' is missing",
+				   i);
+			return false;
+		}
+		if (!qmp_json_is_string(cap)) {
+			error_setf(errp,
+				   "Invalid parameter type for 'capabilities[%zu].capability', expected: string",
+				   i);
+			return false;
+		}
+		if (mig_cap_lookup(json_string_value(cap)) < 0) {
+			error_setf(errp,
+				   "Parameter 'capability' does not accept value '%s'",
+				   json_string_value(cap));
+			return false;
+		}
+		if (!state) {
+			error_setf(errp,
+				   "Parameter 'capabilities[%zu].state' is missing",
+				   i);
+			return false;
+		}
+		if (!json_is_boolean(state)) {
+			error_setf(errp,
+				   "Invalid parameter type for 'capabilities[%zu].state', expected: boolean",
+				   i);
+			return false;
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach(el, key, v) {
+			if (strcmp(key, "capability") && strcmp(key, "state")) {
+				error_setf(errp,
+					   "Parameter 'capabilities[%zu].%s' is unexpected",
+					   i, key);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static json_t *qmp_migrate_set_capabilities(struct qmp_session *s,
+					    json_t *args,
+					    struct error **errp)
+{
+	/* Only the outgoing migration freezes them (QEMU's check). */
+	if (mig_status_is_running(s->vm->outgoing->status)) {
+		error_setf(errp, "There's a migration process in progress");
+		return NULL;
+	}
+	struct mig_cap_update update;
+	memset(&update, 0, sizeof(update));
+	size_t i;
+	json_t *el;
+	json_array_foreach(json_object_get(args, "capabilities"), i, el) {
+		int cap = mig_cap_lookup(
+			json_string_value(json_object_get(el, "capability")));
+		update.set[cap] = true;
+		update.state[cap] = json_is_true(json_object_get(el, "state"));
+	}
+	if (!mig_options_apply_caps(&s->vm->options, &update, errp))
+		return NULL;
+	return empty();
+}
+
+/* QEMU's visitor for one MigrateSetParameters member. */
+static bool visit_param(enum mig_param i, json_t *v, struct error **errp)
+{
+	const struct mig_param_info *p = &mig_param_table[i];
+	uint64_t u;
+	switch (p->type) {
+	case MIG_PARAM_TYPE_U8:
+	case MIG_PARAM_TYPE_U32:
+	case MIG_PARAM_TYPE_U64:
+	case MIG_PARAM_TYPE_SIZE:
+		if (!qmp_json_get_u64(v, &u)) {
+			error_setf(errp, "Parameter '%s' expects uint64",
+				   p->name);
+			return false;
+		}
+		if (p->type == MIG_PARAM_TYPE_U8 && u > UINT8_MAX) {
+			error_setf(errp, "Parameter '%s' expects uint8_t",
+				   p->name);
+			return false;
+		}
+		if (p->type == MIG_PARAM_TYPE_U32 && u > UINT32_MAX) {
+			error_setf(errp, "Parameter '%s' expects uint32_t",
+				   p->name);
+			return false;
+		}
+		return true;
+	case MIG_PARAM_TYPE_BOOL:
+		if (!json_is_boolean(v)) {
+			error_setf(errp,
+				   "Invalid parameter type for '%s', expected: boolean",
+				   p->name);
+			return false;
+		}
+		return true;
+	case MIG_PARAM_TYPE_STR:
+		/* tls-creds, tls-hostname, tls-authz are StrOrNull. */
+		if (!qmp_json_is_string(v) && !json_is_null(v)) {
+			error_setf(errp,
+				   "Invalid parameter type for '%s', expected: StrOrNull",
+				   p->name);
+			return false;
+		}
+		return true;
+	case MIG_PARAM_TYPE_ENUM:
+		if (!qmp_json_is_string(v)) {
+			error_setf(errp,
+				   "Invalid parameter type for '%s', expected: string",
+				   p->name);
+			return false;
+		}
+		for (const char *const *n = p->enum_names; *n; n++)
+			if (!strcmp(*n, json_string_value(v)))
+				return true;
+		error_setf(errp, "Parameter '%s' does not accept value '%s'",
+			   p->name, json_string_value(v));
+		return false;
+	}
+	return false;
+}
+
+static bool visit_set_parameters(struct qmp_session *s, json_t *args,
+				 struct error **errp)
+{
+	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
+		json_t *v = json_object_get(args, mig_param_table[i].name);
+		if (v && !visit_param(i, v, errp))
+			return false;
+	}
+	return true;
+}
+
+static json_t *qmp_migrate_set_parameters(struct qmp_session *s,
+					  json_t *args, struct error **errp)
+{
+	struct mig_param_update update;
+	mig_param_update_init(&update);
+	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
+		const struct mig_param_info *p = &mig_param_table[i];
+		json_t *v = json_object_get(args, p->name);
+		if (!v)
+			continue;
+		update.has[i] = true;
+		if (p->type == MIG_PARAM_TYPE_BOOL) {
+			update.num[i] = json_is_true(v);
+		} else if (p->type == MIG_PARAM_TYPE_STR) {
+			free(update.str[i]);
+			update.str[i] = json_is_null(v)
+						? NULL
+						: xstrdup(json_string_value(v));
+		} else if (p->type == MIG_PARAM_TYPE_ENUM) {
+			for (uint64_t k = 0; p->enum_names[k]; k++)
+				if (!strcmp(p->enum_names[k],
+					    json_string_value(v)))
+					update.num[i] = k;
+		} else {
+			qmp_json_get_u64(v, &update.num[i]);
+		}
+	}
+	bool ok = mig_options_apply_params(&s->vm->options, &update, errp);
+	mig_param_update_release(&update);
+	return ok ? empty() : NULL;
+}
+
+/* ---- migration ---- */
+
+/* fd:NAME must name a descriptor given with getfd (checked now, as
+ * QEMU does, so that the error is the command's). */
+static bool check_fd_uri(struct qmp_session *s, const char *uri,
+			 struct error **errp)
+{
+	if (strncmp(uri, "fd:", 3) || fd_registry_has(&s->server->fds, uri + 3))
+		return true;
+	error_setf(errp, "File descriptor named '%s' has not been found",
+		   uri + 3);
+	return false;
+}
+
+static json_t *qmp_migrate(struct qmp_session *s, json_t *args,
+			   struct error **errp)
+{
+	struct vm *vm = s->vm;
+	const char *uri = json_string_value(json_object_get(args, "uri"));
+	/* `detach` is accepted and ignored, as in QEMU. */
+	if (json_is_true(json_object_get(args, "resume"))) {
+		/* qmig has no postcopy, so nothing is ever paused. */
+		error_setf(errp, "Cannot resume if there is no paused migration");
+		return NULL;
+	}
+	if (mig_status_is_running(vm->outgoing->status)) {
+		error_setf(errp, "There's a migration process in progress");
+		return NULL;
+	}
+	if (vm->runstate == RUNSTATE_INMIGRATE) {
+		error_setf(errp, "Guest is waiting for an incoming migration");
+		return NULL;
+	}
+	if (vm->runstate == RUNSTATE_POSTMIGRATE) {
+		error_setf(errp,
+			   "Can't migrate the vm that was paused due to previous migration");
+		return NULL;
+	}
+	if (json_is_true(json_object_get(args, "blk")) ||
+	    json_is_true(json_object_get(args, "inc"))) {
+		error_setf(errp,
+			   "qmig has no block devices: block migration (blk, inc) is not supported");
+		return NULL;
+	}
+	if (!check_fd_uri(s, uri, errp))
+		return NULL;
+	if (!migration_start(vm, uri, errp))
+		return NULL;
+	return empty();
+}
+
+static json_t *qmp_migrate_cancel(struct qmp_session *s, json_t *args,
+				  struct error **errp)
+{
+	migration_cancel(s->vm);
+	return empty();
+}
+
+static json_t *qmp_migrate_incoming(struct qmp_session *s, json_t *args,
+				    struct error **errp)
+{
+	struct vm *vm = s->vm;
+	const char *uri = json_string_value(json_object_get(args, "uri"));
+	/* incoming_start() makes these checks too; the fd check must come
+	 * after them. */
+	if (!vm->incoming) {
+		error_setf(errp,
+			   "'-incoming' was not specified on the command line");
+		return NULL;
+	}
+	if (vm->incoming->started) {
+		error_setf(errp,
+			   "The incoming migration has already been started");
+		return NULL;
+	}
+	if (!check_fd_uri(s, uri, errp))
+		return NULL;
+	if (!incoming_start(vm, uri, errp))
+		return NULL;
+	return empty();
+}
+
+static bool visit_migrate_continue(struct qmp_session *s, json_t *args,
+				   struct error **errp)
+{
+	const char *state = json_string_value(json_object_get(args, "state"));
+	if (mig_status_lookup(state) < 0) {
+		error_setf(errp, "Parameter 'state' does not accept value '%s'",
+			   state);
+		return false;
+	}
+	return true;
+}
+
+/* Releases a pause-before-switchover (the same engine call as HMP's). */
+static json_t *qmp_migrate_continue(struct qmp_session *s, json_t *args,
+				    struct error **errp)
+{
+	const char *state = json_string_value(json_object_get(args, "state"));
+	if (!migration_continue(s->vm, state, errp))
+		return NULL;
+	return empty();
+}
+
+static json_t *qmp_migrate_pause(struct qmp_session *s, json_t *args,
+				 struct error **errp)
+{
+	error_setf(errp,
+		   "migrate-pause is currently only supported during postcopy-active state");
+	return NULL;
+}
+
+static json_t *qmp_migrate_recover(struct qmp_session *s, json_t *args,
+				   struct error **errp)
+{
+	error_setf(errp,
+		   "Migrate recover can only be run when postcopy is paused.");
+	return NULL;
+}
+
+static json_t *qmp_migrate_start_postcopy(struct qmp_session *s,
+					  json_t *args, struct error **errp)
+{
+	error_setf(errp,
+		   "Enable postcopy with migrate_set_capability before the start of migration");
+	return NULL;
+}
+
+/* ---- file descriptors ---- */
+
+static json_t *qmp_getfd(struct qmp_session *s, json_t *args,
+			 struct error **errp)
+{
+	const char *name = json_string_value(json_object_get(args, "fdname"));
+	int fd = s->ops->take_fd ? s->ops->take_fd(s->opaque) : -1;
+	if (fd < 0) {
+		error_setf(errp, "No file descriptor supplied via SCM_RIGHTS");
+		return NULL;
+	}
+	if (isdigit((unsigned char)name[0])) {
+		close(fd);
+		error_setf(errp,
+			   "Parameter 'fdname' expects a name not starting with a digit");
+		return NULL;
+	}
+	if (!fd_registry_put(&s->server->fds, name, fd)) {
+		error_setf(errp, "Too many file descriptors (at most %d)",
+			   FD_REGISTRY_MAX);
+		return NULL;
+	}
+	return empty();
+}
+
+static json_t *qmp_closefd(struct qmp_session *s, json_t *args,
+			   struct error **errp)
+{
+	const char *name = json_string_value(json_object_get(args, "fdname"));
+	if (!fd_registry_close(&s->server->fds, name)) {
+		error_setf(errp, "File descriptor named '%s' not found", name);
+		return NULL;
+	}
+	return empty();
+}
+
+/* ---- run state, memory, HMP, quit ---- */
+
+static json_t *qmp_stop(struct qmp_session *s, json_t *args,
+			struct error **errp)
+{
+	struct vm *vm = s->vm;
+	if (vm->runstate == RUNSTATE_INMIGRATE)
+		vm->autostart = false; /* stay paused after the migration */
+	else if (vm->runstate == RUNSTATE_RUNNING)
+		vm_stop_locked(vm, RUNSTATE_PAUSED);
+	return empty();
+}
+
+static json_t *qmp_cont(struct qmp_session *s, json_t *args,
+			struct error **errp)
+{
+	struct vm *vm = s->vm;
+	switch (vm->runstate) {
+	case RUNSTATE_INMIGRATE:
+		vm->autostart = true;
+		break;
+	case RUNSTATE_FINISH_MIGRATE:
+		error_setf(errp, "Migration is not finalized yet");
+		return NULL;
+	default:
+		vm_start_locked(vm);
+		break;
+	}
+	return empty();
+}
+
+static json_t *qmp_pmemsave(struct qmp_session *s, json_t *args,
+			    struct error **errp)
+{
+	int64_t addr = 0, size = 0;
+	qmp_json_get_i64(json_object_get(args, "val"), &addr);
+	qmp_json_get_i64(json_object_get(args, "size"), &size);
+	const char *file =
+		json_string_value(json_object_get(args, "filename"));
+	if (guest_ram_save_to_file(&s->vm->ram, (uint64_t)addr,
+				   (uint64_t)size, file, errp) < 0)
+		return NULL;
+	return empty();
+}
+
+static json_t *qmp_human_monitor_command(struct qmp_session *s, json_t *args,
+					 struct error **errp)
+{
+	if (json_object_get(args, "cpu-index")) {
+		/* machine none has no CPUs */
+		error_setf(errp, "Parameter 'cpu-index' expects a CPU number");
+		return NULL;
+	}
+	const char *line =
+		json_string_value(json_object_get(args, "command-line"));
+	struct monitor mon;
+	monitor_init(&mon, s->vm, MONITOR_MODE_CAPTURE);
+	monitor_run_line(&mon, line);
+	struct strbuf out;
+	strbuf_init(&out);
+	for (size_t i = 0; i < mon.out.len; i++) {
+		if (mon.out.buf[i] == '\n')
+			strbuf_addch(&out, '\r');
+		strbuf_addch(&out, mon.out.buf[i]);
+	}
+	if (mon.quit)
+		s->quit = true;
+	monitor_release(&mon);
+	json_t *ret = json_stringn_nocheck(out.buf ? out.buf : "", out.len);
+	strbuf_release(&out);
+	return ret;
+}
+
+static json_t *qmp_quit(struct qmp_session *s, json_t *args,
+			struct error **errp)
+{
+	json_t *data = json_pack("{s:b,s:s}", "guest", 0, "reason",
+				 "host-qmp-quit");
+	qmp_server_emit(s->server, "SHUTDOWN", data);
+	json_decref(data);
+	s->quit = true;
+	return empty();
+}
+
+/* ---- devices qmig does not have ---- */
+
+static json_t *empty_list(struct qmp_session *s, json_t *args,
+			  struct error **errp)
+{
+	return json_array();
+}
+
+static json_t *qmp_query_chardev(struct qmp_session *s, json_t *args,
+				 struct error **errp)
+{
+	struct qmp_server *srv = s->server;
+	json_t *list = json_array();
+	pthread_mutex_lock(&srv->lock);
+	for (int i = 0; i < srv->nchardevs; i++)
+		json_array_append_new(
+			list, json_pack("{s:b,s:s,s:s}", "frontend-open", 1,
+					"filename", srv->chardevs[i].filename,
+					"label", srv->chardevs[i].label));
+	pthread_mutex_unlock(&srv->lock);
+	return list;
+}
+
+/* The QOM containers libvirt looks into; machine none has no devices. */
+static json_t *qmp_qom_list(struct qmp_session *s, json_t *args,
+			    struct error **errp)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	if (!strcmp(path, "/machine/peripheral") ||
+	    !strcmp(path, "/machine/peripheral-anon") ||
+	    !strcmp(path, "/machine/unattached"))
+		return json_pack("[{s:s,s:s}]", "name", "type", "type",
+				 "string");
+	s->error_class = "DeviceNotFound";
+	error_setf(errp, "Device '%s' not found", path);
+	return NULL;
+}
+
+/* ---- the table ---- */
+
+#define ARG(n, t) { n, QMP_ARG_##t, false }
+#define OPT(n, t) { n, QMP_ARG_##t, true }
+
+const struct qmp_command qmp_commands[] = {
+	{ "qmp_capabilities", { OPT("enable", ARRAY) }, 0,
+	  visit_qmp_capabilities, qmp_qmp_capabilities },
+	{ "query-version", { { 0 } }, 0, NULL, qmp_query_version },
+	{ "query-commands", { { 0 } }, 0, NULL, qmp_query_commands },
+	{ "query-status", { { 0 } }, 0, NULL, qmp_query_status },
+	{ "query-name", { { 0 } }, 0, NULL, qmp_query_name },
+	{ "query-migrate", { { 0 } }, 0, NULL, qmp_query_migrate },
+	{ "query-migrate-capabilities", { { 0 } }, 0, NULL,
+	  qmp_query_migrate_capabilities },
+	{ "query-migrate-parameters", { { 0 } }, 0, NULL,
+	  qmp_query_migrate_parameters },
+	{ "migrate-set-capabilities", { ARG("capabilities", ARRAY) }, 0,
+	  visit_set_capabilities, qmp_migrate_set_capabilities },
+	{ "migrate-set-parameters", { { 0 } }, QMP_CMD_PARAMS,
+	  visit_set_parameters, qmp_migrate_set_parameters },
+	{ "migrate",
+	  { ARG("uri", STR), OPT("blk", BOOL), OPT("inc", BOOL),
+	    OPT("detach", BOOL), OPT("resume", BOOL) },
+	  0, NULL, qmp_migrate },
+	{ "migrate_cancel", { { 0 } }, 0, NULL, qmp_migrate_cancel },
+	{ "migrate-incoming", { ARG("uri", STR) }, 0, NULL,
+	  qmp_migrate_incoming },
+	{ "migrate-continue", { ARG("state", STR) }, 0,
+	  visit_migrate_continue, qmp_migrate_continue },
+	{ "migrate-pause", { { 0 } }, 0, NULL, qmp_migrate_pause },
+	{ "migrate-recover", { ARG("uri", STR) }, 0, NULL,
+	  qmp_migrate_recover },
+	{ "migrate-start-postcopy", { { 0 } }, 0, NULL,
+	  qmp_migrate_start_postcopy },
+	{ "getfd", { ARG("fdname", STR) }, 0, NULL, qmp_getfd },
+	{ "closefd", { ARG("fdname", STR) }, 0, NULL, qmp_closefd },
+	{ "stop", { { 0 } }, 0, NULL, qmp_stop },
+	{ "cont", { { 0 } }, 0, NULL, qmp_cont },
+	{ "pmemsave",
+	  { ARG("val", INT), ARG("size", INT), ARG("filename", STR) },
+	  0, NULL, qmp_pmemsave },
+	{ "human-monitor-command",
+	  { ARG("command-line", STR), OPT("cpu-index", INT) },
+	  QMP_CMD_UNLOCKED, NULL, qmp_human_monitor_command },
+	{ "quit", { { 0 } }, 0, NULL, qmp_quit },
+	{ "query-block", { { 0 } }, 0, NULL, empty_list },
+	{ "query-named-block-nodes", { OPT("flat", BOOL) }, 0, NULL,
+	  empty_list },
+	{ "query-chardev", { { 0 } }, 0, NULL, qmp_query_chardev },
+	{ "query-iothreads", { { 0 } }, 0, NULL, empty_list },
+	{ "query-cpus-fast", { { 0 } }, 0, NULL, empty_list },
+	{ "qom-list", { ARG("path", STR) }, 0, NULL, qmp_qom_list },
+	{ 0 }
+};
+
+const struct qmp_command *qmp_find_command(const char *name)
+{
+	for (const struct qmp_command *c = qmp_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}

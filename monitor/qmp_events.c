@@ -1,0 +1,94 @@
+/*
+ * The QMP server: its session list and the event broadcaster that is
+ * vm->event_fn (contract and lock order in qmp.h).
+ *
+ * Events come from the engine with vm->lock held (vm_emit_event_locked)
+ * or from QMP commands; this file never takes vm->lock, only
+ * server->lock, and hands each session a finished line through its
+ * non-blocking send callback.  So the order in which events reach a
+ * client is the order in which they were emitted, and a command's events
+ * precede its reply (both are queued by the same thread in that order).
+ */
+#include "monitor/qmp.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "migration/transport.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+static void event_from_vm(void *opaque, const char *event,
+			  const char *data_json)
+{
+	struct qmp_server *srv = opaque;
+	json_t *data = NULL;
+
+	if (data_json) {
+		json_error_t jerr;
+		data = json_loads(data_json, JSON_DECODE_ANY, &jerr);
+	}
+	qmp_server_emit(srv, event, data);
+	json_decref(data);
+}
+
+static int take_fd_for_transport(void *opaque, const char *name)
+{
+	struct qmp_server *srv = opaque;
+	return fd_registry_take(&srv->fds, name);
+}
+
+void qmp_server_init(struct qmp_server *srv, struct vm *vm)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->vm = vm;
+	pthread_mutex_init(&srv->lock, NULL);
+	fd_registry_init(&srv->fds);
+	pthread_mutex_lock(&vm->lock);
+	vm->event_fn = event_from_vm;
+	vm->event_opaque = srv;
+	pthread_mutex_unlock(&vm->lock);
+	transport_set_fd_source(take_fd_for_transport, srv);
+}
+
+void qmp_server_add_chardev(struct qmp_server *srv, const char *label,
+			    const char *filename)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nchardevs < QMP_MAX_CHARDEVS) {
+		srv->chardevs[srv->nchardevs].label = xstrdup(label);
+		srv->chardevs[srv->nchardevs].filename = xstrdup(filename);
+		srv->nchardevs++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void qmp_server_emit(struct qmp_server *srv, const char *event,
+		     const json_t *data)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+
+	json_t *msg = json_object();
+	json_t *ts = json_object();
+	json_object_set_new(ts, "seconds", json_integer(tv.tv_sec));
+	json_object_set_new(ts, "microseconds", json_integer(tv.tv_usec));
+	json_object_set_new(msg, "timestamp", ts);
+	json_object_set_new(msg, "event", json_string(event));
+	if (data)
+		json_object_set(msg, "data", (json_t *)data);
+
+	struct strbuf line;
+	strbuf_init(&line);
+	qmp_json_dump(msg, &line);
+	strbuf_addstr(&line, "\r\n");
+	json_decref(msg);
+
+	pthread_mutex_lock(&srv->lock);
+	for (struct qmp_session *s = srv->sessions; s; s = s->next)
+		if (s->negotiated)
+			s->ops->send(s->opaque, line.buf, line.len);
+	pthread_mutex_unlock(&srv->lock);
+	strbuf_release(&line);
+}
