@@ -21,7 +21,9 @@ sys.path.insert(0, HERE)
 
 from harness import Qemu, Qmig  # noqa: E402
 
-SHARED = os.environ.get("QMIG_SHARED", "/work/shared")
+# shared/ stands beside the work tree (as on CI); QMIG_SHARED overrides.
+SHARED = os.environ.get("QMIG_SHARED") or os.path.normpath(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
 FIXTURES = os.path.join(SHARED, "fixtures", "qemu-7.2")
 TOOLS = os.path.join(SHARED, "tools")
 MiB = 1 << 20

@@ -14,7 +14,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.environ.get("QMIG_SHARED", "/work/shared")
+# shared/ stands beside the work tree (as on CI); QMIG_SHARED overrides.
+SHARED = os.environ.get("QMIG_SHARED") or os.path.normpath(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
 HMP_FIXTURES = os.path.join(SHARED, "fixtures", "qemu-7.2", "hmp")
 PROMPT = "(qmig) "
 MiB = 1 << 20
