@@ -30,13 +30,7 @@ void incoming_free(struct incoming *in)
 static void set_status_locked(struct vm *vm, enum mig_status status)
 {
 	vm->incoming->status = status;
-	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
-		char data[64];
-		snprintf(data, sizeof(data), "{\"status\": \"%s\"}",
-			 mig_status_name(status));
-		vm_emit_event_locked(vm, "MIGRATION", data);
-	}
-	pthread_cond_broadcast(&vm->changed);
+	migration_announce_status_locked(vm, status);
 }
 
 static void print_warning(void *opaque, const char *msg)

@@ -84,11 +84,8 @@ int64_t migration_total_time_ms_locked(const struct migration *m)
 	return m->total_time_ms;
 }
 
-/* Changes status under the lock and tells whoever waits (and QMP). */
-static void set_status_locked(struct vm *vm, enum mig_status status)
+void migration_announce_status_locked(struct vm *vm, enum mig_status status)
 {
-	struct migration *m = vm->outgoing;
-	m->status = status;
 	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
 		char data[64];
 		snprintf(data, sizeof(data), "{\"status\": \"%s\"}",
@@ -96,6 +93,13 @@ static void set_status_locked(struct vm *vm, enum mig_status status)
 		vm_emit_event_locked(vm, "MIGRATION", data);
 	}
 	pthread_cond_broadcast(&vm->changed);
+}
+
+/* Changes status under the lock and tells whoever waits (and QMP). */
+static void set_status_locked(struct vm *vm, enum mig_status status)
+{
+	vm->outgoing->status = status;
+	migration_announce_status_locked(vm, status);
 }
 
 /* The migration thread's view of one run. */

@@ -103,6 +103,10 @@ bool migration_continue(struct vm *vm, const char *state, struct error **errp);
  * longer running; returns its final status. */
 enum mig_status migration_wait_locked(struct vm *vm);
 
+/* After a status change of either direction (vm->lock held): wakes the
+ * waiters and sends QMP's MIGRATION event when `events` is on. */
+void migration_announce_status_locked(struct vm *vm, enum mig_status status);
+
 /* Joins a finished migration thread (no-op while one runs). */
 void migration_reap_locked(struct vm *vm);
 

@@ -204,8 +204,7 @@ static void *listener_thread(void *opaque)
 	return NULL;
 }
 
-bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
-			  struct error **errp)
+int chardev_listen(const struct chardev_spec *spec, struct error **errp)
 {
 	struct transport_addr addr = { 0 };
 	bool is_stream;
@@ -226,6 +225,16 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 		fd = -1;
 	}
 	transport_addr_release(&addr);
+	/* transport_listen's backlog of 1 suits migration, not monitors. */
+	if (fd >= 0)
+		(void)listen(fd, 16);
+	return fd;
+}
+
+bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
+			  struct error **errp)
+{
+	int fd = chardev_listen(spec, errp);
 	if (fd < 0)
 		return false;
 	struct listener *l = xcalloc(1, sizeof(*l));

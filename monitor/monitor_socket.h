@@ -26,6 +26,10 @@ bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
 			struct error **errp);
 void chardev_spec_release(struct chardev_spec *spec);
 
+/* Binds and listens on the spec's socket (a unix one with mode 0600);
+ * returns the listening fd or -1. */
+int chardev_listen(const struct chardev_spec *spec, struct error **errp);
+
 /* Binds and listens now; a thread accepts sessions from then on. */
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 			  struct error **errp);

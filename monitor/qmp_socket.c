@@ -291,35 +291,15 @@ bool qmp_socket_start_fd(struct qmp_server *srv, int listen_fd,
 bool qmp_socket_start(struct qmp_server *srv, const struct chardev_spec *spec,
 		      const char *label, struct error **errp)
 {
-	struct transport_addr addr = { 0 };
-	bool is_stream;
-	pid_t child;
-	if (spec->is_unix) {
-		addr.kind = TRANSPORT_UNIX;
-		addr.path = xstrdup(spec->path);
-	} else {
-		addr.kind = TRANSPORT_TCP;
-		addr.host = xstrdup(spec->host);
-		addr.port = xstrdup(spec->port);
-	}
-	int fd = transport_listen(&addr, &is_stream, &child, errp);
-	if (fd >= 0 && spec->is_unix && chmod(spec->path, 0600) < 0) {
-		error_setf(errp, "cannot set the mode of '%s': %s", spec->path,
-			   strerror(errno));
-		close(fd);
-		fd = -1;
-	}
+	int fd = chardev_listen(spec, errp);
 	char *filename = NULL;
 	if (fd >= 0)
 		filename = spec->is_unix
 				   ? xasprintf("unix:%s,server=on", spec->path)
-				   : xasprintf("tcp:%s:%s,server=on", addr.host,
-					       addr.port);
-	transport_addr_release(&addr);
+				   : xasprintf("tcp:%s:%s,server=on", spec->host,
+					       spec->port);
 	if (fd < 0)
 		return false;
-	/* transport_listen's backlog of 1 suits migration, not monitors. */
-	(void)listen(fd, 16);
 	bool ok = qmp_socket_start_fd(srv, fd, label, filename, errp);
 	if (!ok)
 		close(fd);
