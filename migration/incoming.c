@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "migration/ram_load.h"
+#include "migration/return_path.h"
 #include "migration/savevm.h"
 #include "util/xalloc.h"
 
@@ -89,8 +91,19 @@ static void *incoming_thread(void *opaque)
 	struct ram_load rl;
 	ram_load_init(&rl, &vm->ram, compress, dthreads);
 	struct savevm_load_result result;
-	int ret = savevm_load(f, &rl, &result, print_warning, NULL, &err);
+	/* Sockets (tcp, unix, a passed fd) can answer on a return path;
+	 * exec's pipe cannot. */
+	int type;
+	socklen_t type_len = sizeof(type);
+	int rp_fd = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0
+			    ? fd
+			    : -1;
+	int ret = savevm_load(f, &rl, &result, print_warning, NULL, rp_fd,
+			      &err);
 	ram_load_release(&rl);
+	/* Tell the source how it ended before the socket closes. */
+	if (result.return_path_open)
+		rp_send(fd, RP_MSG_SHUT, ret < 0 ? 1 : 0);
 	qemu_file_close(f);
 	transport_reap(in->child);
 	if (ret < 0)

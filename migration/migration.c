@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
+#include "migration/return_path.h"
 #include "migration/savevm.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -115,6 +117,8 @@ struct mig_run {
 	uint64_t window_start_pages;
 	double bandwidth_bytes_per_ms;
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
+	bool rp_on;                 /* return-path capability: rp runs */
+	struct rp_reader rp;
 };
 
 static uint64_t pages_sent(const struct mig_stats *s)
@@ -188,6 +192,10 @@ static void run_iterations(struct mig_run *r)
 	r->window_start_bytes = r->f->total_bytes;
 	r->window_start_pages = pages_sent(&r->m->stats);
 	while (!cancelled(r) && !qemu_file_error(r->f)) {
+		/* A destination that failed says so on the return path: stop
+		 * now rather than stream into a dead peer. */
+		if (r->rp_on && rp_reader_failed(&r->rp))
+			return;
 		if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes) {
 			ram_save_sync(&r->rs);
 			announce_passes(r);
@@ -285,6 +293,8 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 	atomic_store(&m->file, NULL);
 	pthread_mutex_unlock(&vm->lock);
 	int io_err = r->f ? qemu_file_close(r->f) : 0;
+	if (r->rp_on)
+		rp_reader_stop(&r->rp);
 	transport_reap(r->child);
 	ram_save_release(&r->rs);
 
@@ -354,6 +364,24 @@ static void *migration_thread(void *opaque)
 		return NULL;
 	}
 	savevm_put_header(r->f);
+	if (mig_options_cap(&vm->options, MIG_CAP_RETURN_PATH)) {
+		int type;
+		socklen_t type_len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0) {
+			error_setf(&err, "the return-path capability needs a socket transport (tcp:, unix:, fd:)");
+			finish(r, err, false, false);
+			free(r);
+			return NULL;
+		}
+		/* As QEMU: open the path, and PING 1 to see it works. */
+		rp_put_open_commands(r->f, 1);
+		r->rp_on = rp_reader_start(&r->rp, fd, &err);
+		if (!r->rp_on) {
+			finish(r, err, false, false);
+			free(r);
+			return NULL;
+		}
+	}
 	savevm_put_section_start(r->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
 				 "ram", RAM_SECTION_VERSION);
 	ram_save_setup(&r->rs, r->f);
@@ -370,17 +398,24 @@ static void *migration_thread(void *opaque)
 	pthread_mutex_unlock(&vm->lock);
 
 	run_iterations(r);
-	if (!cancelled(r) && !qemu_file_error(r->f)) {
+	/* The destination's own word beats "Unable to write" when it failed. */
+	if (r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
+		rp_reader_wait_shut(&r->rp, &err);
+	if (!err && !cancelled(r) && !qemu_file_error(r->f)) {
 		int64_t t0 = clock_now_ms();
 		vm_stopped = true;
 		if (stop_for_switch_over(r, &was_running)) {
 			send_rest(r, was_running);
+			/* Completed only once the destination confirms it
+			 * loaded everything (return-path). */
+			if (r->rp_on && !qemu_file_error(r->f))
+				rp_reader_wait_shut(&r->rp, &err);
 			pthread_mutex_lock(&vm->lock);
 			m->downtime_ms = clock_now_ms() - t0;
 			pthread_mutex_unlock(&vm->lock);
 		}
 	}
-	if (qemu_file_error(r->f) && !cancelled(r))
+	if (!err && qemu_file_error(r->f) && !cancelled(r))
 		error_setf(&err, "Unable to write to %s: %s", peer_noun(m),
 			   strerror(qemu_file_error(r->f)));
 	finish(r, err, vm_stopped, was_running);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "migration/ram_wire.h"
+#include "migration/return_path.h"
 
 /* What 7.2 sends after EOF for -M none: it describes the FULL sections
  * (byte-exact, 486 bytes; stream doc §7). */
@@ -120,6 +121,7 @@ struct load_ctx {
 		uint32_t version;
 	} sections[MAX_SECTIONS];
 	unsigned nsections;
+	int rp_fd;
 };
 
 static int cut_short(struct qemu_file *f, struct error **errp)
@@ -307,11 +309,31 @@ static int load_command(struct load_ctx *c, struct error **errp)
 	uint16_t len = qemu_get_be16(c->f);
 	if (qemu_file_error(c->f))
 		return cut_short(c->f, errp);
+	uint8_t payload[16] = { 0 };
 	switch (cmd) {
-	case 1: /* OPEN_RETURN_PATH: no reply channel needed for precopy */
-	case 2: /* PING: answered only on a return path */
-		if (!qemu_skip(c->f, len))
+	case RP_CMD_OPEN_RETURN_PATH:
+	case RP_CMD_PING:
+		if (len > sizeof(payload)) {
+			error_setf_code(errp, EINVAL,
+					"VM_COMMAND 0x%x: bad length %u", cmd,
+					len);
+			return -EINVAL;
+		}
+		if (!qemu_get_buffer(c->f, payload, len))
 			return cut_short(c->f, errp);
+		if (cmd == RP_CMD_OPEN_RETURN_PATH) {
+			if (c->rp_fd < 0) {
+				error_setf_code(errp, EINVAL,
+						"the source opened a return path, but this transport has no way back");
+				return -EINVAL;
+			}
+			c->result->return_path_open = true;
+		} else if (c->result->return_path_open && len == 4) {
+			uint32_t v = (uint32_t)payload[0] << 24 |
+				     (uint32_t)payload[1] << 16 |
+				     (uint32_t)payload[2] << 8 | payload[3];
+			rp_send(c->rp_fd, RP_MSG_PONG, v);
+		}
 		return 0;
 	default:
 		error_setf_code(errp, EINVAL,
@@ -323,9 +345,10 @@ static int load_command(struct load_ctx *c, struct error **errp)
 int savevm_load(struct qemu_file *f, struct ram_load *rl,
 		struct savevm_load_result *result,
 		void (*warn)(void *opaque, const char *msg), void *warn_opaque,
-		struct error **errp)
+		int rp_fd, struct error **errp)
 {
-	struct load_ctx c = { .f = f, .rl = rl, .result = result };
+	struct load_ctx c = { .f = f, .rl = rl, .result = result,
+			      .rp_fd = rp_fd };
 	memset(result, 0, sizeof(*result));
 
 	uint32_t magic = qemu_get_be32(f);

@@ -61,6 +61,7 @@ struct savevm_load_result {
 	bool has_globalstate;
 	char runstate[GLOBALSTATE_RUNSTATE_LEN + 1]; /* from globalstate */
 	bool has_vmdesc;
+	bool return_path_open;  /* the source opened the return path */
 };
 
 /*
@@ -69,11 +70,14 @@ struct savevm_load_result {
  * loading state section id 2(ram)"), without the final "load of migration
  * failed" line, which the caller adds from the code.
  * `warn` receives non-fatal messages ("Expected vmdescription section...").
+ * rp_fd is the socket the return path answers on (-1 when the transport
+ * has no way back, as exec:): PINGs get their PONG there; `result` tells
+ * whether the source opened it, also after a failure.
  */
 int savevm_load(struct qemu_file *f, struct ram_load *rl,
 		struct savevm_load_result *result,
 		void (*warn)(void *opaque, const char *msg), void *warn_opaque,
-		struct error **errp);
+		int rp_fd, struct error **errp);
 
 /* Whether `name` is one of QEMU's RunState names. */
 bool runstate_name_valid(const char *name);

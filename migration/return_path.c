@@ -1,0 +1,157 @@
+#include "migration/return_path.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/savevm.h"
+#include "util/xalloc.h"
+
+void rp_put_open_commands(struct qemu_file *f, uint32_t ping_value)
+{
+	qemu_put_u8(f, QEMU_VM_COMMAND);
+	qemu_put_be16(f, RP_CMD_OPEN_RETURN_PATH);
+	qemu_put_be16(f, 0);
+	qemu_put_u8(f, QEMU_VM_COMMAND);
+	qemu_put_be16(f, RP_CMD_PING);
+	qemu_put_be16(f, 4);
+	qemu_put_be32(f, ping_value);
+}
+
+bool rp_send(int fd, uint16_t type, uint32_t value)
+{
+	uint8_t msg[8] = { (uint8_t)(type >> 8), (uint8_t)type, 0, 4,
+			   (uint8_t)(value >> 24), (uint8_t)(value >> 16),
+			   (uint8_t)(value >> 8), (uint8_t)value };
+	size_t done = 0;
+	while (done < sizeof(msg)) {
+		ssize_t n = send(fd, msg + done, sizeof(msg) - done,
+				 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
+static bool read_exact(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void end_locked(struct rp_reader *rp, const char *error)
+{
+	if (error && !rp->error)
+		rp->error = xstrdup(error);
+	rp->ended = true;
+	pthread_cond_broadcast(&rp->changed);
+}
+
+static void *reader_thread(void *opaque)
+{
+	struct rp_reader *rp = opaque;
+	uint8_t hdr[4], data[RP_MSG_MAX_LEN];
+	for (;;) {
+		if (!read_exact(rp->fd, hdr, sizeof(hdr))) {
+			pthread_mutex_lock(&rp->lock);
+			end_locked(rp, "the destination closed the return path without reporting");
+			pthread_mutex_unlock(&rp->lock);
+			return NULL;
+		}
+		uint16_t type = (uint16_t)(hdr[0] << 8 | hdr[1]);
+		uint16_t len = (uint16_t)(hdr[2] << 8 | hdr[3]);
+		if (len > sizeof(data) || !read_exact(rp->fd, data, len)) {
+			pthread_mutex_lock(&rp->lock);
+			end_locked(rp, "bad message on the return path");
+			pthread_mutex_unlock(&rp->lock);
+			return NULL;
+		}
+		uint32_t value = len >= 4 ? (uint32_t)data[0] << 24 |
+						    (uint32_t)data[1] << 16 |
+						    (uint32_t)data[2] << 8 | data[3]
+					  : 0;
+		pthread_mutex_lock(&rp->lock);
+		if (type == RP_MSG_PONG) {
+			rp->last_pong = value;
+		} else if (type == RP_MSG_SHUT) {
+			rp->got_shut = true;
+			rp->shut_value = value;
+			end_locked(rp, value ? "the destination failed to load the migration" : NULL);
+			pthread_mutex_unlock(&rp->lock);
+			return NULL;
+		}
+		/* Other messages (postcopy page requests...) do not occur in
+		 * precopy; they are read and ignored. */
+		pthread_mutex_unlock(&rp->lock);
+	}
+}
+
+bool rp_reader_start(struct rp_reader *rp, int fd, struct error **errp)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->fd = dup(fd);
+	if (rp->fd < 0) {
+		error_setf(errp, "cannot open the return path: %s",
+			   strerror(errno));
+		return false;
+	}
+	pthread_mutex_init(&rp->lock, NULL);
+	pthread_cond_init(&rp->changed, NULL);
+	int rc = pthread_create(&rp->thread, NULL, reader_thread, rp);
+	if (rc) {
+		error_setf(errp, "cannot start the return-path thread: %s",
+			   strerror(rc));
+		close(rp->fd);
+		rp->fd = -1;
+		return false;
+	}
+	return true;
+}
+
+bool rp_reader_failed(struct rp_reader *rp)
+{
+	pthread_mutex_lock(&rp->lock);
+	bool failed = rp->ended && rp->error;
+	pthread_mutex_unlock(&rp->lock);
+	return failed;
+}
+
+bool rp_reader_wait_shut(struct rp_reader *rp, struct error **errp)
+{
+	pthread_mutex_lock(&rp->lock);
+	while (!rp->ended)
+		pthread_cond_wait(&rp->changed, &rp->lock);
+	bool ok = rp->got_shut && rp->shut_value == 0;
+	if (!ok)
+		error_setf(errp, "%s", rp->error ? rp->error
+					       : "the return path broke");
+	pthread_mutex_unlock(&rp->lock);
+	return ok;
+}
+
+void rp_reader_stop(struct rp_reader *rp)
+{
+	if (rp->fd < 0)
+		return;
+	shutdown(rp->fd, SHUT_RDWR);
+	pthread_join(rp->thread, NULL);
+	close(rp->fd);
+	rp->fd = -1;
+	free(rp->error);
+	rp->error = NULL;
+	pthread_mutex_destroy(&rp->lock);
+	pthread_cond_destroy(&rp->changed);
+}
