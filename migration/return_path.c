@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "migration/savevm.h"
+#include "util/sock_io.h"
 #include "util/xalloc.h"
 
 void rp_put_open_commands(struct qemu_file *f, uint32_t ping_value)
@@ -25,31 +26,7 @@ bool rp_send(int fd, uint16_t type, uint32_t value)
 	uint8_t msg[8] = { (uint8_t)(type >> 8), (uint8_t)type, 0, 4,
 			   (uint8_t)(value >> 24), (uint8_t)(value >> 16),
 			   (uint8_t)(value >> 8), (uint8_t)value };
-	size_t done = 0;
-	while (done < sizeof(msg)) {
-		ssize_t n = send(fd, msg + done, sizeof(msg) - done,
-				 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
-}
-
-static bool read_exact(int fd, uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = read(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return sock_send_all(fd, msg, sizeof(msg));
 }
 
 static void end_locked(struct rp_reader *rp, const char *error)
@@ -65,7 +42,7 @@ static void *reader_thread(void *opaque)
 	struct rp_reader *rp = opaque;
 	uint8_t hdr[4], data[RP_MSG_MAX_LEN];
 	for (;;) {
-		if (!read_exact(rp->fd, hdr, sizeof(hdr))) {
+		if (!fd_read_exact(rp->fd, hdr, sizeof(hdr))) {
 			pthread_mutex_lock(&rp->lock);
 			end_locked(rp, "the destination closed the return path without reporting");
 			pthread_mutex_unlock(&rp->lock);
@@ -73,7 +50,7 @@ static void *reader_thread(void *opaque)
 		}
 		uint16_t type = (uint16_t)(hdr[0] << 8 | hdr[1]);
 		uint16_t len = (uint16_t)(hdr[2] << 8 | hdr[3]);
-		if (len > sizeof(data) || !read_exact(rp->fd, data, len)) {
+		if (len > sizeof(data) || !fd_read_exact(rp->fd, data, len)) {
 			pthread_mutex_lock(&rp->lock);
 			end_locked(rp, "bad message on the return path");
 			pthread_mutex_unlock(&rp->lock);

@@ -13,6 +13,7 @@
 #include "migration/transport.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
+#include "util/sock_io.h"
 #include "util/xalloc.h"
 
 #define PROMPT "(qmig) "
@@ -87,20 +88,6 @@ struct session {
 	int fd;
 };
 
-static bool send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Sends text with "\n" turned into "\r\n", as QEMU's monitor writes. */
 static bool send_text(int fd, const char *text, size_t len)
 {
@@ -111,7 +98,7 @@ static bool send_text(int fd, const char *text, size_t len)
 			strbuf_addch(&sb, '\r');
 		strbuf_addch(&sb, text[i]);
 	}
-	bool ok = send_all(fd, sb.buf, sb.len);
+	bool ok = sock_send_all(fd, sb.buf, sb.len);
 	strbuf_release(&sb);
 	return ok;
 }
@@ -126,7 +113,7 @@ static void *session_thread(void *opaque)
 		 "qmig %s monitor - type 'help' for more information\n",
 		 QMIG_VERSION);
 	bool ok = send_text(s->fd, banner, strlen(banner)) &&
-		  send_all(s->fd, PROMPT, strlen(PROMPT));
+		  sock_send_all(s->fd, PROMPT, strlen(PROMPT));
 
 	struct strbuf line;
 	strbuf_init(&line);
@@ -153,7 +140,7 @@ static void *session_thread(void *opaque)
 			strbuf_reset(&mon.out);
 			if (mon.quit)
 				break;
-			ok = ok && send_all(s->fd, PROMPT, strlen(PROMPT));
+			ok = ok && sock_send_all(s->fd, PROMPT, strlen(PROMPT));
 		}
 	}
 	bool quit = mon.quit;

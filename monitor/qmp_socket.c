@@ -30,6 +30,7 @@
 
 #include "migration/transport.h"
 #include "util/strbuf.h"
+#include "util/sock_io.h"
 #include "util/xalloc.h"
 
 struct qmp_conn {
@@ -90,20 +91,6 @@ static const struct qmp_session_ops conn_ops = {
 	.take_fd = conn_take_fd,
 };
 
-static bool send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 static void *writer_thread(void *opaque)
 {
 	struct qmp_conn *c = opaque;
@@ -121,7 +108,7 @@ static void *writer_thread(void *opaque)
 		strbuf_reset(&c->out);
 		c->writing = true;
 		pthread_mutex_unlock(&c->out_lock);
-		bool ok = c->dead || send_all(c->fd, batch.buf, batch.len);
+		bool ok = c->dead || sock_send_all(c->fd, batch.buf, batch.len);
 		strbuf_reset(&batch);
 		pthread_mutex_lock(&c->out_lock);
 		c->writing = false;
