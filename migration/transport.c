@@ -161,8 +161,7 @@ static int connect_tcp(const struct transport_addr *addr, struct error **errp)
 			   addr->port, strerror(err));
 		return -1;
 	}
-	if (addr->kind == TRANSPORT_TCP)
-		tune_socket(fd);
+	tune_socket(fd);
 	return fd;
 }
 
