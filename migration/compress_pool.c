@@ -3,57 +3,39 @@
  *
  * Threads: one caller (the RAM save loop) and nworkers workers.
  *
- * Work moves in batches of up to BATCH_PAGES pages through one queue: a
- * ring of nbatches batches in submission order, addressed by 64-bit
- * sequence numbers (batch seq lives in batch[seq % nbatches]):
- *
- *   emitted <= taken <= published <= emitted + nbatches
- *   [emitted, taken)    claimed by a worker, finished or not
- *   [taken, published)  queued, waiting for a worker
- *   published           the batch the caller is filling (fill pages so far)
- *
- * A batch goes FILLING (caller) -> queued (published++) -> claimed by one
- * worker (taken++) -> done (worker sets ->done) -> emitted by the caller
- * (emitted++), and only then is filled again.  Whoever holds a batch in
- * that cycle is its only user, so slots need no lock; the hand-overs do:
- *
- * - publish: caller sets ->npages, then under mu published++ and signals
- *   work_cv: one lock per batch, not per page.
- * - claim: a worker under mu takes seq = taken++.
- * - done: the worker stores ->done (release) under mu and signals done_cv
- *   if the caller sleeps on it; the caller polls ->done with an acquire
- *   load (no lock) and only locks to sleep.
+ * Work moves in batches of up to BATCH_PAGES pages through a batch_queue
+ * (migration/batch_queue.h: a ring in submission order, one lock round
+ * trip per batch and hand-over, not per page).  A batch goes FILLING
+ * (caller) -> queued -> claimed by one worker -> done -> emitted by the
+ * caller (retired), and only then is filled again.  Whoever holds a batch
+ * in that cycle is its only user, so slots need no lock.
  *
  * Buffer owners: each worker owns its compressor (struct page_deflate: its
  * z_stream, libdeflate or igzip state); each slot owns the copy of its page
  * and its output record, both preallocated, so nothing is allocated or can
  * fail after compress_pool_new().
  *
- * mu guards published (written by the caller under mu), taken, quit and
- * caller_waiting.  The caller alone uses emitted and fill.  ->done is
- * atomic.
+ * The caller alone uses fill and the queue's producer side.
  *
- * Ordering promised: the caller emits batch emitted, slot by slot, before
- * batch emitted + 1, so records leave in submission order whatever order
- * the workers finish in.  Head-of-line blocking is bounded by one batch per
- * worker.
+ * Ordering promised: the caller emits the oldest batch, slot by slot,
+ * before the next one, so records leave in submission order whatever order
+ * the workers finish in.  Head-of-line blocking is bounded by the ring.
  *
- * Shutdown: quit under mu, broadcast work_cv, join every worker, free.
+ * Shutdown: quit the queue, join every worker, free.
  */
 #include "migration/compress_pool.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "migration/batch_queue.h"
 #include "util/xalloc.h"
 
 #define PAGE_BYTES PAGE_DEFLATE_PAGE_BYTES
 #define BATCH_PAGES 16       /* pages per hand-over */
-#define BATCHES_PER_WORKER 2 /* one being compressed, one queued */
 
 /* RAM record flags (shared/docs/qemu-7.2-stream.md §8.1). */
 #define RAM_SAVE_FLAG_ZERO 0x002
@@ -70,7 +52,6 @@ struct cp_slot {
 
 struct cp_batch {
 	unsigned npages;  /* caller, before publishing: slots used */
-	atomic_bool done; /* worker (release): every slot's record is ready */
 	struct cp_slot slot[BATCH_PAGES];
 };
 
@@ -86,22 +67,18 @@ struct compress_pool {
 	void *opaque;           /* emit's first argument */
 	enum page_deflate_engine engine;
 
-	unsigned nbatches;      /* ring size */
-	struct cp_batch *batch; /* the ring, in submission order */
+	struct batch_queue queue;
+	struct cp_batch *batch; /* batch seq at seq % slots */
 	unsigned nworkers;
 	struct cp_worker *worker;
 
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv; /* workers: published > taken or quit */
-	pthread_cond_t done_cv; /* caller: a batch became done */
-	uint64_t published;     /* mu (caller writes): batches queued */
-	uint64_t taken;         /* mu: batches claimed by workers */
-	bool quit;              /* mu: workers exit */
-	bool caller_waiting;    /* mu: the caller sleeps on done_cv */
-
-	uint64_t emitted;       /* caller: oldest batch not yet emitted */
-	unsigned fill;          /* caller: pages in batch published */
+	unsigned fill;          /* caller: pages in the filling batch */
 };
+
+static struct cp_batch *batch_at(struct compress_pool *pool, uint64_t seq)
+{
+	return &pool->batch[seq % batch_queue_slots(&pool->queue)];
+}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -144,26 +121,14 @@ static void *worker_main(void *arg)
 {
 	struct cp_worker *w = arg;
 	struct compress_pool *pool = w->pool;
+	uint64_t seq;
 
-	pthread_mutex_lock(&pool->mu);
-	for (;;) {
-		while (!pool->quit && pool->taken == pool->published)
-			pthread_cond_wait(&pool->work_cv, &pool->mu);
-		if (pool->quit)
-			break;
-		struct cp_batch *b = &pool->batch[pool->taken++ % pool->nbatches];
-		unsigned npages = b->npages;
-		pthread_mutex_unlock(&pool->mu);
-
-		for (unsigned i = 0; i < npages; i++)
+	while (batch_queue_claim(&pool->queue, &seq)) {
+		struct cp_batch *b = batch_at(pool, seq);
+		for (unsigned i = 0; i < b->npages; i++)
 			compress_slot(w->pd, &b->slot[i]);
-
-		pthread_mutex_lock(&pool->mu);
-		atomic_store_explicit(&b->done, true, memory_order_release);
-		if (pool->caller_waiting)
-			pthread_cond_signal(&pool->done_cv);
+		batch_queue_finish(&pool->queue, seq);
 	}
-	pthread_mutex_unlock(&pool->mu);
 	return NULL;
 }
 
@@ -172,56 +137,33 @@ static void publish(struct compress_pool *pool)
 {
 	if (pool->fill == 0)
 		return;
-	struct cp_batch *b = &pool->batch[pool->published % pool->nbatches];
-	b->npages = pool->fill;
+	batch_at(pool, batch_queue_filling(&pool->queue))->npages = pool->fill;
 	pool->fill = 0;
-	pthread_mutex_lock(&pool->mu);
-	pool->published++;
-	pthread_cond_signal(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mu);
-}
-
-static bool batch_done(struct cp_batch *b)
-{
-	return atomic_load_explicit(&b->done, memory_order_acquire);
-}
-
-static void wait_batch(struct compress_pool *pool, struct cp_batch *b)
-{
-	if (batch_done(b))
-		return;
-	pthread_mutex_lock(&pool->mu);
-	while (!batch_done(b)) {
-		pool->caller_waiting = true;
-		pthread_cond_wait(&pool->done_cv, &pool->mu);
-	}
-	pool->caller_waiting = false;
-	pthread_mutex_unlock(&pool->mu);
+	batch_queue_publish(&pool->queue);
 }
 
 /* Emits the oldest batch, which must be done, and frees it for filling. */
 static void emit_oldest(struct compress_pool *pool)
 {
-	struct cp_batch *b = &pool->batch[pool->emitted % pool->nbatches];
+	struct cp_batch *b = batch_at(pool, batch_queue_oldest(&pool->queue));
 	for (unsigned i = 0; i < b->npages; i++) {
 		const struct cp_slot *s = &b->slot[i];
 		pool->emit(pool->opaque, s->offset, s->rec, s->rec_len,
 			   s->is_zero);
 	}
-	atomic_store_explicit(&b->done, false, memory_order_relaxed);
 	b->npages = 0;
-	pool->emitted++;
+	batch_queue_retire(&pool->queue);
 }
 
 /* Emits finished batches in order; with wait, every published one. */
 static void emit_ready(struct compress_pool *pool, bool wait)
 {
-	while (pool->emitted < pool->published) {
-		struct cp_batch *b =
-			&pool->batch[pool->emitted % pool->nbatches];
+	struct batch_queue *q = &pool->queue;
+	while (batch_queue_oldest(q) < batch_queue_filling(q)) {
+		uint64_t seq = batch_queue_oldest(q);
 		if (wait)
-			wait_batch(pool, b);
-		else if (!batch_done(b))
+			batch_queue_wait_done(q, seq);
+		else if (!batch_queue_is_done(q, seq))
 			return;
 		emit_oldest(pool);
 	}
@@ -234,15 +176,15 @@ bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
 	if (pool->fill == 0) {
 		/* Starting a batch: it must have been emitted. */
 		emit_ready(pool, false);
-		if (pool->published - pool->emitted == pool->nbatches) {
+		if (batch_queue_full(&pool->queue)) {
 			if (!wait)
 				return false;
-			wait_batch(pool, &pool->batch[pool->emitted %
-						      pool->nbatches]);
+			batch_queue_wait_done(&pool->queue,
+					      batch_queue_oldest(&pool->queue));
 			emit_oldest(pool);
 		}
 	}
-	struct cp_batch *b = &pool->batch[pool->published % pool->nbatches];
+	struct cp_batch *b = batch_at(pool, batch_queue_filling(&pool->queue));
 	struct cp_slot *s = &b->slot[pool->fill++];
 	s->offset = offset;
 	memcpy(s->page, page, PAGE_BYTES);
@@ -267,18 +209,13 @@ void compress_pool_free(struct compress_pool *pool)
 {
 	if (!pool)
 		return;
-	pthread_mutex_lock(&pool->mu);
-	pool->quit = true;
-	pthread_cond_broadcast(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mu);
+	batch_queue_quit(&pool->queue);
 	for (unsigned i = 0; i < pool->nworkers; i++) {
 		if (pool->worker[i].started)
 			pthread_join(pool->worker[i].tid, NULL);
 		page_deflate_free(pool->worker[i].pd);
 	}
-	pthread_cond_destroy(&pool->done_cv);
-	pthread_cond_destroy(&pool->work_cv);
-	pthread_mutex_destroy(&pool->mu);
+	batch_queue_destroy(&pool->queue);
 	free(pool->worker);
 	free(pool->batch);
 	free(pool);
@@ -307,13 +244,11 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 	pool->opaque = opaque;
 	pool->engine = engine;
 	pool->nworkers = threads;
-	pool->nbatches = threads * BATCHES_PER_WORKER + 1;
+	unsigned slots = batch_queue_slots_for(threads);
+	batch_queue_init(&pool->queue, slots);
 	/* calloc: untouched batches cost no resident memory. */
-	pool->batch = xcalloc(pool->nbatches, sizeof(*pool->batch));
+	pool->batch = xcalloc(slots, sizeof(*pool->batch));
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
-	pthread_mutex_init(&pool->mu, NULL);
-	pthread_cond_init(&pool->work_cv, NULL);
-	pthread_cond_init(&pool->done_cv, NULL);
 
 	for (unsigned i = 0; i < threads; i++) {
 		struct cp_worker *w = &pool->worker[i];

@@ -3,41 +3,35 @@
  *
  * Threads: one caller (the RAM loader) and nworkers workers.
  *
- * Work moves in batches of up to BATCH_JOBS payloads through one queue: a
- * ring of nbatches batches in submission order, addressed by 64-bit
- * sequence numbers (batch seq lives in batch[seq % nbatches]):
- *
- *   retired <= taken <= published <= retired + nbatches
- *   [retired, taken)    claimed by a worker, finished or not
- *   [taken, published)  queued, waiting for a worker
- *   published           the batch the caller is filling (fill jobs so far)
- *
- * A batch is published when full, or when the caller has to wait for one
- * of its pages (wait_page, flush); it is refilled only once done.  The
- * holder of a batch (caller while filling, then one worker) is its only
- * user, so jobs need no lock.  Hand-overs lock mu once per batch: publish
- * (caller), claim (worker), done (worker stores ->done with release under
- * mu and signals done_cv if the caller sleeps).
+ * Work moves in batches of up to BATCH_JOBS payloads through a batch_queue
+ * (migration/batch_queue.h: a ring in submission order, one lock round
+ * trip per batch and hand-over).  A batch is published when full, or when
+ * the caller has to wait for one of its pages (wait_page, flush); it is
+ * refilled only once done and retired.  The holder of a batch (caller
+ * while filling, then one worker) is its only user, so jobs need no lock.
  *
  * Buffer owners: each worker owns its z_stream (inflateInit'ed once, reset
- * per payload).  Each job owns a copy of its payload.  Guest RAM belongs to
- * the caller; a worker writes only the page of the job it runs, with
- * avail_out = 4096, so zlib cannot write past it.
+ * per payload) and its libdeflate decompressor.  Each job owns a copy of
+ * its payload.  Guest RAM belongs to the caller; a worker writes only the
+ * page of the job it runs, with 4096 bytes of output room, so no inflate
+ * can write past it.
  *
  * Per-page ordering: inflight[] counts the jobs in flight per hash bucket
  * of the page number.  The caller increments at submit; the worker
  * decrements (release) after inflating.  wait_page() returns at once when
  * its bucket reads 0 (acquire, so the worker's writes to the page are
- * visible); otherwise it publishes the filling batch and sleeps on done_cv
- * until the bucket is 0.  Another page in the same bucket only makes the
- * wait longer, never wrong.  submit() calls wait_page() first, so two
- * records of one page never run at the same time or out of order.
+ * visible); otherwise it publishes the filling batch and sleeps until the
+ * bucket is 0 (workers wake it at every batch end).  Another page in the
+ * same bucket only makes the wait longer, never wrong.  submit() calls
+ * wait_page() first, so two records of one page never run at the same time
+ * or out of order.
  *
- * mu guards published (written by the caller under mu), taken, quit,
- * caller_waiting and failed.  retired and fill are the caller's.  ->done
- * and inflight[] are atomic.
+ * failed is atomic: a worker sets it before finishing its batch (so the
+ * caller sees it once the batch is done) and reads it to skip the work of
+ * a load that is lost anyway.  inflight[] is atomic; fill and the queue's
+ * producer side are the caller's.
  *
- * Shutdown: quit under mu, broadcast work_cv, join every worker, free.
+ * Shutdown: quit the queue, join every worker, free.
  */
 #include "migration/decompress_pool.h"
 
@@ -52,12 +46,12 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include "migration/batch_queue.h"
 #include "util/xalloc.h"
 
 #define PAGE_BYTES 4096
 #define BATCH_JOBS 16        /* payloads per hand-over */
-#define BATCHES_PER_WORKER 2 /* one being inflated, one queued */
-#define INFLIGHT_BUCKETS 4096 /* power of two; >> jobs that fit in the ring */
+#define INFLIGHT_BUCKETS 4096 /* power of two; sharing one only delays */
 
 struct dp_job {
 	uint64_t offset; /* page offset in ram */
@@ -67,7 +61,6 @@ struct dp_job {
 
 struct dp_batch {
 	unsigned njobs;   /* caller, before publishing: jobs used */
-	atomic_bool done; /* worker (release): every job applied or failed */
 	struct dp_job job[BATCH_JOBS];
 };
 
@@ -84,24 +77,20 @@ struct decompress_pool {
 	uint8_t *ram;      /* guest RAM, the caller's */
 	uint64_t ram_size; /* bytes, a multiple of PAGE_BYTES */
 
-	unsigned nbatches;      /* ring size */
-	struct dp_batch *batch; /* the ring, in submission order */
+	struct batch_queue queue;
+	struct dp_batch *batch; /* batch seq at seq % slots */
 	unsigned nworkers;
 	struct dp_worker *worker;
 	atomic_uint inflight[INFLIGHT_BUCKETS]; /* jobs in flight per bucket */
+	atomic_bool failed;     /* some payload did not inflate */
 
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv; /* workers: published > taken or quit */
-	pthread_cond_t done_cv; /* caller: a batch became done */
-	uint64_t published;     /* mu (caller writes): batches queued */
-	uint64_t taken;         /* mu: batches claimed by workers */
-	bool quit;              /* mu: workers exit */
-	bool caller_waiting;    /* mu: the caller sleeps on done_cv */
-	bool failed;            /* mu: some payload did not inflate */
-
-	uint64_t retired;       /* caller: oldest batch not known done */
-	unsigned fill;          /* caller: jobs in batch published */
+	unsigned fill;          /* caller: jobs in the filling batch */
 };
+
+static struct dp_batch *batch_at(struct decompress_pool *pool, uint64_t seq)
+{
+	return &pool->batch[seq % batch_queue_slots(&pool->queue)];
+}
 
 static atomic_uint *bucket(struct decompress_pool *pool, uint64_t offset)
 {
@@ -147,38 +136,28 @@ static void *worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct decompress_pool *pool = w->pool;
+	uint64_t seq;
 
-	pthread_mutex_lock(&pool->mu);
-	for (;;) {
-		while (!pool->quit && pool->taken == pool->published)
-			pthread_cond_wait(&pool->work_cv, &pool->mu);
-		if (pool->quit)
-			break;
-		struct dp_batch *b = &pool->batch[pool->taken++ % pool->nbatches];
-		unsigned njobs = b->njobs;
+	while (batch_queue_claim(&pool->queue, &seq)) {
+		struct dp_batch *b = batch_at(pool, seq);
 		/* After a failure the load is lost: skip the work. */
-		bool skip = pool->failed;
-		pthread_mutex_unlock(&pool->mu);
-
-		bool ok = true;
-		for (unsigned i = 0; i < njobs; i++) {
+		bool ok = !atomic_load_explicit(&pool->failed,
+						memory_order_relaxed);
+		for (unsigned i = 0; i < b->njobs; i++) {
 			const struct dp_job *job = &b->job[i];
 			uint8_t *page = pool->ram + job->offset;
-			if (!skip && ok)
+			if (ok)
 				ok = (w->fast && fast_inflate(w->fast, job, page)) ||
 				     inflate_job(&w->zs, job, page);
 			atomic_fetch_sub_explicit(bucket(pool, job->offset), 1,
 						  memory_order_release);
 		}
-
-		pthread_mutex_lock(&pool->mu);
 		if (!ok)
-			pool->failed = true;
-		atomic_store_explicit(&b->done, true, memory_order_release);
-		if (pool->caller_waiting)
-			pthread_cond_signal(&pool->done_cv);
+			atomic_store_explicit(&pool->failed, true,
+					      memory_order_relaxed);
+		/* finish() releases: the caller sees failed once done. */
+		batch_queue_finish(&pool->queue, seq);
 	}
-	pthread_mutex_unlock(&pool->mu);
 	return NULL;
 }
 
@@ -186,42 +165,12 @@ static void publish(struct decompress_pool *pool)
 {
 	if (pool->fill == 0)
 		return;
-	struct dp_batch *b = &pool->batch[pool->published % pool->nbatches];
-	b->njobs = pool->fill;
+	batch_at(pool, batch_queue_filling(&pool->queue))->njobs = pool->fill;
 	pool->fill = 0;
-	pthread_mutex_lock(&pool->mu);
-	pool->published++;
-	pthread_cond_signal(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mu);
+	batch_queue_publish(&pool->queue);
 }
 
-static bool batch_done(struct dp_batch *b)
-{
-	return atomic_load_explicit(&b->done, memory_order_acquire);
-}
-
-/* Sleeps until cond(pool, arg) holds; workers signal at every batch end. */
-static void wait_until(struct decompress_pool *pool,
-		       bool (*cond)(struct decompress_pool *, void *),
-		       void *arg)
-{
-	if (cond(pool, arg))
-		return;
-	pthread_mutex_lock(&pool->mu);
-	while (!cond(pool, arg)) {
-		pool->caller_waiting = true;
-		pthread_cond_wait(&pool->done_cv, &pool->mu);
-	}
-	pool->caller_waiting = false;
-	pthread_mutex_unlock(&pool->mu);
-}
-
-static bool cond_batch_done(struct decompress_pool *pool, void *arg)
-{
-	return batch_done(arg);
-}
-
-static bool cond_bucket_idle(struct decompress_pool *pool, void *arg)
+static bool cond_bucket_idle(void *arg)
 {
 	return atomic_load_explicit((atomic_uint *)arg,
 				    memory_order_acquire) == 0;
@@ -230,23 +179,23 @@ static bool cond_bucket_idle(struct decompress_pool *pool, void *arg)
 void decompress_pool_wait_page(struct decompress_pool *pool, uint64_t offset)
 {
 	atomic_uint *b = bucket(pool, offset);
-	if (cond_bucket_idle(pool, b))
+	if (cond_bucket_idle(b))
 		return;
 	publish(pool); /* the page may be in the batch being filled */
-	wait_until(pool, cond_bucket_idle, b);
+	batch_queue_wait(&pool->queue, cond_bucket_idle, b);
 }
 
-/* Makes batch published free for filling: retires done batches. */
+/* Makes the filling batch free: retires done batches, waits if full. */
 static void reserve_batch(struct decompress_pool *pool)
 {
-	while (pool->retired < pool->published &&
-	       batch_done(&pool->batch[pool->retired % pool->nbatches]))
-		pool->retired++;
-	if (pool->published - pool->retired < pool->nbatches)
+	struct batch_queue *q = &pool->queue;
+	while (batch_queue_oldest(q) < batch_queue_filling(q) &&
+	       batch_queue_is_done(q, batch_queue_oldest(q)))
+		batch_queue_retire(q);
+	if (!batch_queue_full(q))
 		return;
-	wait_until(pool, cond_batch_done,
-		   &pool->batch[pool->retired % pool->nbatches]);
-	pool->retired++;
+	batch_queue_wait_done(q, batch_queue_oldest(q));
+	batch_queue_retire(q);
 }
 
 bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
@@ -265,13 +214,9 @@ bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
 		return false;
 	}
 	decompress_pool_wait_page(pool, offset);
-	if (pool->fill == 0) {
+	if (pool->fill == 0)
 		reserve_batch(pool);
-		struct dp_batch *nb =
-			&pool->batch[pool->published % pool->nbatches];
-		atomic_store_explicit(&nb->done, false, memory_order_relaxed);
-	}
-	struct dp_batch *b = &pool->batch[pool->published % pool->nbatches];
+	struct dp_batch *b = batch_at(pool, batch_queue_filling(&pool->queue));
 	struct dp_job *job = &b->job[pool->fill++];
 	job->offset = offset;
 	job->len = (uint32_t)len;
@@ -285,16 +230,13 @@ bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
 
 bool decompress_pool_flush(struct decompress_pool *pool, struct error **errp)
 {
+	struct batch_queue *q = &pool->queue;
 	publish(pool);
-	while (pool->retired < pool->published) {
-		wait_until(pool, cond_batch_done,
-			   &pool->batch[pool->retired % pool->nbatches]);
-		pool->retired++;
+	while (batch_queue_oldest(q) < batch_queue_filling(q)) {
+		batch_queue_wait_done(q, batch_queue_oldest(q));
+		batch_queue_retire(q);
 	}
-	pthread_mutex_lock(&pool->mu);
-	bool failed = pool->failed;
-	pthread_mutex_unlock(&pool->mu);
-	if (failed) {
+	if (atomic_load_explicit(&pool->failed, memory_order_relaxed)) {
 		error_setf_code(errp, EPERM, "decompress data failed");
 		return false;
 	}
@@ -305,10 +247,7 @@ void decompress_pool_free(struct decompress_pool *pool)
 {
 	if (!pool)
 		return;
-	pthread_mutex_lock(&pool->mu);
-	pool->quit = true;
-	pthread_cond_broadcast(&pool->work_cv);
-	pthread_mutex_unlock(&pool->mu);
+	batch_queue_quit(&pool->queue);
 	for (unsigned i = 0; i < pool->nworkers; i++) {
 		struct dp_worker *w = &pool->worker[i];
 		if (w->started)
@@ -317,9 +256,7 @@ void decompress_pool_free(struct decompress_pool *pool)
 			inflateEnd(&w->zs);
 		libdeflate_free_decompressor(w->fast);
 	}
-	pthread_cond_destroy(&pool->done_cv);
-	pthread_cond_destroy(&pool->work_cv);
-	pthread_mutex_destroy(&pool->mu);
+	batch_queue_destroy(&pool->queue);
 	free(pool->worker);
 	free(pool->batch);
 	free(pool);
@@ -346,14 +283,13 @@ struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 	pool->ram = ram;
 	pool->ram_size = ram_size;
 	pool->nworkers = threads;
-	pool->nbatches = threads * BATCHES_PER_WORKER + 1;
-	pool->batch = xcalloc(pool->nbatches, sizeof(*pool->batch));
+	unsigned slots = batch_queue_slots_for(threads);
+	batch_queue_init(&pool->queue, slots);
+	pool->batch = xcalloc(slots, sizeof(*pool->batch));
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
 	for (unsigned i = 0; i < INFLIGHT_BUCKETS; i++)
 		atomic_init(&pool->inflight[i], 0);
-	pthread_mutex_init(&pool->mu, NULL);
-	pthread_cond_init(&pool->work_cv, NULL);
-	pthread_cond_init(&pool->done_cv, NULL);
+	atomic_init(&pool->failed, false);
 
 	for (unsigned i = 0; i < threads; i++) {
 		struct dp_worker *w = &pool->worker[i];
