@@ -161,8 +161,9 @@ static void *session_thread(void *opaque)
 }
 
 struct listener {
-	struct vm *vm;
 	int fd;
+	void (*on_connect)(void *ctx, int fd);
+	void *ctx;
 };
 
 static void *listener_thread(void *opaque)
@@ -175,20 +176,46 @@ static void *listener_thread(void *opaque)
 				continue;
 			break;
 		}
-		struct session *s = xcalloc(1, sizeof(*s));
-		s->vm = l->vm;
-		s->fd = fd;
-		pthread_t t;
-		if (pthread_create(&t, NULL, session_thread, s)) {
-			close(fd);
-			free(s);
-			continue;
-		}
-		pthread_detach(t);
+		l->on_connect(l->ctx, fd);
 	}
 	close(l->fd);
 	free(l);
 	return NULL;
+}
+
+bool chardev_accept_start(int listen_fd,
+			  void (*on_connect)(void *ctx, int fd), void *ctx,
+			  const char *what, struct error **errp)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+	l->fd = listen_fd;
+	l->on_connect = on_connect;
+	l->ctx = ctx;
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, listener_thread, l);
+	if (rc) {
+		error_setf(errp, "cannot create a %s thread: %s", what,
+			   strerror(rc));
+		free(l);
+		return false;
+	}
+	pthread_detach(t);
+	return true;
+}
+
+/* One HMP session thread per connection. */
+static void start_session(void *ctx, int fd)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	s->vm = ctx;
+	s->fd = fd;
+	pthread_t t;
+	if (pthread_create(&t, NULL, session_thread, s)) {
+		close(fd);
+		free(s);
+		return;
+	}
+	pthread_detach(t);
 }
 
 int chardev_listen(const struct chardev_spec *spec, struct error **errp)
@@ -224,18 +251,9 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 	int fd = chardev_listen(spec, errp);
 	if (fd < 0)
 		return false;
-	struct listener *l = xcalloc(1, sizeof(*l));
-	l->vm = vm;
-	l->fd = fd;
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, listener_thread, l);
-	if (rc) {
-		error_setf(errp, "cannot create a monitor thread: %s",
-			   strerror(rc));
+	if (!chardev_accept_start(fd, start_session, vm, "monitor", errp)) {
 		close(fd);
-		free(l);
 		return false;
 	}
-	pthread_detach(t);
 	return true;
 }

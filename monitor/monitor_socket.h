@@ -30,6 +30,16 @@ void chardev_spec_release(struct chardev_spec *spec);
  * returns the listening fd or -1. */
 int chardev_listen(const struct chardev_spec *spec, struct error **errp);
 
+/*
+ * Starts a detached thread that accepts connections on listen_fd for the
+ * life of the process and hands each to on_connect(ctx, fd), which owns fd
+ * from then on.  what names the thread kind in the error.  On failure the
+ * caller still owns listen_fd.
+ */
+bool chardev_accept_start(int listen_fd,
+			  void (*on_connect)(void *ctx, int fd), void *ctx,
+			  const char *what, struct error **errp);
+
 /* Binds and listens now; a thread accepts sessions from then on. */
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 			  struct error **errp);

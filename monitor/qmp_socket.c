@@ -168,11 +168,6 @@ static ssize_t conn_recv(struct qmp_conn *c, char *buf, size_t cap)
 	return n;
 }
 
-struct listener {
-	struct qmp_server *srv;
-	int fd;
-};
-
 static void *reader_thread(void *opaque)
 {
 	struct qmp_conn *c = opaque;
@@ -210,8 +205,9 @@ static void *reader_thread(void *opaque)
 	return NULL;
 }
 
-static void start_conn(struct qmp_server *srv, int fd)
+static void start_conn(void *ctx, int fd)
 {
+	struct qmp_server *srv = ctx;
 	struct qmp_conn *c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	pthread_mutex_init(&c->out_lock, NULL);
@@ -238,39 +234,12 @@ fail:
 	free(c);
 }
 
-static void *listener_thread(void *opaque)
-{
-	struct listener *l = opaque;
-	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			break;
-		}
-		start_conn(l->srv, fd);
-	}
-	close(l->fd);
-	free(l);
-	return NULL;
-}
-
 bool qmp_socket_start_fd(struct qmp_server *srv, int listen_fd,
 			 const char *label, const char *filename,
 			 struct error **errp)
 {
-	struct listener *l = xcalloc(1, sizeof(*l));
-	l->srv = srv;
-	l->fd = listen_fd;
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, listener_thread, l);
-	if (rc) {
-		error_setf(errp, "cannot create a QMP thread: %s",
-			   strerror(rc));
-		free(l);
+	if (!chardev_accept_start(listen_fd, start_conn, srv, "QMP", errp))
 		return false;
-	}
-	pthread_detach(t);
 	qmp_server_add_chardev(srv, label, filename);
 	return true;
 }
