@@ -202,7 +202,11 @@ int main(int argc, char **argv)
 		if (strcmp(cl.incoming, "defer") &&
 		    !incoming_start(&vm, cl.incoming, &err)) {
 			pthread_mutex_unlock(&vm.lock);
-			goto fail;
+			/* QEMU names the option: "-incoming URI: MSG". */
+			fprintf(stderr, "qmig: -incoming %s: %s\n", cl.incoming,
+				err->msg);
+			error_free(err);
+			return 1;
 		}
 	} else if (cl.start_paused) {
 		vm.runstate = RUNSTATE_PRELAUNCH;

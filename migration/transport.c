@@ -128,37 +128,62 @@ static void size_buffers(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
-static int connect_tcp(const struct transport_addr *addr, struct error **errp)
+/*
+ * Resolves host:port (host NULL with passive: every local address) and
+ * returns the first socket, with 4 MiB buffers, for which ready(fd, ai)
+ * succeeds; -1 with *err set (errno, or 0 after a resolution failure,
+ * reported here) when none does.
+ */
+static int tcp_socket_first(const char *host, const char *port, bool passive,
+			    bool (*ready)(int fd, const struct addrinfo *ai),
+			    int *err, struct error **errp)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM };
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = passive ? AI_PASSIVE : 0 };
 	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(addr->host, addr->port, &hints, &res);
+	int rc = getaddrinfo(host, port, &hints, &res);
+	*err = 0;
 	if (rc) {
 		error_setf(errp, "address resolution failed for %s:%s: %s",
-			   addr->host, addr->port, gai_strerror(rc));
+			   host ? host : "", port, gai_strerror(rc));
 		return -1;
 	}
-	int err = 0;
 	int fd = -1;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 			    ai->ai_protocol);
 		if (fd < 0) {
-			err = errno;
+			*err = errno;
 			continue;
 		}
-		size_buffers(fd);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		size_buffers(fd); /* a listener's are inherited on accept */
+		if (ready(fd, ai))
 			break;
-		err = errno;
+		*err = errno;
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
+	if (fd < 0 && *err == 0)
+		*err = EADDRNOTAVAIL; /* an empty list: not seen, but say so */
+	return fd;
+}
+
+static bool try_connect(int fd, const struct addrinfo *ai)
+{
+	return connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+}
+
+static int connect_tcp(const struct transport_addr *addr, struct error **errp)
+{
+	int err;
+	int fd = tcp_socket_first(addr->host, addr->port, false, try_connect,
+				  &err, errp);
 	if (fd < 0) {
-		error_setf(errp, "Failed to connect to '%s:%s': %s", addr->host,
-			   addr->port, strerror(err));
+		if (err)
+			error_setf(errp, "Failed to connect to '%s:%s': %s",
+				   addr->host, addr->port, strerror(err));
 		return -1;
 	}
 	tune_socket(fd);
@@ -239,41 +264,25 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
 	return -1;
 }
 
+static bool try_bind_listen(int fd, const struct addrinfo *ai)
+{
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	       listen(fd, 1) == 0;
+}
+
 static int listen_tcp(struct transport_addr *addr, struct error **errp)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE };
-	struct addrinfo *res = NULL;
 	const char *host = addr->host[0] ? addr->host : NULL;
-	int rc = getaddrinfo(host, addr->port, &hints, &res);
-	if (rc) {
-		error_setf(errp, "address resolution failed for %s:%s: %s",
-			   addr->host, addr->port, gai_strerror(rc));
-		return -1;
-	}
-	int fd = -1;
-	int err = 0;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		size_buffers(fd); /* inherited by the accepted socket */
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1) == 0)
-			break;
-		err = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
+	int err;
+	int fd = tcp_socket_first(host, addr->port, true, try_bind_listen,
+				  &err, errp);
 	if (fd < 0) {
-		error_setf(errp, "Failed to bind socket: %s", strerror(err));
+		if (err)
+			error_setf(errp,
+				   "Failed to find an available port: %s",
+				   strerror(err)); /* QEMU 7.2's words */
 		return -1;
 	}
 	/* Report the real port when 0 asked the kernel to pick one. */

@@ -8,6 +8,7 @@ answer and the reason.
 
 import os
 import re
+import socket
 
 import pytest
 
@@ -146,3 +147,21 @@ def test_postcopy_and_continue_when_idle():
         "qmig: line 10: Try \"help migrate_continue\" for more information\n")
     # `migrate_continue none` matched the current state: no error.
     assert r.returncode == 1
+
+
+def test_incoming_port_in_use():
+    """A busy port: QEMU 7.2's words, on the command line (named after the
+    option, exit 1) and from migrate_incoming."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run_piped("", args=["-incoming", f"tcp:127.0.0.1:{port}"])
+        assert r.stderr == (f"qmig: -incoming tcp:127.0.0.1:{port}: Failed to "
+                            "find an available port: Address already in use\n")
+        assert r.returncode == 1
+        r = run_piped(f"migrate_incoming tcp:127.0.0.1:{port}\n"
+                      "info migrate\n", args=["-incoming", "defer"])
+        assert r.stderr == ("qmig: line 1: Failed to find an available port: "
+                            "Address already in use\n")
+        assert r.returncode == 1
