@@ -311,7 +311,16 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	if (rs->pool && !zero && rs->block_named &&
 	    (!rs->cache || rs->bulk_stage)) {
 		rs->pool_file = f;
-		if (compress_pool_submit(rs->pool, offset, data,
+		/* qmig's bulk-fill rule (below) holds for compressed pages
+		 * too: the pool compresses the cached copy, so the cache has
+		 * what the destination gets. */
+		const uint8_t *src = data;
+		uint8_t *cached;
+		if (rs->cache && rs->bulk_fill &&
+		    page_cache_insert(rs->cache, offset, data, rs->sync_count,
+				      &cached))
+			src = cached;
+		if (compress_pool_submit(rs->pool, offset, src,
 					 rs->cfg.compress_wait_thread))
 			return;
 		STAT_ADD(rs->stats->compress_busy, 1);
