@@ -175,6 +175,7 @@ int main(int argc, char **argv)
 
 	struct vm vm;
 	struct error *err = NULL;
+	char *fail_context = NULL; /* "OPTION VALUE: " before the message */
 	if (vm_init(&vm, cl.ram_bytes, &err) < 0)
 		goto fail;
 	if (cl.name)
@@ -203,10 +204,8 @@ int main(int argc, char **argv)
 		    !incoming_start(&vm, cl.incoming, &err)) {
 			pthread_mutex_unlock(&vm.lock);
 			/* QEMU names the option: "-incoming URI: MSG". */
-			fprintf(stderr, "qmig: -incoming %s: %s\n", cl.incoming,
-				err->msg);
-			error_free(err);
-			return 1;
+			fail_context = xasprintf("-incoming %s: ", cl.incoming);
+			goto fail;
 		}
 	} else if (cl.start_paused) {
 		vm.runstate = RUNSTATE_PRELAUNCH;
@@ -262,7 +261,10 @@ int main(int argc, char **argv)
 	_exit(status);
 
 fail:
-	fprintf(stderr, "qmig: %s\n", err->msg);
-	error_free(err);
-	return 1;
+	fprintf(stderr, "qmig: %s%s\n", fail_context ? fail_context : "",
+		err->msg);
+	/* As on quit: workload or monitor threads may be running, so no
+	 * teardown; the OS reclaims the rest. */
+	fflush(stdout);
+	_exit(1);
 }
