@@ -14,7 +14,6 @@
 """
 import argparse
 import json
-import mmap
 import os
 import re
 import shutil
@@ -235,25 +234,6 @@ def median_run(runs):
     return sorted(runs, key=lambda r: r["total_ms"])[len(runs) // 2]
 
 
-def warm_memory(size=3 * GIB):
-    """Touches and frees `size` bytes of huge-page memory before a run.
-
-    This VM's host backs guest memory lazily and takes back memory it sees
-    idle: a first touch costs ~11 us a 4 KiB page instead of ~1.4 (a plain
-    mmap test here: 61,155 pages in 0.7 s against 0.085 s).  Which memory a
-    new process gets depends on what the run before it freed, so without
-    this the configurations measured after a QEMU run (whose image memory
-    is file-backed) paid up to 0.6 s more CPU on the destination.  Freed
-    right before each run, this memory is what both ends get next.
-    """
-    chunk = b"\1" * (64 << 20)
-    with mmap.mmap(-1, size) as m:
-        if hasattr(mmap, "MADV_HUGEPAGE"):
-            m.madvise(mmap.MADV_HUGEPAGE)
-        for _ in range(size // len(chunk)):
-            m.write(chunk)
-
-
 def bench_compress(args, tmp):
     image = find_image(args.image)
     if not image:
@@ -276,10 +256,13 @@ def bench_compress(args, tmp):
                             lambda compress=compress: qemu_migration(
                                 args.qemu, tmp, image, compress)))
     # Interleaved, so that a slow spell of the machine hits every config.
+    # On this VM the runs are bimodal: the balloon's free page reporting
+    # hands freed 2 MiB blocks back to the host, so a destination's huge
+    # pages are sometimes cold (~11 us a 4 KiB page on first touch instead
+    # of ~1.4); the CPU columns and the list of totals show which runs paid.
     runs = {name: [] for name, _ in configs}
     for _ in range(args.repeat):
         for name, run in configs:
-            warm_memory()
             runs[name].append(run())
     rows = [(name, median_run(runs[name])) for name, _ in configs]
     print("== compression: idle-guest image (1 GiB), max-bandwidth 125M, "
