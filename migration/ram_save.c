@@ -84,8 +84,7 @@ bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
 	/* Measured in docs/xbzrle.md: filling the cache in the bulk pass
 	 * sends fewer bytes; QMIG_XBZRLE_BULK_FILL=0 gives QEMU 7.2's rule. */
 	const char *fill = getenv("QMIG_XBZRLE_BULK_FILL");
-	rs->bulk_fill = cfg->xbzrle && !cfg->compress &&
-			!(fill && !strcmp(fill, "0"));
+	rs->bulk_fill = cfg->xbzrle && !(fill && !strcmp(fill, "0"));
 	return true;
 }
 
