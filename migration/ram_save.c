@@ -302,6 +302,18 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	uint64_t start = f->total_bytes;
 	bool zero = buffer_is_zero(data, GUEST_PAGE_SIZE);
 
+	/* qmig's rule: the bulk pass fills the cache, so the first re-send of
+	 * a page can already be a delta (QEMU 7.2 needs a cache miss first:
+	 * three sends).  The page goes, compressed or not, from the cached
+	 * copy, so cache and destination agree. */
+	if (!zero && rs->cache && rs->bulk_stage && rs->bulk_fill &&
+	    rs->block_named) {
+		uint8_t *cached;
+		if (page_cache_insert(rs->cache, offset, data, rs->sync_count,
+				      &cached))
+			data = cached;
+	}
+
 	/* Compression: every pass without xbzrle, the bulk pass with it;
 	 * never for the record that must name the block.  Zero pages are
 	 * found here, not on a worker as in QEMU: the ZERO record is the same,
@@ -310,16 +322,7 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	if (rs->pool && !zero && rs->block_named &&
 	    (!rs->cache || rs->bulk_stage)) {
 		rs->pool_file = f;
-		/* qmig's bulk-fill rule (below) holds for compressed pages
-		 * too: the pool compresses the cached copy, so the cache has
-		 * what the destination gets. */
-		const uint8_t *src = data;
-		uint8_t *cached;
-		if (rs->cache && rs->bulk_fill &&
-		    page_cache_insert(rs->cache, offset, data, rs->sync_count,
-				      &cached))
-			src = cached;
-		if (compress_pool_submit(rs->pool, offset, src,
+		if (compress_pool_submit(rs->pool, offset, data,
 					 rs->cfg.compress_wait_thread))
 			return;
 		STAT_ADD(rs->stats->compress_busy, 1);
@@ -339,15 +342,6 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 		if (save_xbzrle_page(rs, f, offset, &data))
 			return;
 		start = f->total_bytes;
-	} else if (rs->cache && rs->bulk_fill && rs->block_named) {
-		/* qmig's rule: the bulk pass fills the cache, so the first
-		 * re-send of a page can already be a delta (QEMU 7.2 needs a
-		 * cache miss first: three sends).  The page goes from the
-		 * cached copy, so cache and destination agree. */
-		uint8_t *cached;
-		if (page_cache_insert(rs->cache, offset, data, rs->sync_count,
-				      &cached))
-			data = cached;
 	}
 	put_normal_page(rs, f, offset, data);
 	count_bytes(rs, f->total_bytes - start);
