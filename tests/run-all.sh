@@ -5,12 +5,14 @@
 #   process: pytest over tests/process (counted from its junit report)
 # Environment: QMIG, PYTHON, QEMU, BUILD (set by `make check`);
 # PYTEST_ARGS adds pytest options (e.g. -k NAME).
+# The counts are also written to $BUILD/test-results/counts.
 
 set -u
 passed=0
 failed=0
 out=${BUILD:-build}/test-results
 mkdir -p "$out"
+rm -f "$out/counts"
 
 count_tap() {
 	p=$(grep -c '^ok ' "$1")
@@ -82,5 +84,8 @@ if [ $rc -ne 0 ] && [ $rc -ne 5 ] && [ "${2:-0}" = 0 ]; then
 	failed=$((failed + 1))
 fi
 
+# The counts also go to a file, so a caller running several builds' suites
+# (.ci/run: plain, ASan/UBSan, TSan) can print one closing line for all.
+echo "$passed $failed $skipped" > "$out/counts"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
