@@ -14,6 +14,7 @@
 
 #include "migration/incoming.h"
 #include "migration/migration.h"
+#include "migration/migration_info.h"
 #include "migration/options.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp.h"
@@ -109,120 +110,61 @@ static json_t *qmp_query_name(struct qmp_session *s, json_t *args,
 /* ---- query-migrate ---- */
 
 /* MigrationStats, in QEMU 7.2's member order. */
-static json_t *ram_stats(struct vm *vm)
+static json_t *ram_stats(const struct mig_info_ram *r)
 {
-	const struct migration *m = vm->outgoing;
-	const struct mig_stats *st = &m->stats;
-	bool completed = m->status == MIG_STATUS_COMPLETED;
-	uint64_t normal = STAT_GET(st->normal);
-	json_t *r = json_object();
-
-	json_object_set_new(r, "total", qmp_json_u64(vm->ram.size_bytes));
-	json_object_set_new(r, "postcopy-requests", json_integer(0));
-	json_object_set_new(r, "dirty-sync-count",
-			    qmp_json_u64(STAT_GET(st->dirty_sync_count)));
-	json_object_set_new(r, "multifd-bytes", json_integer(0));
-	json_object_set_new(r, "pages-per-second",
-			    qmp_json_u64(STAT_GET(st->pages_per_second)));
-	json_object_set_new(r, "downtime-bytes",
-			    qmp_json_u64(STAT_GET(st->downtime_bytes)));
-	json_object_set_new(r, "page-size", json_integer(GUEST_PAGE_SIZE));
-	json_object_set_new(r, "remaining",
-			    qmp_json_u64(completed ? 0
-					 : STAT_GET(st->remaining_bytes)));
-	json_object_set_new(r, "postcopy-bytes", json_integer(0));
-	json_object_set_new(r, "mbps", json_real(STAT_GET(st->mbps)));
-	json_object_set_new(r, "transferred",
-			    qmp_json_u64(STAT_GET(st->transferred)));
-	json_object_set_new(r, "dirty-sync-missed-zero-copy", json_integer(0));
-	json_object_set_new(r, "precopy-bytes",
-			    qmp_json_u64(STAT_GET(st->precopy_bytes)));
-	json_object_set_new(r, "duplicate",
-			    qmp_json_u64(STAT_GET(st->duplicate)));
-	json_object_set_new(r, "dirty-pages-rate",
-			    qmp_json_u64(completed ? 0
-					 : STAT_GET(st->dirty_pages_rate)));
-	json_object_set_new(r, "skipped", json_integer(0));
-	json_object_set_new(r, "normal-bytes",
-			    qmp_json_u64(normal * GUEST_PAGE_SIZE));
-	json_object_set_new(r, "normal", qmp_json_u64(normal));
-	return r;
-}
-
-static json_t *xbzrle_stats(struct vm *vm)
-{
-	const struct mig_stats *st = &vm->outgoing->stats;
-	json_t *x = json_object();
-	json_object_set_new(x, "encoding-rate",
-			    json_real(STAT_GET(st->xbzrle_encoding_rate)));
-	json_object_set_new(x, "bytes",
-			    qmp_json_u64(STAT_GET(st->xbzrle_bytes)));
-	json_object_set_new(x, "cache-size",
-			    qmp_json_u64(mig_options_num(
-				    &vm->options, MIG_PARAM_XBZRLE_CACHE_SIZE)));
-	json_object_set_new(x, "cache-miss-rate",
-			    json_real(STAT_GET(st->xbzrle_cache_miss_rate)));
-	json_object_set_new(x, "pages",
-			    qmp_json_u64(STAT_GET(st->xbzrle_pages)));
-	json_object_set_new(x, "overflow",
-			    qmp_json_u64(STAT_GET(st->xbzrle_overflow)));
-	json_object_set_new(x, "cache-miss",
-			    qmp_json_u64(STAT_GET(st->xbzrle_cache_miss)));
-	return x;
-}
-
-static json_t *compression_stats(struct vm *vm)
-{
-	const struct mig_stats *st = &vm->outgoing->stats;
-	json_t *c = json_object();
-	json_object_set_new(c, "compression-rate",
-			    json_real(STAT_GET(st->compression_rate)));
-	json_object_set_new(c, "busy",
-			    qmp_json_u64(STAT_GET(st->compress_busy)));
-	json_object_set_new(c, "compressed-size",
-			    qmp_json_u64(STAT_GET(st->compressed_size)));
-	json_object_set_new(c, "pages",
-			    qmp_json_u64(STAT_GET(st->compress_pages)));
-	json_object_set_new(c, "busy-rate",
-			    json_real(STAT_GET(st->compress_busy_rate)));
-	return c;
-}
-
-static json_t *outgoing_info(struct vm *vm)
-{
-	const struct migration *m = vm->outgoing;
-	bool active = mig_status_is_active_like(m->status);
-	bool completed = m->status == MIG_STATUS_COMPLETED;
 	json_t *v = json_object();
+	json_object_set_new(v, "total", qmp_json_u64(r->total_bytes));
+	json_object_set_new(v, "postcopy-requests",
+			    qmp_json_u64(r->postcopy_requests));
+	json_object_set_new(v, "dirty-sync-count",
+			    qmp_json_u64(r->dirty_sync_count));
+	json_object_set_new(v, "multifd-bytes", qmp_json_u64(r->multifd_bytes));
+	json_object_set_new(v, "pages-per-second",
+			    qmp_json_u64(r->pages_per_second));
+	json_object_set_new(v, "downtime-bytes",
+			    qmp_json_u64(r->downtime_bytes));
+	json_object_set_new(v, "page-size", qmp_json_u64(r->page_size_bytes));
+	json_object_set_new(v, "remaining", qmp_json_u64(r->remaining_bytes));
+	json_object_set_new(v, "postcopy-bytes",
+			    qmp_json_u64(r->postcopy_bytes));
+	json_object_set_new(v, "mbps", json_real(r->mbps));
+	json_object_set_new(v, "transferred",
+			    qmp_json_u64(r->transferred_bytes));
+	json_object_set_new(v, "dirty-sync-missed-zero-copy",
+			    qmp_json_u64(r->dirty_sync_missed_zero_copy));
+	json_object_set_new(v, "precopy-bytes", qmp_json_u64(r->precopy_bytes));
+	json_object_set_new(v, "duplicate", qmp_json_u64(r->duplicate_pages));
+	json_object_set_new(v, "dirty-pages-rate",
+			    qmp_json_u64(r->dirty_pages_rate));
+	json_object_set_new(v, "skipped", qmp_json_u64(r->skipped_pages));
+	json_object_set_new(v, "normal-bytes", qmp_json_u64(r->normal_bytes));
+	json_object_set_new(v, "normal", qmp_json_u64(r->normal_pages));
+	return v;
+}
 
-	if (active)
-		json_object_set_new(v, "expected-downtime",
-				    qmp_json_u64(STAT_GET(
-					    m->stats.expected_downtime_ms)));
-	if (active || completed) {
-		if (mig_options_cap(&vm->options, MIG_CAP_COMPRESS))
-			json_object_set_new(v, "compression",
-					    compression_stats(vm));
-		if (mig_options_cap(&vm->options, MIG_CAP_XBZRLE))
-			json_object_set_new(v, "xbzrle-cache",
-					    xbzrle_stats(vm));
-	}
-	json_object_set_new(v, "status",
-			    json_string(mig_status_name(m->status)));
-	if (m->status == MIG_STATUS_FAILED && m->error_desc)
-		json_object_set_new(v, "error-desc",
-				    json_string_nocheck(m->error_desc));
-	if (active || completed) {
-		json_object_set_new(v, "setup-time",
-				    json_integer(m->setup_time_ms));
-		if (completed)
-			json_object_set_new(v, "downtime",
-					    json_integer(m->downtime_ms));
-		json_object_set_new(v, "total-time",
-				    json_integer(
-					    migration_total_time_ms_locked(m)));
-		json_object_set_new(v, "ram", ram_stats(vm));
-	}
+static json_t *xbzrle_stats(const struct mig_info_xbzrle *x)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "encoding-rate", json_real(x->encoding_rate));
+	json_object_set_new(v, "bytes", qmp_json_u64(x->bytes));
+	json_object_set_new(v, "cache-size", qmp_json_u64(x->cache_size_bytes));
+	json_object_set_new(v, "cache-miss-rate", json_real(x->cache_miss_rate));
+	json_object_set_new(v, "pages", qmp_json_u64(x->pages));
+	json_object_set_new(v, "overflow", qmp_json_u64(x->overflow));
+	json_object_set_new(v, "cache-miss", qmp_json_u64(x->cache_miss));
+	return v;
+}
+
+static json_t *compression_stats(const struct mig_info_compression *c)
+{
+	json_t *v = json_object();
+	json_object_set_new(v, "compression-rate",
+			    json_real(c->compression_rate));
+	json_object_set_new(v, "busy", qmp_json_u64(c->busy));
+	json_object_set_new(v, "compressed-size",
+			    qmp_json_u64(c->compressed_size_bytes));
+	json_object_set_new(v, "pages", qmp_json_u64(c->pages));
+	json_object_set_new(v, "busy-rate", json_real(c->busy_rate));
 	return v;
 }
 
@@ -243,30 +185,51 @@ static json_t *socket_address(const struct transport_addr *a)
 	return s;
 }
 
-static json_t *incoming_info(struct vm *vm)
+/* MigrationInfo, in QEMU 7.2's member order. */
+static json_t *migration_info_json(const struct mig_info *info)
 {
-	const struct incoming *in = vm->incoming;
 	json_t *v = json_object();
-	if (!in)
-		return v;
-	if (in->status == MIG_STATUS_ACTIVE ||
-	    in->status == MIG_STATUS_COMPLETED ||
-	    in->status == MIG_STATUS_FAILED)
+	if (info->has_expected_downtime)
+		json_object_set_new(v, "expected-downtime",
+				    qmp_json_u64(info->expected_downtime_ms));
+	if (info->has_compression)
+		json_object_set_new(v, "compression",
+				    compression_stats(&info->compression));
+	if (info->has_xbzrle)
+		json_object_set_new(v, "xbzrle-cache",
+				    xbzrle_stats(&info->xbzrle));
+	if (info->has_status)
 		json_object_set_new(v, "status",
-				    json_string(mig_status_name(in->status)));
-	if (in->socket_address && (in->status == MIG_STATUS_SETUP ||
-				   in->status == MIG_STATUS_ACTIVE))
+				    json_string(mig_status_name(info->status)));
+	if (info->error_desc)
+		json_object_set_new(v, "error-desc",
+				    json_string_nocheck(info->error_desc));
+	if (info->has_setup_time)
+		json_object_set_new(v, "setup-time",
+				    json_integer(info->setup_time_ms));
+	if (info->has_downtime)
+		json_object_set_new(v, "downtime",
+				    json_integer(info->downtime_ms));
+	if (info->has_total_time)
+		json_object_set_new(v, "total-time",
+				    json_integer(info->total_time_ms));
+	if (info->has_ram)
+		json_object_set_new(v, "ram", ram_stats(&info->ram));
+	if (info->socket_address)
 		json_object_set_new(v, "socket-address",
-				    json_pack("[o]", socket_address(&in->addr)));
+				    json_pack("[o]",
+					      socket_address(&info->socket_addr)));
 	return v;
 }
 
 static json_t *qmp_query_migrate(struct qmp_session *s, json_t *args,
 				 struct error **errp)
 {
-	if (s->vm->outgoing->status != MIG_STATUS_NONE)
-		return outgoing_info(s->vm);
-	return incoming_info(s->vm);
+	struct mig_info info;
+	mig_info_fill_locked(s->vm, &info);
+	json_t *v = migration_info_json(&info);
+	mig_info_release(&info);
+	return v;
 }
 
 /* ---- capabilities and parameters ---- */
