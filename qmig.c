@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 		vm.incoming = incoming_new();
 		vm.runstate = RUNSTATE_INMIGRATE;
 		if (strcmp(cl.incoming, "defer") &&
-		    !incoming_start(&vm, cl.incoming, &err)) {
+		    !incoming_start(&vm, cl.incoming, NULL, &err)) {
 			pthread_mutex_unlock(&vm.lock);
 			/* QEMU names the option: "-incoming URI: MSG". */
 			fail_context = xasprintf("-incoming %s: ", cl.incoming);

@@ -127,7 +127,8 @@ static void *incoming_thread(void *opaque)
 	return NULL;
 }
 
-bool incoming_start(struct vm *vm, const char *uri, struct error **errp)
+bool incoming_start(struct vm *vm, const char *uri,
+		    const struct transport_fd_names *fds, struct error **errp)
 {
 	struct incoming *in = vm->incoming;
 	if (!in) {
@@ -143,6 +144,10 @@ bool incoming_start(struct vm *vm, const char *uri, struct error **errp)
 	struct transport_addr addr;
 	if (!transport_parse(uri, &addr, errp))
 		return false;
+	if (!transport_check_fd_name(&addr, fds, errp)) {
+		transport_addr_release(&addr);
+		return false;
+	}
 	int fd = transport_listen(&addr, &in->listen_is_stream, &in->child,
 				  errp);
 	if (fd < 0) {

@@ -42,8 +42,10 @@ void incoming_free(struct incoming *in);
 /*
  * Starts listening on uri and loading in the background (vm->lock held).
  * Errors: "'-incoming' was not specified on the command line", "The
- * incoming migration has already been started", URI and bind errors.
+ * incoming migration has already been started", URI errors, an fd: name
+ * that fds does not know (fds may be NULL), bind errors.
  */
-bool incoming_start(struct vm *vm, const char *uri, struct error **errp);
+bool incoming_start(struct vm *vm, const char *uri,
+		    const struct transport_fd_names *fds, struct error **errp);
 
 #endif

@@ -19,50 +19,6 @@
  * convergence is re-checked often. */
 #define ITERATION_MAX_NS (50 * 1000000LL)
 
-static const char *const status_names[MIG_STATUS__COUNT] = {
-	"none", "setup", "cancelling", "cancelled", "active",
-	"postcopy-active", "postcopy-paused", "postcopy-recover",
-	"completed", "failed", "colo", "pre-switchover", "device",
-	"wait-unplug",
-};
-
-const char *mig_status_name(enum mig_status status)
-{
-	return status < MIG_STATUS__COUNT ? status_names[status] : "unknown";
-}
-
-int mig_status_lookup(const char *name)
-{
-	for (int i = 0; i < MIG_STATUS__COUNT; i++)
-		if (!strcmp(name, status_names[i]))
-			return i;
-	return -1;
-}
-
-bool mig_status_is_running(enum mig_status status)
-{
-	switch (status) {
-	case MIG_STATUS_SETUP:
-	case MIG_STATUS_CANCELLING:
-	case MIG_STATUS_ACTIVE:
-	case MIG_STATUS_POSTCOPY_ACTIVE:
-	case MIG_STATUS_POSTCOPY_PAUSED:
-	case MIG_STATUS_POSTCOPY_RECOVER:
-	case MIG_STATUS_COLO:
-	case MIG_STATUS_PRE_SWITCHOVER:
-	case MIG_STATUS_DEVICE:
-	case MIG_STATUS_WAIT_UNPLUG:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool mig_status_is_active_like(enum mig_status status)
-{
-	return mig_status_is_running(status) && status != MIG_STATUS_SETUP;
-}
-
 struct migration *migration_new(void)
 {
 	return xcalloc(1, sizeof(struct migration));
@@ -89,10 +45,9 @@ int64_t migration_total_time_ms_locked(const struct migration *m)
 void migration_announce_status_locked(struct vm *vm, enum mig_status status)
 {
 	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
-		char data[64];
-		snprintf(data, sizeof(data), "{\"status\": \"%s\"}",
-			 mig_status_name(status));
-		vm_emit_event_locked(vm, "MIGRATION", data);
+		struct vm_event ev = { .kind = VM_EVENT_MIGRATION,
+				       .status = status };
+		vm_emit_event_locked(vm, &ev);
 	}
 	pthread_cond_broadcast(&vm->changed);
 }
@@ -171,10 +126,9 @@ static void announce_passes(struct mig_run *r)
 	for (uint64_t n = r->passes_announced + 1; n <= count; n++) {
 		if (!mig_options_cap(&r->vm->options, MIG_CAP_EVENTS))
 			break;
-		char data[48];
-		snprintf(data, sizeof(data), "{\"pass\": %llu}",
-			 (unsigned long long)n);
-		vm_emit_event_locked(r->vm, "MIGRATION_PASS", data);
+		struct vm_event ev = { .kind = VM_EVENT_MIGRATION_PASS,
+				       .pass = n };
+		vm_emit_event_locked(r->vm, &ev);
 	}
 	r->passes_announced = count;
 	pthread_mutex_unlock(&r->vm->lock);
@@ -415,21 +369,38 @@ static void *migration_thread(void *opaque)
 			pthread_mutex_unlock(&vm->lock);
 		}
 	}
-	if (!err && qemu_file_error(r->f) && !cancelled(r))
-		error_setf(&err, "Unable to write to %s: %s", peer_noun(m),
-			   strerror(qemu_file_error(r->f)));
+	if (!err && qemu_file_error(r->f) && !cancelled(r)) {
+		if (r->rp_on && rp_reader_destination_failed(&r->rp))
+			error_setf(&err, "%s", RP_DESTINATION_FAILED);
+		else
+			error_setf(&err, "Unable to write to %s: %s",
+				   peer_noun(m),
+				   strerror(qemu_file_error(r->f)));
+	}
 	finish(r, err, vm_stopped, was_running);
 	free(r);
 	return NULL;
 }
 
-bool migration_start(struct vm *vm, const char *uri, struct error **errp)
+bool migration_check_not_running_locked(struct vm *vm, struct error **errp)
 {
-	struct migration *m = vm->outgoing;
-	if (mig_status_is_running(m->status)) {
-		error_setf(errp, "There's a migration process in progress");
+	if (!mig_status_is_running(vm->outgoing->status))
+		return true;
+	error_setf(errp, "There's a migration process in progress");
+	return false;
+}
+
+/* QEMU 7.2's migrate_prepare(): the checks before the URI is looked at. */
+static bool migrate_prepare(struct vm *vm, const struct migrate_request *req,
+			    struct error **errp)
+{
+	if (req->resume) {
+		/* qmig has no postcopy, so nothing is ever paused. */
+		error_setf(errp, "Cannot resume if there is no paused migration");
 		return false;
 	}
+	if (!migration_check_not_running_locked(vm, errp))
+		return false;
 	if (vm->runstate == RUNSTATE_INMIGRATE) {
 		error_setf(errp, "Guest is waiting for an incoming migration");
 		return false;
@@ -439,9 +410,27 @@ bool migration_start(struct vm *vm, const char *uri, struct error **errp)
 			   "Can't migrate the vm that was paused due to previous migration");
 		return false;
 	}
-	struct transport_addr addr;
-	if (!transport_parse(uri, &addr, errp))
+	if (req->blk || req->inc) {
+		error_setf(errp,
+			   "qmig has no block devices: block migration is not supported");
 		return false;
+	}
+	return true;
+}
+
+bool migration_start(struct vm *vm, const struct migrate_request *req,
+		     struct error **errp)
+{
+	struct migration *m = vm->outgoing;
+	if (!migrate_prepare(vm, req, errp))
+		return false;
+	struct transport_addr addr;
+	if (!transport_parse(req->uri, &addr, errp))
+		return false;
+	if (!transport_check_fd_name(&addr, req->fds, errp)) {
+		transport_addr_release(&addr);
+		return false;
+	}
 
 	if (m->thread_joinable) {
 		/* The previous run has finished (not running); reap it. */

@@ -23,36 +23,11 @@
 #include <stdint.h>
 
 #include "migration/mig_stats.h"
+#include "migration/mig_status.h"
 #include "migration/qemu_file.h"
 #include "migration/transport.h"
 #include "migration/vm.h"
 #include "util/error.h"
-
-/* QEMU's MigrationStatus, in its order. */
-enum mig_status {
-	MIG_STATUS_NONE,
-	MIG_STATUS_SETUP,
-	MIG_STATUS_CANCELLING,
-	MIG_STATUS_CANCELLED,
-	MIG_STATUS_ACTIVE,
-	MIG_STATUS_POSTCOPY_ACTIVE,
-	MIG_STATUS_POSTCOPY_PAUSED,
-	MIG_STATUS_POSTCOPY_RECOVER,
-	MIG_STATUS_COMPLETED,
-	MIG_STATUS_FAILED,
-	MIG_STATUS_COLO,
-	MIG_STATUS_PRE_SWITCHOVER,
-	MIG_STATUS_DEVICE,
-	MIG_STATUS_WAIT_UNPLUG,
-	MIG_STATUS__COUNT
-};
-
-const char *mig_status_name(enum mig_status status);
-int mig_status_lookup(const char *name); /* -1 if unknown */
-/* setup, active, cancelling, pre-switchover, device...: still going. */
-bool mig_status_is_running(enum mig_status status);
-/* active-like states: `info migrate` shows the RAM block. */
-bool mig_status_is_active_like(enum mig_status status);
 
 struct migration {
 	/* guarded by vm->lock */
@@ -77,13 +52,29 @@ struct migration {
 struct migration *migration_new(void);
 void migration_free(struct migration *m);
 
+/* What `migrate` (HMP) and `migrate` (QMP) ask for. */
+struct migrate_request {
+	const char *uri;
+	bool blk, inc;  /* block migration: refused, qmig has no disks */
+	bool resume;    /* postcopy recovery: refused, nothing is paused */
+	const struct transport_fd_names *fds;  /* NULL: no getfd names */
+};
+
 /*
- * `migrate URI` (vm->lock held): refuses as QEMU does ("There's a migration
- * process in progress", "Guest is waiting for an incoming migration", "Can't
- * migrate the vm that was paused due to previous migration", URI errors),
- * otherwise starts the thread in state setup and returns.
+ * `migrate` (vm->lock held): refuses in QEMU 7.2's order ("Cannot resume
+ * if there is no paused migration", "There's a migration process in
+ * progress", "Guest is waiting for an incoming migration", "Can't migrate
+ * the vm that was paused due to previous migration", block migration, URI
+ * errors, an unknown fd name), otherwise starts the thread in state setup
+ * and returns.
  */
-bool migration_start(struct vm *vm, const char *uri, struct error **errp);
+bool migration_start(struct vm *vm, const struct migrate_request *req,
+		     struct error **errp);
+
+/* "There's a migration process in progress" while the outgoing migration
+ * runs (vm->lock held): what `migrate` and the commands that a running
+ * migration freezes (migrate-set-capabilities) refuse with. */
+bool migration_check_not_running_locked(struct vm *vm, struct error **errp);
 
 /* `migrate_cancel` (vm->lock held): no-op unless a migration runs. */
 void migration_cancel(struct vm *vm);

@@ -66,7 +66,7 @@ static void *reader_thread(void *opaque)
 		} else if (type == RP_MSG_SHUT) {
 			rp->got_shut = true;
 			rp->shut_value = value;
-			end_locked(rp, value ? "the destination failed to load the migration" : NULL);
+			end_locked(rp, value ? RP_DESTINATION_FAILED : NULL);
 			pthread_mutex_unlock(&rp->lock);
 			return NULL;
 		}
@@ -117,6 +117,17 @@ bool rp_reader_wait_shut(struct rp_reader *rp, struct error **errp)
 					       : "the return path broke");
 	pthread_mutex_unlock(&rp->lock);
 	return ok;
+}
+
+bool rp_reader_destination_failed(struct rp_reader *rp)
+{
+	shutdown(rp->fd, SHUT_WR);
+	pthread_mutex_lock(&rp->lock);
+	while (!rp->ended)
+		pthread_cond_wait(&rp->changed, &rp->lock);
+	bool failed = rp->got_shut && rp->shut_value != 0;
+	pthread_mutex_unlock(&rp->lock);
+	return failed;
 }
 
 void rp_reader_stop(struct rp_reader *rp)

@@ -33,6 +33,8 @@
 #define RP_MSG_SHUT 1             /* message types on the return path */
 #define RP_MSG_PONG 2
 #define RP_MSG_MAX_LEN 512        /* longer messages are a broken peer */
+/* The source's error when the destination's SHUT reports a failure. */
+#define RP_DESTINATION_FAILED "the destination failed to load the migration"
 
 /* Source: the two COMMAND sections after the configuration. */
 void rp_put_open_commands(struct qemu_file *f, uint32_t ping_value);
@@ -58,6 +60,15 @@ bool rp_reader_failed(struct rp_reader *rp);
  * with *errp when it reports failure or the path ends without SHUT.
  */
 bool rp_reader_wait_shut(struct rp_reader *rp, struct error **errp);
+/*
+ * After the stream broke: did the destination say it failed?  A
+ * destination that refuses the stream sends SHUT 1 and closes, and the
+ * source's next write can fail before the reader has read that SHUT.
+ * Ends the source's sending side (so a destination still reading sees the
+ * end and answers), waits for the reader to end, and tells whether a
+ * failure SHUT came.  Cancel still ends the wait (it shuts the socket).
+ */
+bool rp_reader_destination_failed(struct rp_reader *rp);
 /* Stops (shutting the dup down if still reading), joins, frees. */
 void rp_reader_stop(struct rp_reader *rp);
 

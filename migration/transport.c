@@ -77,6 +77,18 @@ void transport_addr_release(struct transport_addr *addr)
 	memset(addr, 0, sizeof(*addr));
 }
 
+bool transport_check_fd_name(const struct transport_addr *addr,
+			     const struct transport_fd_names *names,
+			     struct error **errp)
+{
+	if (addr->kind != TRANSPORT_FD || !names ||
+	    names->has(names->opaque, addr->path))
+		return true;
+	error_setf(errp, "File descriptor named '%s' has not been found",
+		   addr->path);
+	return false;
+}
+
 char *transport_addr_describe(const struct transport_addr *addr)
 {
 	switch (addr->kind) {

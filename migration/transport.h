@@ -28,6 +28,22 @@ struct transport_addr {
 	char *path;     /* UNIX: socket path; EXEC: command; FD: name */
 };
 
+/*
+ * The names `fd:NAME` URIs may use, as the monitor that gave the command
+ * knows them (QMP's getfd), so that an unknown name is that command's
+ * error as in QEMU.  has() runs with vm->lock held.
+ */
+struct transport_fd_names {
+	bool (*has)(void *opaque, const char *name);
+	void *opaque;
+};
+
+/* "File descriptor named 'NAME' has not been found" unless addr is no fd:
+ * URI, names is NULL (checked only at connect), or names has it. */
+bool transport_check_fd_name(const struct transport_addr *addr,
+			     const struct transport_fd_names *names,
+			     struct error **errp);
+
 /* QEMU's errors: "Parameter 'uri' expects a valid migration protocol",
  * "error parsing address '127.0.0.1'". */
 bool transport_parse(const char *uri, struct transport_addr *addr,

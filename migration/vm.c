@@ -69,11 +69,10 @@ bool vm_is_running_locked(const struct vm *vm)
 	return vm->runstate == RUNSTATE_RUNNING;
 }
 
-void vm_emit_event_locked(struct vm *vm, const char *event,
-			  const char *data_json)
+void vm_emit_event_locked(struct vm *vm, const struct vm_event *event)
 {
 	if (vm->event_fn)
-		vm->event_fn(vm->event_opaque, event, data_json);
+		vm->event_fn(vm->event_opaque, event);
 }
 
 void vm_stop_locked(struct vm *vm, enum runstate new_state)
@@ -84,8 +83,31 @@ void vm_stop_locked(struct vm *vm, enum runstate new_state)
 	vm->runstate = new_state;
 	atomic_store(&vm->guest_running, false);
 	if (was_running)
-		vm_emit_event_locked(vm, "STOP", NULL);
+		vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_STOP });
 	pthread_cond_broadcast(&vm->changed);
+}
+
+void vm_user_stop_locked(struct vm *vm)
+{
+	if (vm->runstate == RUNSTATE_INMIGRATE)
+		vm->autostart = false; /* stay paused after the migration */
+	else if (vm->runstate == RUNSTATE_RUNNING)
+		vm_stop_locked(vm, RUNSTATE_PAUSED);
+}
+
+bool vm_user_cont_locked(struct vm *vm, struct error **errp)
+{
+	switch (vm->runstate) {
+	case RUNSTATE_INMIGRATE:
+		vm->autostart = true;
+		return true;
+	case RUNSTATE_FINISH_MIGRATE:
+		error_setf(errp, "Migration is not finalized yet");
+		return false;
+	default:
+		vm_start_locked(vm);
+		return true;
+	}
 }
 
 void vm_start_locked(struct vm *vm)
@@ -96,6 +118,6 @@ void vm_start_locked(struct vm *vm)
 	atomic_store(&vm->guest_running, true);
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_resume(&vm->workloads[i]);
-	vm_emit_event_locked(vm, "RESUME", NULL);
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });
 	pthread_cond_broadcast(&vm->changed);
 }

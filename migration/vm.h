@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration/mig_status.h"
 #include "migration/options.h"
 #include "ram/guest_ram.h"
 #include "ram/workload.h"
@@ -33,9 +34,23 @@ const char *runstate_name(enum runstate state);
 struct migration;  /* migration/migration.h */
 struct incoming;   /* migration/incoming.h */
 
-/* Receives events (QMP delivers them); data_json may be NULL. */
-typedef void (*vm_event_fn)(void *opaque, const char *event,
-			    const char *data_json);
+/* What happened, as the engine knows it; the QMP layer turns it into
+ * QEMU's event name and data. */
+enum vm_event_kind {
+	VM_EVENT_STOP,
+	VM_EVENT_RESUME,
+	VM_EVENT_MIGRATION,       /* .status: either direction's new state */
+	VM_EVENT_MIGRATION_PASS,  /* .pass: the dirty sync count */
+};
+
+struct vm_event {
+	enum vm_event_kind kind;
+	enum mig_status status;
+	uint64_t pass;
+};
+
+/* Receives events with vm->lock held (QMP delivers them). */
+typedef void (*vm_event_fn)(void *opaque, const struct vm_event *event);
 
 struct vm {
 	pthread_mutex_t lock;      /* the big lock: fields below */
@@ -71,7 +86,13 @@ int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
 void vm_stop_locked(struct vm *vm, enum runstate new_state);
 void vm_start_locked(struct vm *vm);
 bool vm_is_running_locked(const struct vm *vm);
-void vm_emit_event_locked(struct vm *vm, const char *event,
-			  const char *data_json);
+
+/* The monitors' `stop` and `cont` (QEMU's qmp_stop, qmp_cont), held lock.
+ * On a destination still in inmigrate they only decide whether the guest
+ * runs once the migration is in; `cont` refuses in finish-migrate with
+ * "Migration is not finalized yet". */
+void vm_user_stop_locked(struct vm *vm);
+bool vm_user_cont_locked(struct vm *vm, struct error **errp);
+void vm_emit_event_locked(struct vm *vm, const struct vm_event *event);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "migration/migration.h"
 #include "migration/options.h"
+#include "monitor/preconditions.h"
 #include "util/xalloc.h"
 
 const struct hmp_command *hmp_find(const struct hmp_command *table,
@@ -182,6 +183,24 @@ static int64_t expr_sum(struct expr *e)
 	}
 }
 
+/* Names that must be known, after the parse (QEMU's order of errors). */
+static bool resolve_names(struct monitor *mon, const struct hmp_command *cmd,
+			  struct hmp_values *v)
+{
+	for (int i = 0; cmd->args[i].name; i++) {
+		if (cmd->args[i].type != HMP_ARG_CAPABILITY)
+			continue;
+		struct error *err = NULL;
+		v->num[i] = mig_cap_lookup_hmp(v->str[i], &err);
+		if (v->num[i] < 0) {
+			monitor_error(mon, err->msg);
+			error_free(err);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Fills v from the text after the command name; false after reporting. */
 static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
 		       const char *p, struct hmp_values *v, char **owned)
@@ -223,6 +242,7 @@ static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
 			break;
 		case HMP_ARG_STR:
 		case HMP_ARG_OPT_STR:
+		case HMP_ARG_CAPABILITY:
 			next = get_word(p, &word);
 			if (!next) {
 				if (a->type == HMP_ARG_OPT_STR)
@@ -277,7 +297,7 @@ static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
 				    name);
 		return false;
 	}
-	return true;
+	return resolve_names(mon, cmd, v);
 }
 
 static void run_command(struct monitor *mon, const struct hmp_command *cmd,
@@ -286,8 +306,16 @@ static void run_command(struct monitor *mon, const struct hmp_command *cmd,
 	struct hmp_values v;
 	memset(&v, 0, sizeof(v));
 	char *owned[HMP_MAX_ARGS] = { 0 };
-	if (parse_args(mon, cmd, rest, &v, owned))
+	struct error *err = NULL;
+	if (!parse_args(mon, cmd, rest, &v, owned)) {
+		/* reported */
+	} else if (!preconditions_check_locked(mon->vm, cmd->flags,
+					       &err)) {
+		monitor_error(mon, err->msg);
+		error_free(err);
+	} else {
 		cmd->handler(mon, &v);
+	}
 	for (int i = 0; i < HMP_MAX_ARGS; i++)
 		free(owned[i]);
 }

@@ -18,6 +18,9 @@ enum hmp_arg_type {
 	HMP_ARG_ON_OFF,   /* exactly `on` or `off` */
 	HMP_ARG_INT,      /* an integer expression: 0x10 + 4 * 2 */
 	HMP_ARG_FLAG,     /* `-X` option before the other arguments */
+	HMP_ARG_CAPABILITY, /* a capability name, its index in num[]; looked
+			     * up once the whole line parsed, as QEMU's
+			     * handler does ("invalid parameter value: X") */
 };
 
 /* What a value completes to, for readline. */
@@ -55,6 +58,7 @@ struct hmp_command {
 					* "\n\t\t\t" lines as QEMU's do */
 	const char *doc;               /* docs/monitor.md notes (Markdown),
 					* or NULL */
+	unsigned flags;                /* CMD_* of monitor/preconditions.h */
 	void (*handler)(struct monitor *mon, const struct hmp_values *v);
 	const struct hmp_command *subcommands; /* `info`: its table */
 };

@@ -14,6 +14,7 @@
 #include "migration/options.h"
 #include "monitor/hmp.h"
 #include "monitor/info_migrate.h"
+#include "monitor/preconditions.h"
 
 static void report(struct monitor *mon, struct error *err)
 {
@@ -188,16 +189,11 @@ static void hmp_migrate(struct monitor *mon, const struct hmp_values *v)
 {
 	struct vm *vm = mon->vm;
 	struct error *err = NULL;
-	/* QEMU's migrate_prepare() checks resume first. */
-	if (v->on[3]) {
-		monitor_error(mon, "Cannot resume if there is no paused migration");
-		return;
-	}
-	if (v->on[1] || v->on[2]) {
-		monitor_error(mon, "qmig has no block devices: block migration (-b, -i) is not supported");
-		return;
-	}
-	if (!migration_start(vm, v->str[4], &err)) {
+	struct migrate_request req = {
+		.uri = v->str[4], .blk = v->on[1], .inc = v->on[2],
+		.resume = v->on[3],
+	};
+	if (!migration_start(vm, &req, &err)) {
 		report(mon, err);
 		return;
 	}
@@ -276,25 +272,16 @@ static void hmp_migrate_incoming(struct monitor *mon,
 				 const struct hmp_values *v)
 {
 	struct error *err = NULL;
-	if (!incoming_start(mon->vm, v->str[0], &err))
+	if (!incoming_start(mon->vm, v->str[0], NULL, &err))
 		report(mon, err);
 }
 
 static void hmp_migrate_set_capability(struct monitor *mon,
 				       const struct hmp_values *v)
 {
-	struct vm *vm = mon->vm;
 	struct error *err = NULL;
-	/* QEMU checks the name before the migration state. */
-	if (mig_cap_lookup_hmp(v->str[0], &err) < 0) {
-		report(mon, err);
-		return;
-	}
-	if (mig_status_is_running(vm->outgoing->status)) {
-		monitor_error(mon, "There's a migration process in progress");
-		return;
-	}
-	if (!mig_options_set_cap_hmp(&vm->options, v->str[0], v->on[1], &err))
+	if (!mig_options_set_cap_hmp(&mon->vm->options, v->str[0], v->on[1],
+				     &err))
 		report(mon, err);
 }
 
@@ -322,27 +309,14 @@ static void hmp_migrate_set_cache_size(struct monitor *mon,
 
 static void hmp_stop(struct monitor *mon, const struct hmp_values *v)
 {
-	struct vm *vm = mon->vm;
-	if (vm->runstate == RUNSTATE_INMIGRATE)
-		vm->autostart = false; /* stay paused after the migration */
-	else if (vm->runstate == RUNSTATE_RUNNING)
-		vm_stop_locked(vm, RUNSTATE_PAUSED);
+	vm_user_stop_locked(mon->vm);
 }
 
 static void hmp_cont(struct monitor *mon, const struct hmp_values *v)
 {
-	struct vm *vm = mon->vm;
-	switch (vm->runstate) {
-	case RUNSTATE_INMIGRATE:
-		vm->autostart = true;
-		break;
-	case RUNSTATE_FINISH_MIGRATE:
-		monitor_error(mon, "Migration is not finalized yet");
-		break;
-	default:
-		vm_start_locked(vm);
-		break;
-	}
+	struct error *err = NULL;
+	if (!vm_user_cont_locked(mon->vm, &err))
+		report(mon, err);
 }
 
 static void hmp_pmemsave(struct monitor *mon, const struct hmp_values *v)
@@ -494,18 +468,19 @@ const struct hmp_command hmp_commands[] = {
 	  .doc = "qmig only, as `migrate_set_cache_size`.",
 	  .handler = hmp_migrate_set_cache_size },
 	{ .name = "migrate_set_capability",
-	  .args = { { "capability", HMP_ARG_STR, 0, HMP_COMPLETE_CAPABILITY },
+	  .args = { { "capability", HMP_ARG_CAPABILITY, 0,
+		      HMP_COMPLETE_CAPABILITY },
 		    { "state", HMP_ARG_ON_OFF, 0, HMP_COMPLETE_ON_OFF } },
 	  .params = "capability state",
 	  .help = "Enable/Disable the usage of a capability for migration",
 	  .doc = "STATE is exactly `on` or `off` (`Expected 'on' or 'off'`). "
 		 "Unknown name (names are case-sensitive and hyphenated): "
-		 "`invalid parameter value: NAME`. Refused while an outgoing "
-		 "migration runs: `There's a migration process in progress`. "
+		 "`invalid parameter value: NAME`. "
 		 "QEMU's cross-checks and texts come first (`Multifd is not "
 		 "compatible with compress`, ...); a capability qmig does not "
 		 "implement can be turned off but not on: `Capability 'NAME' "
 		 "is not supported by qmig`.",
+	  .flags = CMD_NOT_WHILE_MIGRATING,
 	  .handler = hmp_migrate_set_capability },
 	{ .name = "migrate_set_parameter",
 	  .args = { { "parameter", HMP_ARG_STR, 0, HMP_COMPLETE_PARAMETER },

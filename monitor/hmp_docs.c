@@ -9,6 +9,7 @@
 
 #include "migration/options.h"
 #include "monitor/hmp.h"
+#include "monitor/preconditions.h"
 
 static const char *const arg_type_names[] = {
 	[HMP_ARG_STR] = "word or \"quoted string\"",
@@ -16,6 +17,7 @@ static const char *const arg_type_names[] = {
 	[HMP_ARG_ON_OFF] = "`on` or `off`",
 	[HMP_ARG_INT] = "integer expression",
 	[HMP_ARG_FLAG] = "flag",
+	[HMP_ARG_CAPABILITY] = "capability name",
 };
 
 static const char *const completion_names[] = {
@@ -100,6 +102,9 @@ static void format_command(struct strbuf *out, const char *prefix,
 	}
 	if (c->doc)
 		strbuf_addf(out, "\n%s\n", c->doc);
+	if (c->flags & CMD_NOT_WHILE_MIGRATING)
+		strbuf_addstr(out, "\nRefused while an outgoing migration runs: "
+				   "`There's a migration process in progress`.\n");
 }
 
 static void format_capabilities(struct strbuf *out)

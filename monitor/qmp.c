@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "migration/options.h"
+#include "monitor/preconditions.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -274,7 +275,11 @@ void qmp_session_handle(struct qmp_session *s, json_t *req,
 		bool lock = !(cmd->flags & QMP_CMD_UNLOCKED);
 		if (lock)
 			pthread_mutex_lock(&s->vm->lock);
-		ret = cmd->handler(s, args, &err);
+		/* No rule is read for an empty set, so unlocked rows
+		 * (which carry none) never look at the vm here. */
+		if (preconditions_check_locked(s->vm, cmd->flags,
+					       &err))
+			ret = cmd->handler(s, args, &err);
 		if (lock)
 			pthread_mutex_unlock(&s->vm->lock);
 	}

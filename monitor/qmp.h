@@ -148,6 +148,8 @@ struct qmp_arg {
 #define QMP_MAX_ARGS 6
 
 /* Command flags. */
+/* Row flags: these, and the CMD_* preconditions of
+ * monitor/preconditions.h (bits 16 and up). */
 #define QMP_CMD_UNLOCKED  (1u << 0) /* runs without vm->lock */
 #define QMP_CMD_PARAMS    (1u << 1) /* members are migration parameters */
 

@@ -17,6 +17,7 @@
 #include "migration/migration_info.h"
 #include "migration/options.h"
 #include "monitor/monitor.h"
+#include "monitor/preconditions.h"
 #include "monitor/qmp.h"
 #include "util/xalloc.h"
 
@@ -362,11 +363,6 @@ static json_t *qmp_migrate_set_capabilities(struct qmp_session *s,
 					    json_t *args,
 					    struct error **errp)
 {
-	/* Only the outgoing migration freezes them (QEMU's check). */
-	if (mig_status_is_running(s->vm->outgoing->status)) {
-		error_setf(errp, "There's a migration process in progress");
-		return NULL;
-	}
 	struct mig_cap_update update;
 	memset(&update, 0, sizeof(update));
 	size_t i;
@@ -487,51 +483,25 @@ static json_t *qmp_migrate_set_parameters(struct qmp_session *s,
 
 /* ---- migration ---- */
 
-/* fd:NAME must name a descriptor given with getfd (checked now, as
- * QEMU does, so that the error is the command's). */
-static bool check_fd_uri(struct qmp_session *s, const char *uri,
-			 struct error **errp)
+static bool fd_name_known(void *opaque, const char *name)
 {
-	if (strncmp(uri, "fd:", 3) || fd_registry_has(&s->server->fds, uri + 3))
-		return true;
-	error_setf(errp, "File descriptor named '%s' has not been found",
-		   uri + 3);
-	return false;
+	struct qmp_session *s = opaque;
+	return fd_registry_has(&s->server->fds, name);
 }
 
 static json_t *qmp_migrate(struct qmp_session *s, json_t *args,
 			   struct error **errp)
 {
-	struct vm *vm = s->vm;
-	const char *uri = json_string_value(json_object_get(args, "uri"));
 	/* `detach` is accepted and ignored, as in QEMU. */
-	if (json_is_true(json_object_get(args, "resume"))) {
-		/* qmig has no postcopy, so nothing is ever paused. */
-		error_setf(errp, "Cannot resume if there is no paused migration");
-		return NULL;
-	}
-	if (mig_status_is_running(vm->outgoing->status)) {
-		error_setf(errp, "There's a migration process in progress");
-		return NULL;
-	}
-	if (vm->runstate == RUNSTATE_INMIGRATE) {
-		error_setf(errp, "Guest is waiting for an incoming migration");
-		return NULL;
-	}
-	if (vm->runstate == RUNSTATE_POSTMIGRATE) {
-		error_setf(errp,
-			   "Can't migrate the vm that was paused due to previous migration");
-		return NULL;
-	}
-	if (json_is_true(json_object_get(args, "blk")) ||
-	    json_is_true(json_object_get(args, "inc"))) {
-		error_setf(errp,
-			   "qmig has no block devices: block migration (blk, inc) is not supported");
-		return NULL;
-	}
-	if (!check_fd_uri(s, uri, errp))
-		return NULL;
-	if (!migration_start(vm, uri, errp))
+	struct transport_fd_names fds = { fd_name_known, s };
+	struct migrate_request req = {
+		.uri = json_string_value(json_object_get(args, "uri")),
+		.blk = json_is_true(json_object_get(args, "blk")),
+		.inc = json_is_true(json_object_get(args, "inc")),
+		.resume = json_is_true(json_object_get(args, "resume")),
+		.fds = &fds,
+	};
+	if (!migration_start(s->vm, &req, errp))
 		return NULL;
 	return empty();
 }
@@ -546,23 +516,10 @@ static json_t *qmp_migrate_cancel(struct qmp_session *s, json_t *args,
 static json_t *qmp_migrate_incoming(struct qmp_session *s, json_t *args,
 				    struct error **errp)
 {
-	struct vm *vm = s->vm;
-	const char *uri = json_string_value(json_object_get(args, "uri"));
-	/* incoming_start() makes these checks too; the fd check must come
-	 * after them. */
-	if (!vm->incoming) {
-		error_setf(errp,
-			   "'-incoming' was not specified on the command line");
-		return NULL;
-	}
-	if (vm->incoming->started) {
-		error_setf(errp,
-			   "The incoming migration has already been started");
-		return NULL;
-	}
-	if (!check_fd_uri(s, uri, errp))
-		return NULL;
-	if (!incoming_start(vm, uri, errp))
+	struct transport_fd_names fds = { fd_name_known, s };
+	if (!incoming_start(s->vm,
+			    json_string_value(json_object_get(args, "uri")),
+			    &fds, errp))
 		return NULL;
 	return empty();
 }
@@ -654,29 +611,15 @@ static json_t *qmp_closefd(struct qmp_session *s, json_t *args,
 static json_t *qmp_stop(struct qmp_session *s, json_t *args,
 			struct error **errp)
 {
-	struct vm *vm = s->vm;
-	if (vm->runstate == RUNSTATE_INMIGRATE)
-		vm->autostart = false; /* stay paused after the migration */
-	else if (vm->runstate == RUNSTATE_RUNNING)
-		vm_stop_locked(vm, RUNSTATE_PAUSED);
+	vm_user_stop_locked(s->vm);
 	return empty();
 }
 
 static json_t *qmp_cont(struct qmp_session *s, json_t *args,
 			struct error **errp)
 {
-	struct vm *vm = s->vm;
-	switch (vm->runstate) {
-	case RUNSTATE_INMIGRATE:
-		vm->autostart = true;
-		break;
-	case RUNSTATE_FINISH_MIGRATE:
-		error_setf(errp, "Migration is not finalized yet");
+	if (!vm_user_cont_locked(s->vm, errp))
 		return NULL;
-	default:
-		vm_start_locked(vm);
-		break;
-	}
 	return empty();
 }
 
@@ -788,8 +731,9 @@ const struct qmp_command qmp_commands[] = {
 	  qmp_query_migrate_capabilities },
 	{ "query-migrate-parameters", { { 0 } }, 0, NULL,
 	  qmp_query_migrate_parameters },
-	{ "migrate-set-capabilities", { ARG("capabilities", ARRAY) }, 0,
-	  visit_set_capabilities, qmp_migrate_set_capabilities },
+	{ "migrate-set-capabilities", { ARG("capabilities", ARRAY) },
+	  CMD_NOT_WHILE_MIGRATING, visit_set_capabilities,
+	  qmp_migrate_set_capabilities },
 	{ "migrate-set-parameters", { { 0 } }, QMP_CMD_PARAMS,
 	  visit_set_parameters, qmp_migrate_set_parameters },
 	{ "migrate",

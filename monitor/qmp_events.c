@@ -19,17 +19,30 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-static void event_from_vm(void *opaque, const char *event,
-			  const char *data_json)
+/* QEMU 7.2's name and data for each of the engine's events. */
+static void event_from_vm(void *opaque, const struct vm_event *ev)
 {
 	struct qmp_server *srv = opaque;
+	const char *name = NULL;
 	json_t *data = NULL;
 
-	if (data_json) {
-		json_error_t jerr;
-		data = json_loads(data_json, JSON_DECODE_ANY, &jerr);
+	switch (ev->kind) {
+	case VM_EVENT_STOP:
+		name = "STOP";
+		break;
+	case VM_EVENT_RESUME:
+		name = "RESUME";
+		break;
+	case VM_EVENT_MIGRATION:
+		name = "MIGRATION";
+		data = json_pack("{s:s}", "status", mig_status_name(ev->status));
+		break;
+	case VM_EVENT_MIGRATION_PASS:
+		name = "MIGRATION_PASS";
+		data = json_pack("{s:o}", "pass", qmp_json_u64(ev->pass));
+		break;
 	}
-	qmp_server_emit(srv, event, data);
+	qmp_server_emit(srv, name, data);
 	json_decref(data);
 }
 
