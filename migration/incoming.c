@@ -164,6 +164,9 @@ bool incoming_start(struct vm *vm, const char *uri,
 	if (rc) {
 		error_setf(errp, "cannot create the incoming thread: %s",
 			   strerror(rc));
+		close(in->listen_fd);
+		in->listen_fd = -1;
+		set_status_locked(vm, MIG_STATUS_FAILED);
 		return false;
 	}
 	pthread_detach(in->thread);

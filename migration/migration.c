@@ -455,9 +455,10 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	int rc = pthread_create(&m->thread, NULL, migration_thread, r);
 	if (rc) {
 		free(r);
-		error_setf(errp, "cannot create the migration thread: %s",
-			   strerror(rc));
-		m->status = MIG_STATUS_FAILED;
+		m->error_desc = xasprintf("cannot create the migration thread: %s",
+					  strerror(rc));
+		error_setf(errp, "%s", m->error_desc);
+		set_status_locked(vm, MIG_STATUS_FAILED);
 		return false;
 	}
 	m->thread_joinable = true;

@@ -84,9 +84,9 @@ void migration_cancel(struct vm *vm);
  * state is a MigrationStatus name; unknown: "Parameter 'state' does not
  * accept value 'X'" (QMP's text; HMP checks the name first and words it
  * "invalid parameter value: X").  If the outgoing migration is not in that
- * state: "Migration not in expected state: <current>".  Otherwise wakes
- * vm->changed and returns true: the engine's pause before switch-over (not
- * implemented yet) will wait there for it, so today only the check is real.
+ * state: "Migration not in expected state: <current>".  Otherwise, in
+ * pre-switchover (pause-before-switchover), releases the migration thread
+ * waiting there, which goes on to device; returns true.
  */
 bool migration_continue(struct vm *vm, const char *state, struct error **errp);
 

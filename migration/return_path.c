@@ -91,6 +91,8 @@ bool rp_reader_start(struct rp_reader *rp, int fd, struct error **errp)
 	if (rc) {
 		error_setf(errp, "cannot start the return-path thread: %s",
 			   strerror(rc));
+		pthread_cond_destroy(&rp->changed);
+		pthread_mutex_destroy(&rp->lock);
 		close(rp->fd);
 		rp->fd = -1;
 		return false;
