@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -311,8 +312,21 @@ static int listen_unix(const struct transport_addr *addr, struct error **errp)
 		return -1;
 	}
 	unlink(addr->path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 1) < 0) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
+			   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Only the owner may connect, whatever the umask; set before listen,
+	 * so that no connection is queued while the mode is wider. */
+	if (chmod(addr->path, 0600) < 0) {
+		error_setf(errp, "cannot set the mode of '%s': %s", addr->path,
+			   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 1) < 0) {
 		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
 			   strerror(errno));
 		close(fd);

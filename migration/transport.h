@@ -49,6 +49,8 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
 /*
  * Incoming, first half: binds and listens (tcp, unix) and returns the
  * listening fd; for tcp port 0 addr->port is updated to the real port.
+ * A unix socket file is replaced if it exists and gets mode 0600 before
+ * it accepts connections (the monitors' sockets too).
  * exec starts the command and returns its stdout directly (*is_stream
  * true: no accept needed).
  */
