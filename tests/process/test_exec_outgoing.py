@@ -6,6 +6,7 @@ not the command reads it, so the source must not trust its writes: a
 RAM as it was, and migrates to a real destination afterwards."""
 
 import os
+import signal
 
 import pytest
 
@@ -143,12 +144,14 @@ def test_cancel_while_waiting_for_the_command(spawn, tmp_path):
     src.wait_vm_status("paused (finish-migrate)", 60)
     pid = poll(lambda: pidfile.exists() and pidfile.read_text().strip()
                and int(pidfile.read_text()), 30, what="the command's pid")
-    stream_pipe = pipe_of(pid, 0)
-    assert holds(src.pid, stream_pipe)
-    assert src.hmp("migrate_cancel") == ""
-    poll(lambda: not holds(src.pid, stream_pipe), 30, what="qmig to close the stream")
-    assert src.migration_status() == "cancelling"
-    os.kill(pid, 9)
+    try:
+        stream_pipe = pipe_of(pid, 0)
+        assert holds(src.pid, stream_pipe)
+        assert src.hmp("migrate_cancel") == ""
+        poll(lambda: not holds(src.pid, stream_pipe), 30, what="qmig to close the stream")
+        assert src.migration_status() == "cancelling"
+    finally:
+        os.kill(pid, signal.SIGKILL)
     src.wait_status("cancelled", 30)
     assert src.vm_status() == "running"
     migrate_to_destination(spawn, src, tmp_path, size, before)
