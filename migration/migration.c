@@ -249,8 +249,13 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 	int io_err = r->f ? qemu_file_close(r->f) : 0;
 	if (r->rp_on)
 		rp_reader_stop(&r->rp);
-	transport_reap(r->child);
+	int wait_status = transport_reap(r->child);
 	ram_save_release(&r->rs);
+	/* exec: a command that failed is the reason, also for the broken
+	 * pipe it left behind; an error of ours that came first stays. */
+	if (r->child > 0 && !cancelled(r) && !err &&
+	    (!io_err || io_err == EPIPE))
+		transport_exec_status_ok(m->addr.path, wait_status, &err);
 
 	pthread_mutex_lock(&vm->lock);
 	m->total_time_ms = clock_now_ms() - m->start_ms;
@@ -367,16 +372,19 @@ static void *migration_thread(void *opaque)
 			pthread_mutex_lock(&vm->lock);
 			m->downtime_ms = clock_now_ms() - t0;
 			pthread_mutex_unlock(&vm->lock);
+			/* A pipe takes a small stream whole whether or not the
+			 * command reads it: written is not yet taken. */
+			if (m->addr.kind == TRANSPORT_EXEC &&
+			    !qemu_file_error(r->f) &&
+			    !transport_exec_drained(fd, &m->cancel_requested))
+				qemu_file_set_error(r->f, EPIPE);
 		}
 	}
-	if (!err && qemu_file_error(r->f) && !cancelled(r)) {
-		if (r->rp_on && rp_reader_destination_failed(&r->rp))
-			error_setf(&err, "%s", RP_DESTINATION_FAILED);
-		else
-			error_setf(&err, "Unable to write to %s: %s",
-				   peer_noun(m),
-				   strerror(qemu_file_error(r->f)));
-	}
+	/* The destination's own word beats "Unable to write" (which
+	 * finish() makes of any other stream error). */
+	if (!err && qemu_file_error(r->f) && !cancelled(r) && r->rp_on &&
+	    rp_reader_destination_failed(&r->rp))
+		error_setf(&err, "%s", RP_DESTINATION_FAILED);
 	finish(r, err, vm_stopped, was_running);
 	free(r);
 	return NULL;

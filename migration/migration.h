@@ -13,6 +13,8 @@
  * blocked write returns; the thread then moves cancelling -> cancelled.
  * Failure or cancel restart the VM if the migration stopped it: the source
  * keeps running with its RAM intact and can migrate again.
+ * exec: is completed only once the command has read the whole stream and
+ * exited 0 (the thread waits for both, with the guest still stopped).
  */
 #ifndef QMIG_MIGRATION_MIGRATION_H
 #define QMIG_MIGRATION_MIGRATION_H

@@ -390,12 +390,14 @@ int savevm_load(struct qemu_file *f, struct ram_load *rl,
 			ret = load_command(&c, errp);
 			break;
 		case QEMU_VM_EOF: {
+			/* The outcome is decided here, as QEMU 7.2 decides it
+			 * before the vmdescription: that JSON is read only so
+			 * that the source is not cut off while it sends it, and
+			 * one cut short, even by a byte, is no error. */
 			uint8_t next = qemu_file_at_eof(f) ? 0 : qemu_get_u8(f);
 			if (next == QEMU_VM_VMDESCRIPTION) {
 				uint32_t len = qemu_get_be32(f);
-				if (!qemu_skip(f, len))
-					return cut_short(f, errp);
-				result->has_vmdesc = true;
+				result->has_vmdesc = qemu_skip(f, len);
 			} else if (warn) {
 				char msg[80];
 				snprintf(msg, sizeof(msg),

@@ -60,7 +60,7 @@ void savevm_put_devices(struct qemu_file *f, const char *runstate,
 struct savevm_load_result {
 	bool has_globalstate;
 	char runstate[GLOBALSTATE_RUNSTATE_LEN + 1]; /* from globalstate */
-	bool has_vmdesc;
+	bool has_vmdesc;        /* the vmdescription came whole */
 	bool return_path_open;  /* the source opened the return path */
 };
 

@@ -5,12 +5,15 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -321,8 +324,21 @@ static int listen_unix(const struct transport_addr *addr, struct error **errp)
 		return -1;
 	}
 	unlink(addr->path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 1) < 0) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
+			   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Only the owner may connect, whatever the umask; set before listen,
+	 * so that no connection is queued while the mode is wider. */
+	if (chmod(addr->path, 0600) < 0) {
+		error_setf(errp, "cannot set the mode of '%s': %s", addr->path,
+			   strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 1) < 0) {
 		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
 			   strerror(errno));
 		close(fd);
@@ -374,12 +390,67 @@ int transport_accept(int listen_fd, struct error **errp)
 	}
 }
 
-void transport_reap(pid_t child)
+int transport_reap(pid_t child)
 {
 	if (child <= 0)
-		return;
-	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-		;
+		return 0;
+	int status;
+	for (;;) {
+		if (waitpid(child, &status, 0) == child)
+			return status;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* Linux has a poll event for "no reader left" on a pipe's write end, but
+ * none for "pipe empty": the count of unread bytes is looked at again
+ * after waits that double from the first to the last (a command that
+ * reads on takes the rest of a pipe in moments; cancel is seen soon). */
+#define DRAIN_WAIT_FIRST_MS 1
+#define DRAIN_WAIT_LAST_MS 64
+
+bool transport_exec_drained(int fd, const atomic_bool *stop)
+{
+	bool reader_gone = false;
+	int wait_ms = DRAIN_WAIT_FIRST_MS;
+	for (;;) {
+		int unread;
+		if (ioctl(fd, FIONREAD, &unread) < 0)
+			return true; /* cannot tell: the exit status decides */
+		if (unread == 0)
+			return true;
+		/* Counted after the reader went: nobody takes these now. */
+		if (reader_gone || atomic_load(stop))
+			return false;
+		struct pollfd p = { .fd = fd, .events = 0 };
+		if (poll(&p, 1, wait_ms) > 0 && (p.revents & POLLERR))
+			reader_gone = true; /* count once more: it may have read
+					     * the rest just before leaving */
+		if (wait_ms < DRAIN_WAIT_LAST_MS)
+			wait_ms *= 2;
+	}
+}
+
+bool transport_exec_status_ok(const char *cmd, int wait_status,
+			      struct error **errp)
+{
+	if (wait_status < 0) {
+		error_setf(errp, "Command '%s' could not be waited for", cmd);
+		return false;
+	}
+	if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0)
+		return true;
+	if (WIFSIGNALED(wait_status)) {
+		int sig = WTERMSIG(wait_status);
+		const char *what = sigdescr_np(sig);
+		error_setf(errp, "Command '%s' was killed by signal %d (%s)",
+			   cmd, sig, what ? what : "unknown");
+	} else {
+		error_setf(errp, "Command '%s' exited with status %d", cmd,
+			   WEXITSTATUS(wait_status));
+	}
+	return false;
 }
 
 /* ---- fd:NAME: the named-descriptor source (see transport.h) ---- */

@@ -13,6 +13,7 @@
 #ifndef QMIG_MIGRATION_TRANSPORT_H
 #define QMIG_MIGRATION_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -64,6 +65,8 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
 /*
  * Incoming, first half: binds and listens (tcp, unix) and returns the
  * listening fd; for tcp port 0 addr->port is updated to the real port.
+ * A unix socket file is replaced if it exists and gets mode 0600 before
+ * it accepts connections (the monitors' sockets too).
  * exec starts the command and returns its stdout directly (*is_stream
  * true: no accept needed).
  */
@@ -72,8 +75,30 @@ int transport_listen(struct transport_addr *addr, bool *is_stream,
 /* Incoming, second half: waits for the one connection. */
 int transport_accept(int listen_fd, struct error **errp);
 
-/* Waits for an exec child (no-op for -1). */
-void transport_reap(pid_t child);
+/* Waits for an exec child; returns its wait status (0 for -1, and -1
+ * if it cannot be waited for). */
+int transport_reap(pid_t child);
+
+/*
+ * Outgoing exec:, once the last byte is written and before fd is closed:
+ * a pipe takes a small stream whole even when the command never reads it,
+ * so the writes succeeding proves nothing.  Waits until the command has
+ * read everything still in the pipe (true) or has closed its end with
+ * bytes left unread (false: the stream was not taken).  *stop turning
+ * true (migrate_cancel) ends the wait early with false.
+ */
+bool transport_exec_drained(int fd, const atomic_bool *stop);
+
+/*
+ * Whether an exec command's wait status means success (it exited 0);
+ * otherwise false with "Command 'CMD' exited with status N" or "Command
+ * 'CMD' was killed by signal N (NAME)".  (QEMU 7.2 reaps the command
+ * without looking at the status and fails only when a write breaks, which
+ * its streams, larger than a pipe, nearly always meet; it has no message
+ * of its own for this.)
+ */
+bool transport_exec_status_ok(const char *cmd, int wait_status,
+			      struct error **errp);
 
 /*
  * fd:NAME -- where named descriptors come from.  The monitor that receives

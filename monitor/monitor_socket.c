@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "migration/migration.h"
@@ -231,13 +230,8 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp)
 		addr.host = xstrdup(spec->host);
 		addr.port = xstrdup(spec->port);
 	}
+	/* (it gives a unix socket file mode 0600) */
 	int fd = transport_listen(&addr, &is_stream, &child, errp);
-	if (fd >= 0 && spec->is_unix && chmod(spec->path, 0600) < 0) {
-		error_setf(errp, "cannot set the mode of '%s': %s", spec->path,
-			   strerror(errno));
-		close(fd);
-		fd = -1;
-	}
 	transport_addr_release(&addr);
 	/* transport_listen's backlog of 1 suits migration, not monitors. */
 	if (fd >= 0)

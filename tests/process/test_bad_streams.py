@@ -237,6 +237,72 @@ def test_qmig_stream_flags_and_truncation(spawn, tmp_path, qmig_stream):
     assert dst.stderr().splitlines()[-1] == "qmig: load of migration failed: Input/output error"
 
 
+def vmdesc_at(data):
+    """Offset of the QEMU_VM_VMDESCRIPTION byte (0x06): a stream ends in
+    EOF (0x00), 0x06, a be32 length and that many bytes of JSON."""
+    for i in range(len(data) - 5, 0, -1):
+        if data[i - 1] == 0 and data[i] == 6 and \
+                i + 5 + int.from_bytes(data[i + 1:i + 5], "big") == len(data):
+            return i
+    raise AssertionError("the stream does not end in a vmdescription")
+
+
+# where a cut of the vmdescription falls: bytes kept from its 0x06 byte on,
+# for a JSON of n bytes
+VMDESC_CUTS = {
+    "type-byte-only": lambda n: 1,
+    "half-the-length": lambda n: 3,
+    "half-the-json": lambda n: 5 + n // 2,
+    "one-byte-short": lambda n: 5 + n - 1,
+}
+
+
+def cut_vmdesc(src, dst, cut):
+    with open(src, "rb") as f:
+        data = f.read()
+    at = vmdesc_at(data)
+    keep = at + VMDESC_CUTS[cut](len(data) - at - 5)
+    assert at < keep < len(data)
+    with open(dst, "wb") as f:
+        f.write(data[:keep])
+    return dst
+
+
+@pytest.mark.parametrize("cut", sorted(VMDESC_CUTS))
+def test_cut_vmdescription_completes_like_qemu(spawn, tmp_path, fixture_image, cut):
+    """QEMU 7.2 computes the load's result at EOF, before the
+    vmdescription, and only reads that: QEMU's stream with its description
+    cut short (even by one byte) completes as the whole stream does
+    (plain/no-caps: same 'info migrate', status, RAM, and no message)."""
+    stream = cut_vmdesc(os.path.join(FIXTURES, "plain.stream"),
+                        str(tmp_path / "cut.stream"), cut)
+    ref = {r["case"]: r for _, r in CASES}["plain/no-caps"]
+    dst = load(spawn, stream)
+    expect_success(dst, ref, tmp_path, fixture_image("plain"))
+
+
+@pytest.mark.parametrize("cut", sorted(VMDESC_CUTS))
+def test_cut_vmdescription_qemu_agrees(spawn_qemu, tmp_path, cut):
+    """The expectation above, asked of QEMU 7.2 itself."""
+    cut_vmdesc(os.path.join(FIXTURES, "plain.stream"), str(tmp_path / "cut.stream"), cut)
+    q = spawn_qemu(incoming="exec:cat cut.stream", connect=False)
+    assert outcome(q) == "completed", q.stderr()
+    assert q.stderr() == ""
+
+
+@pytest.mark.parametrize("cut", ["half-the-length", "one-byte-short"])
+def test_qmig_stream_cut_vmdescription(spawn, tmp_path, qmig_stream, cut):
+    stream, img = qmig_stream
+    cut_stream = cut_vmdesc(stream, str(tmp_path / "cut.stream"), cut)
+    dst = load(spawn, cut_stream)
+    dst.connect()
+    dst.wait_status("completed", 30)
+    assert dst.vm_status() == "running"
+    got = dst.pmemsave(str(tmp_path / "dst.img"), 16 * MiB)
+    assert ram_equal(got, img), "RAM differs at %s" % diff_pages(got, img)
+    assert dst.stderr() == ""
+
+
 def outcome(dst, timeout=30):
     """'completed' once the destination says so, 'exited' if the process
     ends first."""

@@ -3,6 +3,7 @@ destination with and without -S; RAM of the stopped source equals the
 destination's; 'info migrate' / 'info status' as QEMU 7.2 prints them."""
 
 import os
+import stat
 
 import pytest
 
@@ -195,3 +196,26 @@ def test_source_uses_capability(spawn, tmp_path, cap, kind, counter):
     counts = record_counts(stream)
     assert counts.get(kind, 0) > 0, counts
     assert int(v[counter].split()[0]) > 0, info
+
+
+def test_incoming_unix_socket_mode_0600(spawn, tmp_path):
+    """The socket of -incoming unix:PATH (and of migrate_incoming) has mode
+    0600 whatever the umask, as the monitor sockets do, and takes the
+    migration."""
+    old = os.umask(0)   # the widest: a socket file would be 0777
+    try:
+        dst, uri = start_destination(spawn, tmp_path, "unix", "16M")
+        deferred = spawn(["-m", "16M", "-incoming", "defer"], name="deferred")
+        later = tmp_path / "later.sock"
+        assert deferred.hmp("migrate_incoming unix:%s" % later) == ""
+    finally:
+        os.umask(old)
+    for path in (uri[len("unix:"):], str(later)):
+        st = os.stat(path)
+        assert stat.S_ISSOCK(st.st_mode), path
+        assert stat.S_IMODE(st.st_mode) == 0o600, "%s: %o" % (path, st.st_mode)
+    src = spawn(["-m", "16M", "-workload", "idle"], name="src")
+    assert src.hmp("migrate " + uri, timeout=60) == ""
+    assert src.migration_status() == "completed"
+    dst.wait_status("completed", 30)
+    check_ram(src, dst, tmp_path, 16 * MiB)
