@@ -11,13 +11,13 @@
 
 #include "migration/migration.h"
 #include "migration/transport.h"
+#include "monitor/line_reader.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
 #include "util/sock_io.h"
 #include "util/xalloc.h"
 
 #define PROMPT "(qmig) "
-#define MAX_LINE_BYTES (64 * 1024) /* a longer line is cut off */
 
 bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
 			struct error **errp)
@@ -115,8 +115,10 @@ static void *session_thread(void *opaque)
 	bool ok = send_text(s->fd, banner, strlen(banner)) &&
 		  sock_send_all(s->fd, PROMPT, strlen(PROMPT));
 
-	struct strbuf line;
-	strbuf_init(&line);
+	/* A line runs only once its '\n' has come, and only if it is whole
+	 * (line_reader.h); what follows the last '\n' at EOF is dropped. */
+	struct line_reader in;
+	line_reader_init(&in, true);
 	char buf[4096];
 	while (ok && !mon.quit) {
 		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
@@ -124,18 +126,15 @@ static void *session_thread(void *opaque)
 			continue;
 		if (n <= 0)
 			break;
-		for (ssize_t i = 0; i < n && ok && !mon.quit; i++) {
-			char c = buf[i];
-			if (c == '\r')
-				continue;
-			if (c != '\n') {
-				if (line.len < MAX_LINE_BYTES)
-					strbuf_addch(&line, c);
-				continue;
-			}
+		size_t off = 0;
+		while (off < (size_t)n && ok && !mon.quit) {
+			off += line_reader_feed(&in, buf + off, (size_t)n - off);
+			if (!in.complete)
+				break;
 			mon.line_no++;
-			monitor_run_line(&mon, line.buf);
-			strbuf_reset(&line);
+			if (line_reader_check(&in, &mon))
+				monitor_run_line(&mon, in.line.buf);
+			line_reader_next(&in);
 			ok = send_text(s->fd, mon.out.buf, mon.out.len);
 			strbuf_reset(&mon.out);
 			if (mon.quit)
@@ -145,7 +144,7 @@ static void *session_thread(void *opaque)
 	}
 	bool quit = mon.quit;
 	struct vm *vm = s->vm;
-	strbuf_release(&line);
+	line_reader_release(&in);
 	monitor_release(&mon);
 	close(s->fd);
 	free(s);

@@ -4,7 +4,8 @@
  * session thread: a one-line banner, then after each command its output
  * and the prompt "(qmig) " (no newline), QEMU-style "\r\n" line ends and no
  * echo, so that a program can read up to the prompt.  A unix socket file is
- * created with mode 0600.
+ * created with mode 0600.  A line with a NUL byte or over 64 KiB runs
+ * nothing (monitor/line_reader.h).
  */
 #ifndef QMIG_MONITOR_MONITOR_SOCKET_H
 #define QMIG_MONITOR_MONITOR_SOCKET_H
