@@ -103,7 +103,8 @@ static int64_t expr_unary(struct expr *e)
 	if (c == '-' || c == '+') {
 		e->p++;
 		int64_t v = expr_unary(e);
-		return c == '-' ? -v : v;
+		/* wraps as + - * do: -INT64_MIN is INT64_MIN */
+		return c == '-' ? (int64_t)(0 - (uint64_t)v) : v;
 	}
 	if (c == '~') {
 		e->p++;
@@ -154,6 +155,10 @@ static int64_t expr_product(struct expr *e)
 			if (!e->error)
 				e->error = "division by zero";
 			return 0;
+		} else if (r == -1) {
+			/* INT64_MIN / -1 traps on x86 (QEMU 7.2 dies of
+			 * SIGFPE here); wrap instead, as + - * do. */
+			v = op == '/' ? (int64_t)(0 - (uint64_t)v) : 0;
 		} else {
 			v = op == '/' ? v / r : v % r;
 		}

@@ -161,3 +161,23 @@ def test_last_script_line_without_newline_still_runs():
     assert r.stdout == "VM status: running\n"
     assert r.stderr == "qmig: line 2: NUL byte in line (at offset 4), nothing run: 'stop\\x00'\n"
     assert r.returncode == 1
+
+
+def test_expression_overflow_wraps_instead_of_killing_qmig(tmp_path):
+    """Found with fuzz_hmp_line's seeds: INT64_MIN / -1 (and % -1) trapped, so one
+    monitor line killed qmig with SIGFPE (QEMU 7.2 dies the same way).
+    Now the expression wraps, as + - * always did; -INT64_MIN too."""
+    q = QmigProcess(tmp_path)
+    try:
+        s = q.connect()
+        for i, expr in enumerate(["0x8000000000000000/-1 - 0x8000000000000000",
+                                  "0x8000000000000000%-1",
+                                  "-0x8000000000000000 + 0x8000000000000000",
+                                  "-(-0x8000000000000000) - 0x8000000000000000"]):
+            out = tmp_path / ("page%d.bin" % i)
+            assert s.cmd("pmemsave %s 4096 %s" % (expr, out)) == "", expr
+            assert out.stat().st_size == 4096
+        assert s.cmd("info status") == "VM status: running\n"
+        assert q.proc.poll() is None
+    finally:
+        q.close()
