@@ -285,14 +285,26 @@ static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
 	return true;
 }
 
+/*
+ * Parses the arguments, then runs the handler unless the session's allow
+ * hook hides the command: then it is `unknown command: 'NAME'` (NAME as
+ * typed), after its arguments were parsed, so that a fuzzer that hides
+ * pmemsave still covers the expression parser.
+ */
 static void run_command(struct monitor *mon, const struct hmp_command *cmd,
+			const char *full_name, const char *typed,
 			const char *rest)
 {
 	struct hmp_values v;
 	memset(&v, 0, sizeof(v));
 	char *owned[HMP_MAX_ARGS] = { 0 };
-	if (parse_args(mon, cmd, rest, &v, owned))
-		cmd->handler(mon, &v);
+	if (parse_args(mon, cmd, rest, &v, owned)) {
+		if (!mon->allow || mon->allow(mon->allow_opaque, full_name))
+			cmd->handler(mon, &v);
+		else
+			monitor_usage_error(mon, NULL, "unknown command: '%s'",
+					    typed);
+	}
 	for (int i = 0; i < HMP_MAX_ARGS; i++)
 		free(owned[i]);
 }
@@ -312,7 +324,6 @@ void hmp_dispatch(struct monitor *mon, const char *line)
 		free(name);
 		return;
 	}
-	free(name);
 	if (cmd->subcommands) {
 		/* `info X`: a second table; `info` alone lists it. */
 		const char *q = skip_spaces(end);
@@ -327,15 +338,21 @@ void hmp_dispatch(struct monitor *mon, const char *line)
 				monitor_usage_error(mon, NULL,
 						    "unknown command: '%s %s'",
 						    cmd->name, sub);
-				free(sub);
-				return;
+			} else {
+				char *full = xasprintf("%s %s", cmd->name,
+						       sc->name);
+				char *typed = xasprintf("%s %s", name, sub);
+				run_command(mon, sc, full, typed, qend);
+				free(typed);
+				free(full);
 			}
 			free(sub);
-			run_command(mon, sc, qend);
+			free(name);
 			return;
 		}
 	}
-	run_command(mon, cmd, end);
+	run_command(mon, cmd, cmd->name, name, end);
+	free(name);
 }
 
 /* ---- completion ---- */
