@@ -73,6 +73,9 @@ struct vm {
 	vm_event_fn event_fn;       /* may be NULL */
 	void *event_opaque;
 	bool quit_requested;        /* `quit`: main() exits */
+	/* Monitor connections open now, HMP and QMP together (no lock:
+	 * monitor/monitor_socket.c's accept loops cap it). */
+	atomic_int monitor_connections;
 };
 
 int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp);

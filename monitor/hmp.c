@@ -104,7 +104,8 @@ static int64_t expr_unary(struct expr *e)
 	if (c == '-' || c == '+') {
 		e->p++;
 		int64_t v = expr_unary(e);
-		return c == '-' ? -v : v;
+		/* wraps as + - * do: -INT64_MIN is INT64_MIN */
+		return c == '-' ? (int64_t)(0 - (uint64_t)v) : v;
 	}
 	if (c == '~') {
 		e->p++;
@@ -155,6 +156,10 @@ static int64_t expr_product(struct expr *e)
 			if (!e->error)
 				e->error = "division by zero";
 			return 0;
+		} else if (r == -1) {
+			/* INT64_MIN / -1 traps on x86 (QEMU 7.2 dies of
+			 * SIGFPE here); wrap instead, as + - * do. */
+			v = op == '/' ? (int64_t)(0 - (uint64_t)v) : 0;
 		} else {
 			v = op == '/' ? v / r : v % r;
 		}
@@ -300,7 +305,14 @@ static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
 	return resolve_names(mon, cmd, v);
 }
 
+/*
+ * Parses the arguments, then runs the handler unless the session's allow
+ * hook hides the command: then it is `unknown command: 'NAME'` (NAME as
+ * typed), after its arguments were parsed, so that a fuzzer that hides
+ * pmemsave still covers the expression parser.
+ */
 static void run_command(struct monitor *mon, const struct hmp_command *cmd,
+			const char *full_name, const char *typed,
 			const char *rest)
 {
 	struct hmp_values v;
@@ -309,8 +321,9 @@ static void run_command(struct monitor *mon, const struct hmp_command *cmd,
 	struct error *err = NULL;
 	if (!parse_args(mon, cmd, rest, &v, owned)) {
 		/* reported */
-	} else if (!preconditions_check_locked(mon->vm, cmd->flags,
-					       &err)) {
+	} else if (mon->allow && !mon->allow(mon->allow_opaque, full_name)) {
+		monitor_usage_error(mon, NULL, "unknown command: '%s'", typed);
+	} else if (!preconditions_check_locked(mon->vm, cmd->flags, &err)) {
 		monitor_error(mon, err->msg);
 		error_free(err);
 	} else {
@@ -335,7 +348,6 @@ void hmp_dispatch(struct monitor *mon, const char *line)
 		free(name);
 		return;
 	}
-	free(name);
 	if (cmd->subcommands) {
 		/* `info X`: a second table; `info` alone lists it. */
 		const char *q = skip_spaces(end);
@@ -350,15 +362,21 @@ void hmp_dispatch(struct monitor *mon, const char *line)
 				monitor_usage_error(mon, NULL,
 						    "unknown command: '%s %s'",
 						    cmd->name, sub);
-				free(sub);
-				return;
+			} else {
+				char *full = xasprintf("%s %s", cmd->name,
+						       sc->name);
+				char *typed = xasprintf("%s %s", name, sub);
+				run_command(mon, sc, full, typed, qend);
+				free(typed);
+				free(full);
 			}
 			free(sub);
-			run_command(mon, sc, qend);
+			free(name);
 			return;
 		}
 	}
-	run_command(mon, cmd, end);
+	run_command(mon, cmd, cmd->name, name, end);
+	free(name);
 }
 
 /* ---- completion ---- */

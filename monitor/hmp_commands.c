@@ -508,7 +508,9 @@ const struct hmp_command hmp_commands[] = {
 		 "file always gets SIZE bytes, also past the end of RAM. "
 		 "`Could not open 'FILE': REASON`. Unlike QEMU, an operator not "
 		 "followed by an operand ends the expression, so that "
-		 "`pmemsave 0 4096 /tmp/f` works.",
+		 "`pmemsave 0 4096 /tmp/f` works; and arithmetic wraps at 64 "
+		 "bits, also `0x8000000000000000/-1`, of which QEMU 7.2 dies "
+		 "(SIGFPE).",
 	  .handler = hmp_pmemsave },
 	{ .name = "quit", .alias = "q", .params = "",
 	  .help = "quit the emulator",

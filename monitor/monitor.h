@@ -33,6 +33,14 @@ struct monitor {
 	bool any_failed;       /* some command of this session failed */
 	unsigned line_no;      /* input line of the current command */
 	bool quit;             /* `quit` was given */
+	/* Optional: false keeps a command from running, as
+	 * qmp_session_ops.allow hides QMP commands from a fuzzer that must
+	 * not start migrations, write files or quit.  Its arguments are
+	 * parsed first; then it is `unknown command: 'NAME'`.  command is
+	 * the row's name ("info NAME" for an info sub-command).  NULL:
+	 * every command runs. */
+	bool (*allow)(void *opaque, const char *command);
+	void *allow_opaque;
 };
 
 void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode);

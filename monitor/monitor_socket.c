@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,13 @@
 
 #include "migration/migration.h"
 #include "migration/transport.h"
+#include "monitor/line_reader.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
 #include "util/sock_io.h"
 #include "util/xalloc.h"
 
 #define PROMPT "(qmig) "
-#define MAX_LINE_BYTES (64 * 1024) /* a longer line is cut off */
 
 bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
 			struct error **errp)
@@ -114,8 +115,10 @@ static void *session_thread(void *opaque)
 	bool ok = send_text(s->fd, banner, strlen(banner)) &&
 		  sock_send_all(s->fd, PROMPT, strlen(PROMPT));
 
-	struct strbuf line;
-	strbuf_init(&line);
+	/* A line runs only once its '\n' has come, and only if it is whole
+	 * (line_reader.h); what follows the last '\n' at EOF is dropped. */
+	struct line_reader in;
+	line_reader_init(&in, true);
 	char buf[4096];
 	while (ok && !mon.quit) {
 		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
@@ -123,18 +126,15 @@ static void *session_thread(void *opaque)
 			continue;
 		if (n <= 0)
 			break;
-		for (ssize_t i = 0; i < n && ok && !mon.quit; i++) {
-			char c = buf[i];
-			if (c == '\r')
-				continue;
-			if (c != '\n') {
-				if (line.len < MAX_LINE_BYTES)
-					strbuf_addch(&line, c);
-				continue;
-			}
+		size_t off = 0;
+		while (off < (size_t)n && ok && !mon.quit) {
+			off += line_reader_feed(&in, buf + off, (size_t)n - off);
+			if (!in.complete)
+				break;
 			mon.line_no++;
-			monitor_run_line(&mon, line.buf);
-			strbuf_reset(&line);
+			if (line_reader_check(&in, &mon))
+				monitor_run_line(&mon, in.line.buf);
+			line_reader_next(&in);
 			ok = send_text(s->fd, mon.out.buf, mon.out.len);
 			strbuf_reset(&mon.out);
 			if (mon.quit)
@@ -144,10 +144,11 @@ static void *session_thread(void *opaque)
 	}
 	bool quit = mon.quit;
 	struct vm *vm = s->vm;
-	strbuf_release(&line);
+	line_reader_release(&in);
 	monitor_release(&mon);
 	close(s->fd);
 	free(s);
+	chardev_session_end(vm);
 	if (quit) {
 		/* QEMU exits at once on `quit`; so do we. */
 		pthread_mutex_lock(&vm->lock);
@@ -160,10 +161,35 @@ static void *session_thread(void *opaque)
 }
 
 struct listener {
+	struct vm *vm;
 	int fd;
-	void (*on_connect)(void *ctx, int fd);
+	bool (*on_connect)(void *ctx, int fd);
 	void *ctx;
+	const char *refusal;
 };
+
+/*
+ * Sends the refusal line and closes.  Nothing here may wait for the
+ * client: the send cannot block (a new socket's buffer is empty, and
+ * MSG_DONTWAIT), and input the client has already sent is read away
+ * first, because closing with unread input resets the connection, which
+ * can destroy the line before the client reads it.
+ */
+static void refuse(int fd, const char *line)
+{
+	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	char sink[4096];
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
+void chardev_session_end(struct vm *vm)
+{
+	atomic_fetch_sub(&vm->monitor_connections, 1);
+}
 
 static void *listener_thread(void *opaque)
 {
@@ -175,21 +201,31 @@ static void *listener_thread(void *opaque)
 				continue;
 			break;
 		}
-		l->on_connect(l->ctx, fd);
+		if (atomic_fetch_add(&l->vm->monitor_connections, 1) >=
+		    MONITOR_MAX_CONNECTIONS) {
+			chardev_session_end(l->vm);
+			refuse(fd, l->refusal);
+			continue;
+		}
+		if (!l->on_connect(l->ctx, fd))
+			chardev_session_end(l->vm);
 	}
 	close(l->fd);
 	free(l);
 	return NULL;
 }
 
-bool chardev_accept_start(int listen_fd,
-			  void (*on_connect)(void *ctx, int fd), void *ctx,
-			  const char *what, struct error **errp)
+bool chardev_accept_start(struct vm *vm, int listen_fd,
+			  bool (*on_connect)(void *ctx, int fd), void *ctx,
+			  const char *what, const char *refusal,
+			  struct error **errp)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
+	l->vm = vm;
 	l->fd = listen_fd;
 	l->on_connect = on_connect;
 	l->ctx = ctx;
+	l->refusal = refusal;
 	pthread_t t;
 	int rc = pthread_create(&t, NULL, listener_thread, l);
 	if (rc) {
@@ -203,7 +239,7 @@ bool chardev_accept_start(int listen_fd,
 }
 
 /* One HMP session thread per connection. */
-static void start_session(void *ctx, int fd)
+static bool start_session(void *ctx, int fd)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 	s->vm = ctx;
@@ -212,9 +248,10 @@ static void start_session(void *ctx, int fd)
 	if (pthread_create(&t, NULL, session_thread, s)) {
 		close(fd);
 		free(s);
-		return;
+		return false;
 	}
 	pthread_detach(t);
+	return true;
 }
 
 int chardev_listen(const struct chardev_spec *spec, struct error **errp)
@@ -245,7 +282,8 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 	int fd = chardev_listen(spec, errp);
 	if (fd < 0)
 		return false;
-	if (!chardev_accept_start(fd, start_session, vm, "monitor", errp)) {
+	if (!chardev_accept_start(vm, fd, start_session, vm, "monitor",
+				  "Error: " MONITOR_REFUSAL_TEXT "\r\n", errp)) {
 		close(fd);
 		return false;
 	}

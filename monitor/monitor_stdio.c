@@ -1,5 +1,6 @@
 #include "monitor/monitor_stdio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <readline/readline.h>
 
 #include "monitor/hmp.h"
+#include "monitor/line_reader.h"
 #include "monitor/monitor.h"
 #include "util/xalloc.h"
 
@@ -28,24 +30,58 @@ static void flush_output(struct monitor *mon)
 	}
 }
 
+/* One script line: checked (line_reader.h), trailing "\r" stripped,
+ * blank and '#' lines skipped. */
+static void run_script_line(struct monitor *mon, struct line_reader *in)
+{
+	mon->line_no++;
+	if (!line_reader_check(in, mon)) {
+		flush_output(mon);
+		return;
+	}
+	char *line = in->line.buf;
+	size_t len = in->line.len;
+	while (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	const char *p = line + strspn(line, " \t");
+	if (!*p || *p == '#')
+		return;
+	monitor_run_line(mon, p);
+	flush_output(mon);
+}
+
+/*
+ * Reads stdin with read(2), not stdio: a line is taken in pieces, so that
+ * one without a newline cannot grow the process (the reader keeps its
+ * first LINE_READER_MAX_BYTES), and a read returns what a pipe has, so
+ * that a script fed line by line runs each line as it comes.
+ */
 static int run_piped(struct vm *vm)
 {
 	struct monitor mon;
 	monitor_init(&mon, vm, MONITOR_MODE_PIPED);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while (!mon.quit && (len = getline(&line, &cap, stdin)) >= 0) {
-		mon.line_no++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		const char *p = line + strspn(line, " \t");
-		if (!*p || *p == '#')
+	struct line_reader in;
+	line_reader_init(&in, false);
+	char buf[4096];
+	while (!mon.quit) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
 			continue;
-		monitor_run_line(&mon, p);
-		flush_output(&mon);
+		if (n <= 0)
+			break;
+		size_t off = 0;
+		while (off < (size_t)n && !mon.quit) {
+			off += line_reader_feed(&in, buf + off, (size_t)n - off);
+			if (!in.complete)
+				break;
+			run_script_line(&mon, &in);
+			line_reader_next(&in);
+		}
 	}
-	free(line);
+	/* A last line without its newline runs too, as getline gave it. */
+	if (!mon.quit && line_reader_finish(&in))
+		run_script_line(&mon, &in);
+	line_reader_release(&in);
 	int status = mon.any_failed ? 1 : 0;
 	monitor_release(&mon);
 	return status;

@@ -3,7 +3,8 @@
  * terminal, GNU readline with the "(qmig) " prompt, history kept in
  * ~/.qmig_history and completion from the command table; otherwise plain
  * line reading for scripts: no prompt, no echo, blank and '#' lines
- * skipped, errors on stderr as "qmig: line N: TEXT".
+ * skipped, errors on stderr as "qmig: line N: TEXT"; a line with a NUL
+ * byte or over 64 KiB runs nothing (monitor/line_reader.h).
  */
 #ifndef QMIG_MONITOR_MONITOR_STDIO_H
 #define QMIG_MONITOR_MONITOR_STDIO_H

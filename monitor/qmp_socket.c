@@ -13,7 +13,8 @@
  * produced and leave it in that order.
  * Shutdown: on EOF, error, or an overfull outbox the reader unregisters
  * the session (no more events), tells the writer to finish, joins it,
- * closes the socket and frees the connection.  After `quit` the reader
+ * closes the socket, frees the connection and gives back its slot
+ * (chardev_session_end).  After `quit` the reader
  * waits for the outbox to drain, then exits the process with status 0,
  * as QEMU does.
  */
@@ -171,6 +172,7 @@ static ssize_t conn_recv(struct qmp_conn *c, char *buf, size_t cap)
 static void *reader_thread(void *opaque)
 {
 	struct qmp_conn *c = opaque;
+	struct vm *vm = c->session.vm; /* for the slot, after c is freed */
 	char buf[4096];
 
 	qmp_session_greet(&c->session);
@@ -202,10 +204,11 @@ static void *reader_thread(void *opaque)
 	pthread_mutex_destroy(&c->out_lock);
 	pthread_cond_destroy(&c->out_cond);
 	free(c);
+	chardev_session_end(vm);
 	return NULL;
 }
 
-static void start_conn(void *ctx, int fd)
+static bool start_conn(void *ctx, int fd)
 {
 	struct qmp_server *srv = ctx;
 	struct qmp_conn *c = xcalloc(1, sizeof(*c));
@@ -227,18 +230,25 @@ static void start_conn(void *ctx, int fd)
 		goto fail;
 	}
 	pthread_detach(t);
-	return;
+	return true;
 fail:
 	close(fd);
 	strbuf_release(&c->out);
 	free(c);
+	return false;
 }
+
+/* A QMP error object, so that a client reading JSON gets the reason. */
+static const char refusal[] =
+	"{\"error\": {\"class\": \"GenericError\", \"desc\": \""
+	MONITOR_REFUSAL_TEXT "\"}}\r\n";
 
 bool qmp_socket_start_fd(struct qmp_server *srv, int listen_fd,
 			 const char *label, const char *filename,
 			 struct error **errp)
 {
-	if (!chardev_accept_start(listen_fd, start_conn, srv, "QMP", errp))
+	if (!chardev_accept_start(srv->vm, listen_fd, start_conn, srv, "QMP",
+				  refusal, errp))
 		return false;
 	qmp_server_add_chardev(srv, label, filename);
 	return true;

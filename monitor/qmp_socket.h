@@ -2,8 +2,9 @@
  * QMP on sockets: `-qmp unix:PATH,server=on,wait=off`, `-qmp
  * tcp:HOST:PORT,server=on,wait=off`, and libvirt's `-chardev socket,...
  * -mon chardev=ID,mode=control`.  Each connection gets a QMP session
- * (monitor/qmp.h) with a reader thread and a writer thread; any number
- * of clients at once.  On unix sockets descriptors passed as SCM_RIGHTS
+ * (monitor/qmp.h) with a reader thread and a writer thread; at most
+ * MONITOR_MAX_CONNECTIONS at once, HMP sessions included (one more reads
+ * a QMP error object and is closed).  On unix sockets descriptors passed as SCM_RIGHTS
  * ancillary data are kept for `getfd`.  A unix socket file gets mode
  * 0600.
  *
