@@ -8,16 +8,14 @@
 
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
+#include "migration/rate_limit.h"
 #include "migration/return_path.h"
 #include "migration/savevm.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-/* The rate limit works in windows of 100 ms, as QEMU's. */
-#define RATE_WINDOW_MS 100
-/* An iteration yields after this long even with budget left, so that
- * convergence is re-checked often. */
-#define ITERATION_MAX_NS (50 * 1000000LL)
+/* Sections stay small enough that convergence is re-checked often. */
+#define SECTION_MAX_BYTES (64ULL << 20)
 
 static const char *const status_names[MIG_STATUS__COUNT] = {
 	"none", "setup", "cancelling", "cancelled", "active",
@@ -112,10 +110,9 @@ struct mig_run {
 	pid_t child;
 	struct ram_save rs;
 	uint64_t threshold_bytes;   /* switch over when pending is below */
-	int64_t window_start_ns;
-	uint64_t window_start_bytes;
-	uint64_t window_start_pages;
-	double bandwidth_bytes_per_ms;
+	struct rate_limit rl;       /* max-bandwidth, in 100 ms windows */
+	uint64_t window_start_pages; /* pages sent when the window opened */
+	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 	bool rp_on;                 /* return-path capability: rp runs */
 	struct rp_reader rp;
@@ -128,29 +125,25 @@ static uint64_t pages_sent(const struct mig_stats *s)
 }
 
 /* End of a 100 ms window: bandwidth, threshold, rates (QEMU's rules). */
-static void update_window(struct mig_run *r, int64_t now_ns)
+static void update_window(struct mig_run *r, const struct rate_window *w)
 {
 	struct mig_stats *s = &r->m->stats;
-	double ms = (double)(now_ns - r->window_start_ns) / 1e6;
-	uint64_t bytes = r->f->total_bytes - r->window_start_bytes;
+	double ms = w->ms;
 	uint64_t pages = pages_sent(s) - r->window_start_pages;
 	uint64_t downtime_limit_ms =
 		mig_options_num(&r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
 
-	r->bandwidth_bytes_per_ms = ms > 0 ? (double)bytes / ms : 0;
+	r->bandwidth_bytes_per_ms = ms > 0 ? (double)w->bytes / ms : 0;
 	r->threshold_bytes =
 		(uint64_t)(r->bandwidth_bytes_per_ms * (double)downtime_limit_ms);
-	STAT_SET(s->mbps, ms > 0 ? (double)bytes * 8 / (ms * 1000) : 0);
+	STAT_SET(s->mbps, ms > 0 ? (double)w->bytes * 8 / (ms * 1000) : 0);
 	STAT_SET(s->pages_per_second,
 		 ms > 0 ? (uint64_t)((double)pages * 1000 / ms) : 0);
-	if (STAT_GET(s->dirty_pages_rate) && bytes > 10000 &&
+	if (STAT_GET(s->dirty_pages_rate) && w->bytes > 10000 &&
 	    r->bandwidth_bytes_per_ms > 0)
 		STAT_SET(s->expected_downtime_ms,
 			 (uint64_t)((double)ram_save_pending_bytes(&r->rs) /
 				    r->bandwidth_bytes_per_ms));
-
-	r->window_start_ns = now_ns;
-	r->window_start_bytes = r->f->total_bytes;
 	r->window_start_pages = pages_sent(s);
 }
 
@@ -185,11 +178,16 @@ static bool cancelled(struct mig_run *r)
 	return atomic_load(&r->m->cancel_requested);
 }
 
+static uint64_t max_bandwidth(struct mig_run *r)
+{
+	return mig_options_num(&r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
+}
+
 /* Precopy iterations until the rest fits in the downtime limit. */
 static void run_iterations(struct mig_run *r)
 {
-	r->window_start_ns = clock_now_ns();
-	r->window_start_bytes = r->f->total_bytes;
+	rate_limit_start(&r->rl, max_bandwidth(r), clock_now_ns(),
+			 r->f->total_bytes);
 	r->window_start_pages = pages_sent(&r->m->stats);
 	while (!cancelled(r) && !qemu_file_error(r->f)) {
 		/* A destination that failed says so on the return path: stop
@@ -212,33 +210,32 @@ static void run_iterations(struct mig_run *r)
 			qemu_file_set_error(r->f, ENOMEM);
 			return;
 		}
-		uint64_t max_bw = mig_options_num(&r->vm->options,
-						  MIG_PARAM_MAX_BANDWIDTH);
-		/* 0 means "no limit" (QEMU's rate limiter treats it so). */
-		uint64_t window_limit = max_bw ? max_bw / (1000 / RATE_WINDOW_MS)
-					       : UINT64_MAX;
-		uint64_t used = r->f->total_bytes - r->window_start_bytes;
-		if (used < window_limit) {
-			uint64_t budget = window_limit - used;
-			/* Sections stay small enough to re-check often. */
-			uint64_t cap = 64ULL << 20;
+		/* max-bandwidth may change at any time, as in QEMU. */
+		rate_limit_set(&r->rl, max_bandwidth(r));
+		uint64_t budget = rate_limit_budget(&r->rl, r->f->total_bytes);
+		if (budget) {
 			savevm_put_section_part(r->f, QEMU_VM_SECTION_PART,
 						SAVEVM_ID_RAM);
 			ram_save_iterate(&r->rs, r->f,
-					 budget < cap ? budget : cap);
+					 budget < SECTION_MAX_BYTES
+						 ? budget
+						 : SECTION_MAX_BYTES);
 			savevm_put_footer(r->f, SAVEVM_ID_RAM);
 			qemu_file_flush(r->f);
 		}
 		int64_t now = clock_now_ns();
-		int64_t window_end =
-			r->window_start_ns + RATE_WINDOW_MS * 1000000LL;
-		used = r->f->total_bytes - r->window_start_bytes;
-		if (now < window_end && used >= window_limit) {
+		int64_t window_end = rate_limit_window_end_ns(&r->rl);
+		if (now < window_end &&
+		    !rate_limit_budget(&r->rl, r->f->total_bytes)) {
 			clock_sleep_ns(window_end - now);
 			now = clock_now_ns();
 		}
-		if (now >= window_end)
-			update_window(r, now);
+		if (now >= window_end) {
+			struct rate_window w;
+			rate_limit_next_window(&r->rl, now, r->f->total_bytes,
+					       &w);
+			update_window(r, &w);
+		}
 	}
 }
 
