@@ -139,11 +139,6 @@ static void update_window(struct mig_run *r, const struct rate_window *w)
 	STAT_SET(s->mbps, ms > 0 ? (double)w->bytes * 8 / (ms * 1000) : 0);
 	STAT_SET(s->pages_per_second,
 		 ms > 0 ? (uint64_t)((double)pages * 1000 / ms) : 0);
-	if (STAT_GET(s->dirty_pages_rate) && w->bytes > 10000 &&
-	    r->bandwidth_bytes_per_ms > 0)
-		STAT_SET(s->expected_downtime_ms,
-			 (uint64_t)((double)ram_save_pending_bytes(&r->rs) /
-				    r->bandwidth_bytes_per_ms));
 	r->window_start_pages = pages_sent(s);
 }
 
@@ -178,6 +173,34 @@ static bool cancelled(struct mig_run *r)
 	return atomic_load(&r->m->cancel_requested);
 }
 
+/*
+ * The switch-over rule (QEMU's): the pending bytes would go within
+ * downtime-limit at the bandwidth of the last window.  Pending that looks
+ * small enough is taken again after a dirty sync: the bitmap empties just
+ * before each sync, and an empty bitmap says nothing of what the guest
+ * wrote since.  `expected downtime` is published from the same pending and
+ * bandwidth, so it is the figure this decision compares with the limit
+ * (QEMU 7.2 refreshes it only while pages are being dirtied; qmig did so
+ * at the end of a window, where the bitmap may be empty).
+ */
+static bool ready_to_switch_over(struct mig_run *r)
+{
+	uint64_t pending = ram_save_pending_bytes(&r->rs);
+	if (pending <= r->threshold_bytes) {
+		ram_save_sync(&r->rs);
+		announce_passes(r);
+		pending = ram_save_pending_bytes(&r->rs);
+	}
+	/* No bandwidth before the first window closes (or after a window
+	 * that sent nothing): the last figure stands, downtime-limit at
+	 * first as in QEMU. */
+	if (r->bandwidth_bytes_per_ms > 0)
+		STAT_SET(r->m->stats.expected_downtime_ms,
+			 (uint64_t)((double)pending /
+				    r->bandwidth_bytes_per_ms));
+	return pending <= r->threshold_bytes;
+}
+
 static uint64_t max_bandwidth(struct mig_run *r)
 {
 	return mig_options_num(&r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
@@ -194,12 +217,8 @@ static void run_iterations(struct mig_run *r)
 		 * now rather than stream into a dead peer. */
 		if (r->rp_on && rp_reader_failed(&r->rp))
 			return;
-		if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes) {
-			ram_save_sync(&r->rs);
-			announce_passes(r);
-			if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes)
-				return;
-		}
+		if (ready_to_switch_over(r))
+			return;
 		struct ram_save_config cfg;
 		ram_save_config_read(&cfg, &r->vm->options);
 		struct error *err = NULL;
