@@ -1,6 +1,5 @@
 #include "migration/migration.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,8 +205,13 @@ static uint64_t max_bandwidth(struct mig_run *r)
 	return mig_options_num(&r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
 }
 
-/* Precopy iterations until the rest fits in the downtime limit. */
-static void run_iterations(struct mig_run *r)
+/*
+ * Precopy iterations until the rest fits in the downtime limit.  false
+ * with *errp set when the migration must fail for a cause of its own (an
+ * XBZRLE cache or a compress pool that cannot be rebuilt); a stream error
+ * is left in the file.
+ */
+static bool run_iterations(struct mig_run *r, struct error **errp)
 {
 	rate_limit_start(&r->rl, max_bandwidth(r), clock_now_ns(),
 			 r->f->total_bytes);
@@ -216,19 +220,13 @@ static void run_iterations(struct mig_run *r)
 		/* A destination that failed says so on the return path: stop
 		 * now rather than stream into a dead peer. */
 		if (r->rp_on && rp_reader_failed(&r->rp))
-			return;
+			return true;
 		if (ready_to_switch_over(r))
-			return;
+			return true;
 		struct ram_save_config cfg;
 		ram_save_config_read(&cfg, &r->vm->options);
-		struct error *err = NULL;
-		if (!ram_save_apply_options(&r->rs, &cfg, &err)) {
-			/* Reported as a stream error: the migration fails. */
-			fprintf(stderr, "qmig: %s\n", err->msg);
-			error_free(err);
-			qemu_file_set_error(r->f, ENOMEM);
-			return;
-		}
+		if (!ram_save_apply_options(&r->rs, &cfg, errp))
+			return false;
 		/* max-bandwidth may change at any time, as in QEMU. */
 		rate_limit_set(&r->rl, max_bandwidth(r));
 		uint64_t budget = rate_limit_budget(&r->rl, r->f->total_bytes);
@@ -256,6 +254,7 @@ static void run_iterations(struct mig_run *r)
 			update_window(r, &w);
 		}
 	}
+	return true;
 }
 
 /*
@@ -413,9 +412,11 @@ static void *migration_thread(void *opaque)
 		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
 
-	run_iterations(r);
+	/* A failure of its own is the migration's error, in its own words
+	 * (it was printed, then reported as ENOMEM on the stream). */
+	bool iterated = run_iterations(r, &err);
 	/* The destination's own word beats "Unable to write" when it failed. */
-	if (r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
+	if (iterated && r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
 		rp_reader_wait_shut(&r->rp, &err);
 	if (!err && !cancelled(r) && !qemu_file_error(r->f)) {
 		int64_t t0 = clock_now_ms();
