@@ -179,8 +179,8 @@ static bool cancelled(struct mig_run *r)
  * before each sync, and an empty bitmap says nothing of what the guest
  * wrote since.  `expected downtime` is published from the same pending and
  * bandwidth, so it is the figure this decision compares with the limit
- * (QEMU 7.2 refreshes it only while pages are being dirtied; qmig did so
- * at the end of a window, where the bitmap may be empty).
+ * (QEMU 7.2 refreshes it only while pages are being dirtied: a throttled
+ * bulk pass shows the downtime-limit it started at).
  */
 static bool ready_to_switch_over(struct mig_run *r)
 {
@@ -412,8 +412,8 @@ static void *migration_thread(void *opaque)
 		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
 
-	/* A failure of its own is the migration's error, in its own words
-	 * (it was printed, then reported as ENOMEM on the stream). */
+	/* A failure of its own (a cache that cannot be resized) is the
+	 * migration's error as it is, not a stream error. */
 	bool iterated = run_iterations(r, &err);
 	/* The destination's own word beats "Unable to write" when it failed. */
 	if (iterated && r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
