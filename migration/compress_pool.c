@@ -73,6 +73,7 @@ struct compress_pool {
 	struct cp_worker *worker;
 
 	unsigned fill;          /* caller: pages in the filling batch */
+	uint64_t inflight;      /* caller: pages taken, records not emitted */
 };
 
 static struct cp_batch *batch_at(struct compress_pool *pool, uint64_t seq)
@@ -151,6 +152,7 @@ static void emit_oldest(struct compress_pool *pool)
 		pool->emit(pool->opaque, s->offset, s->rec, s->rec_len,
 			   s->is_zero);
 	}
+	pool->inflight -= b->npages;
 	b->npages = 0;
 	batch_queue_retire(&pool->queue);
 }
@@ -188,6 +190,7 @@ bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
 	struct cp_slot *s = &b->slot[pool->fill++];
 	s->offset = offset;
 	memcpy(s->page, page, PAGE_BYTES);
+	pool->inflight++;
 	if (pool->fill == BATCH_PAGES)
 		publish(pool);
 	return true;
@@ -198,6 +201,11 @@ void compress_pool_collect(struct compress_pool *pool, bool drain)
 	if (drain)
 		publish(pool);
 	emit_ready(pool, drain);
+}
+
+uint64_t compress_pool_inflight_pages(const struct compress_pool *pool)
+{
+	return pool->inflight;
 }
 
 enum page_deflate_engine compress_pool_engine(const struct compress_pool *pool)

@@ -97,6 +97,12 @@ bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
  */
 void compress_pool_collect(struct compress_pool *pool, bool drain);
 
+/*
+ * Pages taken by submit whose records have not been emitted yet: the
+ * bytes the stream will still get from the pool (caller's thread).
+ */
+uint64_t compress_pool_inflight_pages(const struct compress_pool *pool);
+
 /* The engine the workers use. */
 enum page_deflate_engine compress_pool_engine(const struct compress_pool *pool);
 

@@ -8,16 +8,14 @@
 
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
+#include "migration/rate_limit.h"
 #include "migration/return_path.h"
 #include "migration/savevm.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
-/* The rate limit works in windows of 100 ms, as QEMU's. */
-#define RATE_WINDOW_MS 100
-/* An iteration yields after this long even with budget left, so that
- * convergence is re-checked often. */
-#define ITERATION_MAX_NS (50 * 1000000LL)
+/* Sections stay small enough that convergence is re-checked often. */
+#define SECTION_MAX_BYTES (64ULL << 20)
 
 struct migration *migration_new(void)
 {
@@ -67,10 +65,9 @@ struct mig_run {
 	pid_t child;
 	struct ram_save rs;
 	uint64_t threshold_bytes;   /* switch over when pending is below */
-	int64_t window_start_ns;
-	uint64_t window_start_bytes;
-	uint64_t window_start_pages;
-	double bandwidth_bytes_per_ms;
+	struct rate_limit rl;       /* max-bandwidth, in 100 ms windows */
+	uint64_t window_start_pages; /* pages sent when the window opened */
+	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 	bool rp_on;                 /* return-path capability: rp runs */
 	struct rp_reader rp;
@@ -83,29 +80,20 @@ static uint64_t pages_sent(const struct mig_stats *s)
 }
 
 /* End of a 100 ms window: bandwidth, threshold, rates (QEMU's rules). */
-static void update_window(struct mig_run *r, int64_t now_ns)
+static void update_window(struct mig_run *r, const struct rate_window *w)
 {
 	struct mig_stats *s = &r->m->stats;
-	double ms = (double)(now_ns - r->window_start_ns) / 1e6;
-	uint64_t bytes = r->f->total_bytes - r->window_start_bytes;
+	double ms = w->ms;
 	uint64_t pages = pages_sent(s) - r->window_start_pages;
 	uint64_t downtime_limit_ms =
 		mig_options_num(&r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
 
-	r->bandwidth_bytes_per_ms = ms > 0 ? (double)bytes / ms : 0;
+	r->bandwidth_bytes_per_ms = ms > 0 ? (double)w->bytes / ms : 0;
 	r->threshold_bytes =
 		(uint64_t)(r->bandwidth_bytes_per_ms * (double)downtime_limit_ms);
-	STAT_SET(s->mbps, ms > 0 ? (double)bytes * 8 / (ms * 1000) : 0);
+	STAT_SET(s->mbps, ms > 0 ? (double)w->bytes * 8 / (ms * 1000) : 0);
 	STAT_SET(s->pages_per_second,
 		 ms > 0 ? (uint64_t)((double)pages * 1000 / ms) : 0);
-	if (STAT_GET(s->dirty_pages_rate) && bytes > 10000 &&
-	    r->bandwidth_bytes_per_ms > 0)
-		STAT_SET(s->expected_downtime_ms,
-			 (uint64_t)((double)ram_save_pending_bytes(&r->rs) /
-				    r->bandwidth_bytes_per_ms));
-
-	r->window_start_ns = now_ns;
-	r->window_start_bytes = r->f->total_bytes;
 	r->window_start_pages = pages_sent(s);
 }
 
@@ -139,61 +127,89 @@ static bool cancelled(struct mig_run *r)
 	return atomic_load(&r->m->cancel_requested);
 }
 
-/* Precopy iterations until the rest fits in the downtime limit. */
-static void run_iterations(struct mig_run *r)
+/*
+ * The switch-over rule (QEMU's): the pending bytes would go within
+ * downtime-limit at the bandwidth of the last window.  Pending that looks
+ * small enough is taken again after a dirty sync: the bitmap empties just
+ * before each sync, and an empty bitmap says nothing of what the guest
+ * wrote since.  `expected downtime` is published from the same pending and
+ * bandwidth, so it is the figure this decision compares with the limit
+ * (QEMU 7.2 refreshes it only while pages are being dirtied: a throttled
+ * bulk pass shows the downtime-limit it started at).
+ */
+static bool ready_to_switch_over(struct mig_run *r)
 {
-	r->window_start_ns = clock_now_ns();
-	r->window_start_bytes = r->f->total_bytes;
+	uint64_t pending = ram_save_pending_bytes(&r->rs);
+	if (pending <= r->threshold_bytes) {
+		ram_save_sync(&r->rs);
+		announce_passes(r);
+		pending = ram_save_pending_bytes(&r->rs);
+	}
+	/* No bandwidth before the first window closes (or after a window
+	 * that sent nothing): the last figure stands, downtime-limit at
+	 * first as in QEMU. */
+	if (r->bandwidth_bytes_per_ms > 0)
+		STAT_SET(r->m->stats.expected_downtime_ms,
+			 (uint64_t)((double)pending /
+				    r->bandwidth_bytes_per_ms));
+	return pending <= r->threshold_bytes;
+}
+
+static uint64_t max_bandwidth(struct mig_run *r)
+{
+	return mig_options_num(&r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
+}
+
+/*
+ * Precopy iterations until the rest fits in the downtime limit.  false
+ * with *errp set when the migration must fail for a cause of its own (an
+ * XBZRLE cache or a compress pool that cannot be rebuilt); a stream error
+ * is left in the file.
+ */
+static bool run_iterations(struct mig_run *r, struct error **errp)
+{
+	rate_limit_start(&r->rl, max_bandwidth(r), clock_now_ns(),
+			 r->f->total_bytes);
 	r->window_start_pages = pages_sent(&r->m->stats);
 	while (!cancelled(r) && !qemu_file_error(r->f)) {
 		/* A destination that failed says so on the return path: stop
 		 * now rather than stream into a dead peer. */
 		if (r->rp_on && rp_reader_failed(&r->rp))
-			return;
-		if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes) {
-			ram_save_sync(&r->rs);
-			announce_passes(r);
-			if (ram_save_pending_bytes(&r->rs) <= r->threshold_bytes)
-				return;
-		}
+			return true;
+		if (ready_to_switch_over(r))
+			return true;
 		struct ram_save_config cfg;
 		ram_save_config_read(&cfg, &r->vm->options);
-		struct error *err = NULL;
-		if (!ram_save_apply_options(&r->rs, &cfg, &err)) {
-			/* Reported as a stream error: the migration fails. */
-			fprintf(stderr, "qmig: %s\n", err->msg);
-			error_free(err);
-			qemu_file_set_error(r->f, ENOMEM);
-			return;
-		}
-		uint64_t max_bw = mig_options_num(&r->vm->options,
-						  MIG_PARAM_MAX_BANDWIDTH);
-		/* 0 means "no limit" (QEMU's rate limiter treats it so). */
-		uint64_t window_limit = max_bw ? max_bw / (1000 / RATE_WINDOW_MS)
-					       : UINT64_MAX;
-		uint64_t used = r->f->total_bytes - r->window_start_bytes;
-		if (used < window_limit) {
-			uint64_t budget = window_limit - used;
-			/* Sections stay small enough to re-check often. */
-			uint64_t cap = 64ULL << 20;
+		if (!ram_save_apply_options(&r->rs, &cfg, errp))
+			return false;
+		/* max-bandwidth may change at any time, as in QEMU. */
+		rate_limit_set(&r->rl, max_bandwidth(r));
+		uint64_t budget = rate_limit_budget(&r->rl, r->f->total_bytes);
+		if (budget) {
 			savevm_put_section_part(r->f, QEMU_VM_SECTION_PART,
 						SAVEVM_ID_RAM);
 			ram_save_iterate(&r->rs, r->f,
-					 budget < cap ? budget : cap);
+					 budget < SECTION_MAX_BYTES
+						 ? budget
+						 : SECTION_MAX_BYTES);
 			savevm_put_footer(r->f, SAVEVM_ID_RAM);
 			qemu_file_flush(r->f);
 		}
 		int64_t now = clock_now_ns();
-		int64_t window_end =
-			r->window_start_ns + RATE_WINDOW_MS * 1000000LL;
-		used = r->f->total_bytes - r->window_start_bytes;
-		if (now < window_end && used >= window_limit) {
+		int64_t window_end = rate_limit_window_end_ns(&r->rl);
+		if (now < window_end &&
+		    !rate_limit_budget(&r->rl, r->f->total_bytes)) {
 			clock_sleep_ns(window_end - now);
 			now = clock_now_ns();
 		}
-		if (now >= window_end)
-			update_window(r, now);
+		if (now >= window_end) {
+			struct rate_window w;
+			rate_limit_next_window(&r->rl, now, r->f->total_bytes,
+					       &w);
+			update_window(r, &w);
+		}
 	}
+	return true;
 }
 
 /*
@@ -356,9 +372,11 @@ static void *migration_thread(void *opaque)
 		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
 
-	run_iterations(r);
+	/* A failure of its own (a cache that cannot be resized) is the
+	 * migration's error as it is, not a stream error. */
+	bool iterated = run_iterations(r, &err);
 	/* The destination's own word beats "Unable to write" when it failed. */
-	if (r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
+	if (iterated && r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
 		rp_reader_wait_shut(&r->rp, &err);
 	if (!err && !cancelled(r) && !qemu_file_error(r->f)) {
 		int64_t t0 = clock_now_ms();

@@ -52,14 +52,18 @@ struct page_cache *page_cache_new(uint64_t size_bytes, struct error **errp)
 	if (!cache)
 		goto nomem;
 	cache->slot_count = slots;
-	cache->slots = malloc(slots * sizeof(*cache->slots));
-	if (!cache->slots)
-		goto nomem;
+	/* The page mapping first: it is 256 times the slot table, and the
+	 * kernel refuses a size no address space can hold before the slot
+	 * table is asked of malloc (which a sanitizer's allocator would
+	 * abort on rather than fail). */
 	data = mmap(NULL, slots * PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (data == MAP_FAILED)
 		goto nomem;
 	cache->data = data;
+	cache->slots = malloc(slots * sizeof(*cache->slots));
+	if (!cache->slots)
+		goto nomem;
 	for (uint64_t i = 0; i < slots; i++) {
 		cache->slots[i].addr = NO_ADDR;
 		cache->slots[i].age = 0;

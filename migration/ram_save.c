@@ -13,6 +13,8 @@
 #include "util/xalloc.h"
 
 #define RATE_PERIOD_NS 1000000000LL /* rates over >= 1 s, as QEMU */
+/* The pool's record-size average: each record weighs 1/16. */
+#define POOL_AVG_SHIFT 4
 
 void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o)
 {
@@ -44,6 +46,8 @@ static void emit_pool_record(void *opaque, uint64_t offset,
 	(void)offset;
 	qemu_put_buffer(rs->pool_file, record, len);
 	count_bytes(rs, len);
+	rs->pool_record_bytes_x16 += len;
+	rs->pool_record_bytes_x16 -= rs->pool_record_bytes_x16 >> POOL_AVG_SHIFT;
 	if (is_zero) {
 		STAT_ADD(rs->stats->duplicate, 1);
 	} else {
@@ -56,6 +60,11 @@ static void emit_pool_record(void *opaque, uint64_t offset,
 
 static bool make_pool(struct ram_save *rs, struct error **errp)
 {
+	/* Until records say otherwise, a page costs the most a record can:
+	 * the first section stays under its budget rather than over. */
+	if (!rs->pool_record_bytes_x16)
+		rs->pool_record_bytes_x16 = COMPRESS_POOL_MAX_RECORD_BYTES
+					    << POOL_AVG_SHIFT;
 	rs->pool = compress_pool_new(rs->cfg.compress_threads,
 				     rs->cfg.compress_level, emit_pool_record,
 				     rs, errp);
@@ -383,16 +392,25 @@ static void end_section_data(struct ram_save *rs, struct qemu_file *f)
 	update_remaining(rs);
 }
 
+/* Bytes the stream will still get from the pages in the pool. */
+static uint64_t pool_pending_bytes(const struct ram_save *rs)
+{
+	if (!rs->pool)
+		return 0;
+	return compress_pool_inflight_pages(rs->pool) *
+	       (rs->pool_record_bytes_x16 >> POOL_AVG_SHIFT);
+}
+
 uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 			  uint64_t max_bytes)
 {
 	uint64_t start = f->total_bytes;
 	uint64_t page;
 	unsigned n = 0;
-	while (f->total_bytes - start < max_bytes && !qemu_file_error(f) &&
-	       find_dirty_page(rs, &page)) {
+	while (f->total_bytes - start + pool_pending_bytes(rs) < max_bytes &&
+	       !qemu_file_error(f) && find_dirty_page(rs, &page)) {
 		send_dirty_page(rs, f, page);
-		/* Pool output counts towards the budget only once emitted. */
+		/* Finished records move from the estimate to the stream. */
 		if (rs->pool && (++n & 63) == 0) {
 			rs->pool_file = f;
 			compress_pool_collect(rs->pool, false);

@@ -71,6 +71,9 @@ struct ram_save {
 
 	struct compress_pool *pool; /* compress on */
 	struct qemu_file *pool_file; /* where pool records go (this section) */
+	/* Recent pool records' mean size x 16 (a moving average): what a
+	 * page still in the pool will cost the stream. */
+	uint64_t pool_record_bytes_x16;
 
 	/* rate period (>= 1 s, at syncs) for the rates info migrate shows */
 	int64_t rate_period_start_ns;
@@ -109,7 +112,10 @@ void ram_save_sync(struct ram_save *rs);
 
 /*
  * Data of one PART section: dirty pages until max_bytes have been written
- * or none is left, then EOS.  Returns the bytes written.
+ * or none is left, then EOS.  Returns the bytes written.  With compress,
+ * pages in the pool count at the recent records' mean size, so that the
+ * drain at the end of the section overshoots max_bytes only by how far
+ * that estimate is off (plus one record), not by the pool's depth.
  */
 uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 			  uint64_t max_bytes);

@@ -410,6 +410,32 @@ static void test_zero_pages(void **state)
 	sink_release(&sink);
 }
 
+/* In flight: every page taken and not yet emitted (the saver's budget
+ * counts them), whatever the pool has emitted on the way. */
+static void test_inflight_pages(void **state)
+{
+	struct sink sink = { 0 };
+	struct compress_pool *pool =
+		compress_pool_new(2, 1, sink_emit, &sink, NULL);
+	assert_non_null(pool);
+	uint8_t page[PAGE];
+	assert_int_equal(compress_pool_inflight_pages(pool), 0);
+	for (unsigned i = 0; i < 100; i++) {
+		memset(page, (int)i + 1, sizeof(page));
+		assert_true(compress_pool_submit(pool, (uint64_t)i * PAGE, page,
+						 true));
+		assert_int_equal(compress_pool_inflight_pages(pool) + sink.n,
+				 i + 1);
+	}
+	compress_pool_collect(pool, false);
+	assert_int_equal(compress_pool_inflight_pages(pool) + sink.n, 100);
+	compress_pool_collect(pool, true);
+	assert_int_equal(compress_pool_inflight_pages(pool), 0);
+	assert_int_equal(sink.n, 100);
+	compress_pool_free(pool);
+	sink_release(&sink);
+}
+
 /*
  * wait=false: with one slow worker a fast submitter fills the pool; the
  * declined pages are not taken, every taken page comes out once, in order.
@@ -508,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_round_trips_each_engine),
 		cmocka_unit_test(test_order_same_page),
 		cmocka_unit_test(test_zero_pages),
+		cmocka_unit_test(test_inflight_pages),
 		cmocka_unit_test(test_busy_no_wait),
 		cmocka_unit_test(test_free_undrained),
 		cmocka_unit_test(test_bad_arguments),

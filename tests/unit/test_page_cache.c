@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,18 @@ static void test_resize(void **state)
 	/* a failed resize keeps the cache */
 	assert_false(page_cache_resize(&c, 100, &err));
 	assert_non_null(err);
+	error_free(err);
+	assert_ptr_equal(c, before);
+
+	/* A size no address space holds (`xbzrle-cache-size 1E`): refused
+	 * with ENOMEM and the size, the cache kept, and no sanitizer's
+	 * allocator asked for the slot table. */
+	err = NULL;
+	assert_false(page_cache_resize(&c, 1ULL << 60, &err));
+	assert_non_null(err);
+	assert_int_equal(err->code, ENOMEM);
+	assert_string_equal(err->msg, "cannot allocate an XBZRLE cache of "
+				      "1152921504606846976 bytes");
 	error_free(err);
 	assert_ptr_equal(c, before);
 
