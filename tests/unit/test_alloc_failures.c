@@ -265,8 +265,9 @@ static void test_migration_cache_resize_fails(void **state)
 	struct error *err = NULL;
 	assert_true(test_source_migrate(&s, PEER_URI, &err));
 	test_source_wait_status(&s, MIG_STATUS_ACTIVE);
-	test_source_param(&s, "xbzrle-cache-size", "16M");
+	/* armed first: whenever the thread sees the new size, it fails */
 	inject_fail(INJECT_MMAP, 16 * MiB, 0, 1);
+	test_source_param(&s, "xbzrle-cache-size", "16M");
 	test_peer_release_hold(&p);
 	expect_failed_then_retry(&s, before, INJECT_MMAP,
 				 "Unable to write to socket: Cannot allocate memory");
