@@ -28,6 +28,10 @@ LIB_SRCS = $(wildcard util/*.c ram/*.c migration/*.c monitor/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Helpers the unit tests share (tests/unit/lib/), as an archive: a test
+# links only what it uses.  inject.c is not in it (see INJECT_TESTS).
+UNIT_LIB_SRCS = $(filter-out tests/unit/lib/inject.c,$(wildcard tests/unit/lib/*.c))
+UNIT_LIB = $(BUILD)/tests/unit/libunit.a
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -50,8 +54,23 @@ $(BUILD)/libqmig.a: $(LIB_OBJS)
 $(BUILD)/qmig: $(BUILD)/qmig.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libqmig.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcmocka
+$(UNIT_LIB): $(UNIT_LIB_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_LIB) $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS_ALL) $(UNIT_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# Failure injection (tests/unit/lib/inject.h): in these binaries every call
+# that qmig's objects and the test make to the functions below goes through
+# inject.c first (GNU ld --wrap), which fails it when the test says so.
+INJECT_SYMS = malloc calloc mmap deflateInit_ deflate inflateInit_ inflate \
+	      libdeflate_alloc_compressor libdeflate_alloc_decompressor \
+	      libdeflate_zlib_decompress_ex
+INJECT_TESTS = $(BUILD)/tests/unit/test_alloc_failures \
+	       $(BUILD)/tests/unit/test_zlib_failures
+$(INJECT_TESTS): $(BUILD)/tests/unit/lib/inject.o
+$(INJECT_TESTS): UNIT_LDFLAGS = $(INJECT_SYMS:%=-Wl,--wrap=%)
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)

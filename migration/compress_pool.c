@@ -254,9 +254,17 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 	pool->nworkers = threads;
 	unsigned slots = batch_queue_slots_for(threads);
 	batch_queue_init(&pool->queue, slots);
-	/* calloc: untouched batches cost no resident memory. */
-	pool->batch = xcalloc(slots, sizeof(*pool->batch));
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
+	/* calloc: untouched batches cost no resident memory.  The one big
+	 * allocation (8 MiB for 8 threads, 67 MiB for 255: the user's
+	 * choice) fails the migration, not the VM, as in QEMU 7.2. */
+	pool->batch = calloc(slots, sizeof(*pool->batch));
+	if (!pool->batch) {
+		error_setf_code(errp, ENOMEM,
+				"cannot allocate %zu bytes of compression buffers for %u threads",
+				slots * sizeof(*pool->batch), threads);
+		goto fail;
+	}
 
 	for (unsigned i = 0; i < threads; i++) {
 		struct cp_worker *w = &pool->worker[i];

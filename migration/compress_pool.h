@@ -59,7 +59,8 @@ struct compress_pool;
  * Starts threads (1..COMPRESS_POOL_MAX_THREADS) workers compressing at
  * level (0..9) with the engine page_deflate_pick(level) chooses.  emit and
  * opaque receive every record (see the contract).  NULL with *errp set on a
- * bad argument or when a thread or a compressor cannot be created.
+ * bad argument or when a thread, a compressor or the page buffers (about
+ * 1 MiB a thread) cannot be created.
  */
 struct compress_pool *compress_pool_new(unsigned threads, int level,
 					compress_emit_fn *emit, void *opaque,

@@ -285,8 +285,16 @@ struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 	pool->nworkers = threads;
 	unsigned slots = batch_queue_slots_for(threads);
 	batch_queue_init(&pool->queue, slots);
-	pool->batch = xcalloc(slots, sizeof(*pool->batch));
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
+	/* The one big allocation (33 MiB for 255 threads): failing it fails
+	 * the load, with its message, rather than aborting. */
+	pool->batch = calloc(slots, sizeof(*pool->batch));
+	if (!pool->batch) {
+		error_setf_code(errp, ENOMEM,
+				"cannot allocate %zu bytes of decompression buffers for %u threads",
+				slots * sizeof(*pool->batch), threads);
+		goto fail;
+	}
 	for (unsigned i = 0; i < INFLIGHT_BUCKETS; i++)
 		atomic_init(&pool->inflight[i], 0);
 	atomic_init(&pool->failed, false);

@@ -46,7 +46,8 @@ struct decompress_pool;
  * Starts threads (1..DECOMPRESS_POOL_MAX_THREADS) workers writing into
  * ram[0..ram_size) (ram_size a non-zero multiple of 4096).  The pool does
  * not own ram, which must outlive it.  NULL with *errp set on a bad
- * argument or when a thread cannot be created.
+ * argument or when a thread, an inflate state or the payload buffers
+ * (about 0.5 MiB a thread) cannot be created.
  */
 struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 					    uint64_t ram_size,

@@ -252,6 +252,19 @@ static void send_rest(struct mig_run *r, bool was_running)
 	qemu_file_flush(r->f);
 }
 
+/* A migration that ended without completing gives back the guest that
+ * the switch-over stopped: running again if it ran, else paused (QEMU 7.2
+ * would say postmigrate; a paused guest must not stay in finish-migrate,
+ * where `cont` refuses). */
+static void restore_guest_locked(struct vm *vm, bool vm_stopped,
+				 bool was_running)
+{
+	if (vm_stopped && was_running)
+		vm_start_locked(vm);
+	else if (vm_stopped)
+		vm_stop_locked(vm, RUNSTATE_PAUSED);
+}
+
 static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 		   bool was_running)
 {
@@ -276,8 +289,8 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 	pthread_mutex_lock(&vm->lock);
 	m->total_time_ms = clock_now_ms() - m->start_ms;
 	if (cancelled(r)) {
-		if (vm_stopped && was_running)
-			vm_start_locked(vm);
+		/* QEMU 7.2: RESUME, then cancelled. */
+		restore_guest_locked(vm, vm_stopped, was_running);
 		set_status_locked(vm, MIG_STATUS_CANCELLED);
 	} else if (err || io_err) {
 		if (!err)
@@ -288,11 +301,9 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 		/* As QEMU, a failure nobody waits for goes to stderr. */
 		if (!m->waiter_reports_error)
 			fprintf(stderr, "qmig: %s\n", err->msg);
-		if (vm_stopped && was_running)
-			vm_start_locked(vm);
-		else if (vm_stopped)
-			vm_stop_locked(vm, RUNSTATE_PAUSED);
+		/* QEMU 7.2: failed, then RESUME. */
 		set_status_locked(vm, MIG_STATUS_FAILED);
+		restore_guest_locked(vm, vm_stopped, was_running);
 	} else {
 		/* Completed: the final mbps covers the whole run. */
 		struct mig_stats *s = &m->stats;

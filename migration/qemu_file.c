@@ -169,6 +169,10 @@ static const uint8_t *read_base(const struct qemu_file *f)
 
 bool qemu_get_buffer(struct qemu_file *f, uint8_t *dst, size_t len)
 {
+	/* Sticky, as the header promises: bytes still buffered after an
+	 * error are not handed out (nor counted). */
+	if (f->error)
+		return false;
 	while (len) {
 		if (!fill(f)) {
 			/* A stream cut short is an I/O error, as in QEMU. */
