@@ -12,6 +12,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "monitor/hmp.h"
 #include "monitor/info_migrate.h"
 #include "monitor/preconditions.h"

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "util/strbuf.h"
 
 /* info-fresh.json: `info migrate_capabilities` on a fresh VM */
@@ -721,6 +722,29 @@ static void test_tables(void **state)
 	}
 }
 
+/* Every row has its own place in query-migrate-parameters. */
+static void test_qmp_positions(void **state)
+{
+	int at[MIG_PARAM__COUNT + 1];
+
+	(void)state;
+	for (int k = 0; k <= MIG_PARAM__COUNT; k++)
+		at[k] = -1;
+	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
+		unsigned pos = mig_param_table[i].qmp_pos;
+
+		if (pos < 1 || pos > MIG_PARAM__COUNT)
+			fail_msg("%s: qmp_pos %u is not in 1..%d",
+				 mig_param_table[i].name, pos,
+				 MIG_PARAM__COUNT);
+		if (at[pos] >= 0)
+			fail_msg("%s and %s share qmp_pos %u",
+				 mig_param_table[at[pos]].name,
+				 mig_param_table[i].name, pos);
+		at[pos] = i;
+	}
+}
+
 static void test_supported_caps(void **state)
 {
 	struct mig_options *o = *state;
@@ -1200,6 +1224,7 @@ int main(void)
 		T(test_fixture_set_parameters_and_capabilities),
 		T(test_fixture_errors),
 		T(test_tables),
+		T(test_qmp_positions),
 		T(test_supported_caps),
 		T(test_cap_cross_checks),
 		T(test_caps_all_or_nothing),
