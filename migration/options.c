@@ -3,7 +3,7 @@
  *
  * DESIGN: one struct mig_options per process side, shared by the monitor
  * thread(s) and the migration thread.  o->lock guards caps[], num[],
- * str[] and generation; every public function takes it for its
+ * str[], generation and changed[]; every public function takes it for its
  * whole duration and never calls out while holding it (the checks it
  * calls are pure), so it nests under no other lock and no other lock
  * nests under it.  Updates are validated on a private merged copy built
@@ -99,7 +99,20 @@ void mig_options_snapshot(struct mig_options *o, struct mig_options *copy)
 	for (int i = 0; i < MIG_PARAM__COUNT; i++)
 		copy->str[i] = o->str[i] ? xstrdup(o->str[i]) : NULL;
 	copy->generation = o->generation;
+	memcpy(copy->changed, o->changed, sizeof(copy->changed));
 	pthread_mutex_unlock(&o->lock);
+}
+
+unsigned mig_options_applies_since(struct mig_options *o, uint64_t since)
+{
+	unsigned bits = 0;
+
+	pthread_mutex_lock(&o->lock);
+	for (int i = 0; i < MIG_PARAM__COUNT; i++)
+		if (o->changed[i] > since)
+			bits |= mig_param_table[i].apply;
+	pthread_mutex_unlock(&o->lock);
+	return bits;
 }
 
 bool mig_options_apply_caps(struct mig_options *o,
@@ -127,14 +140,22 @@ bool mig_options_apply_caps(struct mig_options *o,
 static void commit_param_locked(struct mig_options *o, int i,
 				uint64_t num, const char *str)
 {
-	if (is_str(i)) {
-		char *copy = xstrdup(str);
+	bool same;
 
-		free(o->str[i]);
-		o->str[i] = copy;
+	if (is_str(i)) {
+		same = !strcmp(o->str[i] ? o->str[i] : "", str);
+		if (!same) {
+			char *copy = xstrdup(str);
+
+			free(o->str[i]);
+			o->str[i] = copy;
+		}
 	} else {
+		same = o->num[i] == num;
 		o->num[i] = num;
 	}
+	if (!same)
+		o->changed[i] = o->generation;
 }
 
 bool mig_options_apply_params(struct mig_options *o,

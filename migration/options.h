@@ -1,7 +1,7 @@
 /*
  * The migration capabilities and parameters: one table row per capability
  * and per parameter (name, type, default, range, unit, QMP position, where
- * it is shown), and the store
+ * it is shown, what a change does to a running migration), and the store
  * that holds their values.  QEMU 7.2's names, defaults, order and error
  * texts (shared/docs/monitor-reference.md §4-5).
  *
@@ -155,6 +155,20 @@ enum mig_param_shown {
 	MIG_SHOWN_QMP,
 };
 
+/*
+ * What a change does to an outgoing migration that is running (bits of
+ * a row's `apply` column): the work beyond reading the new value, which
+ * the RAM saver does between sections for the parameters changed since it
+ * last looked (ram_save_apply_options()).  0 for the rest: the migration
+ * thread reads max-bandwidth and downtime-limit where it uses them, the
+ * RAM saver's copy of compress-wait-thread follows every commit, and the
+ * others count only when a migration starts.
+ */
+enum mig_param_apply {
+	MIG_APPLY_XBZRLE_CACHE = 1u << 0,  /* the cache is resized */
+	MIG_APPLY_COMPRESS_POOL = 1u << 1, /* the pool is rebuilt */
+};
+
 struct mig_param_info {
 	const char *name;           /* QEMU's hyphenated name */
 	enum mig_param_type type;
@@ -183,6 +197,7 @@ struct mig_param_info {
 	 */
 	unsigned qmp_pos;
 	enum mig_param_shown shown;
+	unsigned apply;             /* enum mig_param_apply bits */
 };
 extern const struct mig_param_info mig_param_table[MIG_PARAM__COUNT];
 
@@ -233,6 +248,12 @@ struct mig_options {
 	uint64_t num[MIG_PARAM__COUNT];  /* numbers, bools 0/1, enum index */
 	char *str[MIG_PARAM__COUNT];     /* string parameters (owned), else NULL */
 	uint64_t generation;             /* bumped by every successful commit */
+	/*
+	 * The generation of the commit that last changed each parameter's
+	 * value (0: still the default); setting the same value again does
+	 * not count as a change.
+	 */
+	uint64_t changed[MIG_PARAM__COUNT];
 };
 
 /* A set of capability changes: only members with set[i] are changed. */
@@ -259,6 +280,13 @@ void mig_options_snapshot(struct mig_options *o, struct mig_options *copy);
 
 /* A copy of a string parameter ("" when unset); the caller frees it. */
 char *mig_options_str_dup(struct mig_options *o, enum mig_param param);
+
+/*
+ * The OR of the `apply` bits of every parameter whose value a commit
+ * after generation `since` changed: what a migration that read the
+ * options at `since` has to act on.
+ */
+unsigned mig_options_applies_since(struct mig_options *o, uint64_t since);
 
 /* -1 when unknown.  Capability names are exact (case, hyphens). */
 int mig_cap_lookup(const char *name);

@@ -158,14 +158,16 @@ const struct mig_param_info mig_param_table[MIG_PARAM__COUNT] = {
 		.default_num = MIG_DEFAULT_COMPRESS_LEVEL, .min = 0, .max = 9,
 		.hmp_unit = "", .hmp_syntax = MIG_HMP_UINT,
 		.check = MIG_CHECK_RANGE,
-		.check_text = "a value between 0 and 9" },
+		.check_text = "a value between 0 and 9",
+		.apply = MIG_APPLY_COMPRESS_POOL },
 	[MIG_PARAM_COMPRESS_THREADS] = {
 		.name = "compress-threads", .qmp_pos = 6,
 		.type = MIG_PARAM_TYPE_U8,
 		.default_num = MIG_DEFAULT_COMPRESS_THREADS, .min = 1,
 		.max = 255, .hmp_unit = "", .hmp_syntax = MIG_HMP_UINT,
 		.check = MIG_CHECK_RANGE,
-		.check_text = "a value between 1 and 255" },
+		.check_text = "a value between 1 and 255",
+		.apply = MIG_APPLY_COMPRESS_POOL },
 	[MIG_PARAM_COMPRESS_WAIT_THREAD] = {
 		.name = "compress-wait-thread", .qmp_pos = 12,
 		.type = MIG_PARAM_TYPE_BOOL, .default_num = 1, .min = 0,
@@ -232,7 +234,8 @@ const struct mig_param_info mig_param_table[MIG_PARAM__COUNT] = {
 		.hmp_unit = " bytes", .hmp_syntax = MIG_HMP_SIZE_INT64,
 		.check = MIG_CHECK_POW2,
 		.check_text =
-			"a power of two no less than the target page size" },
+			"a power of two no less than the target page size",
+		.apply = MIG_APPLY_XBZRLE_CACHE },
 	[MIG_PARAM_MAX_POSTCOPY_BANDWIDTH] = {
 		.name = "max-postcopy-bandwidth", .qmp_pos = 21,
 		.type = MIG_PARAM_TYPE_SIZE,

@@ -10,6 +10,7 @@
  * parser answers (missing arguments, a state other than on/off) are left
  * to the monitor's tests.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1172,6 +1173,74 @@ static void test_snapshot(void **state)
 	strbuf_release(&b);
 }
 
+/*
+ * What a migration that read the options at some generation has to act
+ * on: the apply bits of the values changed since, nothing for a set to
+ * the same value or a refused set.
+ */
+static void test_applies_since(void **state)
+{
+	struct mig_options *o = *state;
+	static const struct {
+		const char *name, *value;
+		unsigned want; /* bits since the previous row */
+	} rows[] = {
+		{ "compress-threads", "4", MIG_APPLY_COMPRESS_POOL },
+		{ "compress-threads", "4", 0 },       /* the same value */
+		{ "compress-level", "6", MIG_APPLY_COMPRESS_POOL },
+		{ "xbzrle-cache-size", "1m", MIG_APPLY_XBZRLE_CACHE },
+		{ "xbzrle-cache-size", "3m", 0 },     /* refused */
+		{ "max-bandwidth", "1g", 0 },         /* read where used */
+		{ "compress-wait-thread", "off", 0 }, /* copied, no work */
+		{ "tls-creds", "tls0", 0 },
+		{ "tls-creds", "tls0", 0 },
+	};
+	uint64_t first = mig_options_generation(o);
+
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		uint64_t before = mig_options_generation(o);
+		char *msg = set_param(o, rows[k].name, rows[k].value);
+
+		free(msg);
+		if (mig_options_applies_since(o, before) != rows[k].want)
+			fail_msg("row %zu (%s %s): bits %#x, want %#x", k,
+				 rows[k].name, rows[k].value,
+				 mig_options_applies_since(o, before),
+				 rows[k].want);
+	}
+	assert_int_equal(mig_options_applies_since(o, first),
+			 MIG_APPLY_COMPRESS_POOL | MIG_APPLY_XBZRLE_CACHE);
+	assert_int_equal(mig_options_applies_since(
+				 o, mig_options_generation(o)), 0);
+}
+
+/* Every row's apply bits come out when (only) its value changes. */
+static void test_apply_column(void **state)
+{
+	struct mig_options *o = *state;
+
+	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
+		const struct mig_param_info *p = &mig_param_table[i];
+		struct mig_param_update u;
+		uint64_t before = mig_options_generation(o);
+
+		if (mig_param_type_of(i)->is_str)
+			continue;
+		mig_param_update_init(&u);
+		u.has[i] = true;
+		/* another valid value: the default's neighbour in range */
+		u.num[i] = p->default_num < p->max ? p->default_num + 1
+						   : p->default_num - 1;
+		if (p->check == MIG_CHECK_POW2)
+			u.num[i] = p->default_num * 2;
+		if (!mig_options_apply_params(o, &u, NULL))
+			fail_msg("%s: %" PRIu64 " refused", p->name, u.num[i]);
+		assert_int_equal(mig_options_applies_since(o, before),
+				 p->apply);
+		mig_param_update_release(&u);
+	}
+}
+
 /* Readers never see half an update while a writer commits. */
 struct race {
 	struct mig_options *o;
@@ -1235,6 +1304,8 @@ int main(void)
 		T(test_qmp_style_updates),
 		T(test_lookup_hmp_errors),
 		T(test_snapshot),
+		T(test_applies_since),
+		T(test_apply_column),
 		T(test_concurrent_readers),
 	};
 #undef T

@@ -1,0 +1,169 @@
+/*
+ * migration/ram_save with the options store: the RAM saver reads the
+ * options when a migration starts and afterwards reacts to the store's
+ * generation (ram_save_apply_options()), acting on the rows' apply bits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "migration/compress_pool.h"
+#include "migration/options.h"
+#include "migration/options_hmp.h"
+#include "migration/page_cache.h"
+#include "migration/ram_save.h"
+#include "ram/guest_ram.h"
+
+#define RAM_BYTES (1u << 20)
+
+struct fixture {
+	struct guest_ram ram;
+	struct mig_options options;
+	struct mig_stats stats;
+	atomic_bool running;
+	struct ram_save rs;
+	bool rs_ready;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx || guest_ram_init(&fx->ram, RAM_BYTES, NULL) < 0)
+		return -1;
+	mig_options_init(&fx->options);
+	atomic_init(&fx->running, true);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	if (fx->rs_ready)
+		ram_save_release(&fx->rs);
+	mig_options_release(&fx->options);
+	guest_ram_release(&fx->ram);
+	free(fx);
+	return 0;
+}
+
+/* An HMP line's effect on the store; the line must be accepted. */
+static void hmp_set(struct fixture *fx, const char *name, const char *value)
+{
+	struct error *err = NULL;
+
+	if (!mig_options_set_param_hmp(&fx->options, name, value, false,
+				       &err))
+		fail_msg("%s %s: %s", name, value, err->msg);
+}
+
+static void hmp_cap(struct fixture *fx, const char *name)
+{
+	assert_true(mig_options_set_cap_hmp(&fx->options, name, true, NULL));
+}
+
+/* What migration_thread does when the migration starts. */
+static void start(struct fixture *fx)
+{
+	struct ram_save_config cfg;
+	struct error *err = NULL;
+
+	ram_save_config_read(&cfg, &fx->options);
+	if (!ram_save_init(&fx->rs, &fx->ram, &fx->running, &fx->stats, &cfg,
+			   &err))
+		fail_msg("ram_save_init: %s", err->msg);
+	fx->rs_ready = true;
+}
+
+/* What run_iterations does between sections. */
+static void between_sections(struct fixture *fx)
+{
+	struct error *err = NULL;
+
+	if (!ram_save_apply_options(&fx->rs, &fx->options, &err))
+		fail_msg("ram_save_apply_options: %s", err->msg);
+}
+
+static void test_generation_read_at_start(void **state)
+{
+	struct fixture *fx = *state;
+
+	hmp_set(fx, "compress-level", "6");
+	start(fx);
+	assert_int_equal(fx->rs.cfg.options_generation,
+			 mig_options_generation(&fx->options));
+	/* nothing committed since: nothing to do */
+	between_sections(fx);
+	assert_int_equal(fx->rs.cfg.compress_level, 6);
+}
+
+static void test_cache_resized(void **state)
+{
+	struct fixture *fx = *state;
+
+	hmp_cap(fx, "xbzrle");
+	hmp_set(fx, "xbzrle-cache-size", "256k");
+	start(fx);
+	assert_int_equal(page_cache_size_bytes(fx->rs.cache), 256 << 10);
+	hmp_set(fx, "xbzrle-cache-size", "1m");
+	between_sections(fx);
+	assert_int_equal(page_cache_size_bytes(fx->rs.cache), 1 << 20);
+	assert_int_equal(fx->rs.cfg.options_generation,
+			 mig_options_generation(&fx->options));
+}
+
+static void test_pool_rebuilt(void **state)
+{
+	struct fixture *fx = *state;
+
+	hmp_cap(fx, "compress");
+	hmp_set(fx, "compress-threads", "1");
+	start(fx);
+	/* level 1 is igzip's, 2..9 libdeflate's (page_deflate_pick) */
+	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
+	hmp_set(fx, "compress-level", "6");
+	between_sections(fx);
+	assert_int_equal(compress_pool_engine(fx->rs.pool),
+			 PAGE_DEFLATE_LIBDEFLATE);
+	assert_int_equal(fx->rs.cfg.compress_level, 6);
+	hmp_set(fx, "compress-threads", "2");
+	between_sections(fx);
+	assert_int_equal(fx->rs.cfg.compress_threads, 2);
+	assert_non_null(fx->rs.pool);
+}
+
+/* Parameters without apply bits still reach the config. */
+static void test_wait_thread_follows(void **state)
+{
+	struct fixture *fx = *state;
+
+	hmp_cap(fx, "compress");
+	start(fx);
+	assert_true(fx->rs.cfg.compress_wait_thread);
+	hmp_set(fx, "compress-wait-thread", "off");
+	hmp_set(fx, "max-bandwidth", "1g");
+	between_sections(fx);
+	assert_false(fx->rs.cfg.compress_wait_thread);
+	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_generation_read_at_start),
+		T(test_cache_resized),
+		T(test_pool_rebuilt),
+		T(test_wait_thread_follows),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
