@@ -72,8 +72,8 @@ struct mig_cap_info {
 extern const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT];
 
 /*
- * In QEMU 7.2's order (`info migrate_parameters`, the QMP schema).  Which
- * ones each monitor shows is the row's `shown` column.
+ * In QEMU 7.2's order (`info migrate_parameters`, the QMP schema), then
+ * qmig's own.  Which ones each monitor shows is the row's `shown` column.
  */
 enum mig_param {
 	MIG_PARAM_ANNOUNCE_INITIAL,
@@ -102,6 +102,8 @@ enum mig_param {
 	MIG_PARAM_TLS_AUTHZ,
 	MIG_PARAM_MULTIFD_ZLIB_LEVEL,
 	MIG_PARAM_MULTIFD_ZSTD_LEVEL,
+	/* qmig's own (not in QEMU 7.2): docs/monitor.md, docs/qmp.md */
+	MIG_PARAM_X_XBZRLE_BULK_FILL,
 	MIG_PARAM__COUNT
 };
 
@@ -153,6 +155,13 @@ enum mig_param_shown {
 	MIG_SHOWN_HMP_QMP,
 	/* query-migrate-parameters only (as QEMU 7.2: multifd-z*-level) */
 	MIG_SHOWN_QMP,
+	/*
+	 * qmig's own parameters: both, after QEMU's, but only while the
+	 * value is not the default, so that a qmig left at its defaults
+	 * answers both queries byte for byte as QEMU 7.2 (libvirt and the
+	 * QEMU fixtures compare the member set).
+	 */
+	MIG_SHOWN_WHEN_SET,
 };
 
 /*
@@ -192,7 +201,7 @@ struct mig_param_info {
 	const char *check_text;
 	/*
 	 * 1-based place of the member in query-migrate-parameters: QEMU
-	 * 7.2's (hash) order, then the x- parameters.  Every row has one and
+	 * 7.2's (hash) order, then qmig's own.  Every row has one and
 	 * no two rows share one (test_options checks the permutation).
 	 */
 	unsigned qmp_pos;

@@ -61,7 +61,8 @@ void mig_param_format_hmp(enum mig_param param, uint64_t num,
 /*
  * `info migrate_capabilities` and `info migrate_parameters` as QEMU 7.2
  * prints them ("name: value[unit]" lines ending in '\n'), appended to
- * out.  The parameters are the MIG_SHOWN_HMP_QMP rows.
+ * out.  The parameters are the MIG_SHOWN_HMP_QMP rows, then the
+ * MIG_SHOWN_WHEN_SET rows that are not at their default.
  */
 void mig_options_format_caps(struct mig_options *o, struct strbuf *out);
 void mig_options_format_params(struct mig_options *o, struct strbuf *out);

@@ -254,6 +254,18 @@ const struct mig_param_info mig_param_table[MIG_PARAM__COUNT] = {
 		.default_num = 1, .min = 0, .max = 20, .hmp_unit = "",
 		.hmp_syntax = MIG_HMP_UINT, .check = MIG_CHECK_RANGE,
 		.check_text = "a value between 0 and 20" },
+
+	/*
+	 * qmig's own.  Each changes what goes on the wire or how a
+	 * destination reads it, so none of them hides in the environment.
+	 */
+	/* on: the bulk pass fills the XBZRLE cache (docs/xbzrle.md); off:
+	 * QEMU 7.2's rule.  Read when a migration starts. */
+	[MIG_PARAM_X_XBZRLE_BULK_FILL] = {
+		.name = "x-xbzrle-bulk-fill", .qmp_pos = 27,
+		.shown = MIG_SHOWN_WHEN_SET, .type = MIG_PARAM_TYPE_BOOL,
+		.default_num = 1, .min = 0, .max = 1, .hmp_unit = "",
+		.hmp_syntax = MIG_HMP_BOOL, .check = MIG_CHECK_NONE },
 };
 
 bool mig_param_is_default(enum mig_param param, uint64_t num,
@@ -274,6 +286,8 @@ bool mig_param_shown(enum mig_param param, bool hmp, uint64_t num,
 		return true;
 	case MIG_SHOWN_QMP:
 		return !hmp;
+	case MIG_SHOWN_WHEN_SET:
+		return !mig_param_is_default(param, num, str);
 	}
 	return false;
 }

@@ -25,6 +25,7 @@ static void config_from(struct ram_save_config *cfg,
 	cfg->compress_level = (int)snap->num[MIG_PARAM_COMPRESS_LEVEL];
 	cfg->compress_threads = (unsigned)snap->num[MIG_PARAM_COMPRESS_THREADS];
 	cfg->compress_wait_thread = snap->num[MIG_PARAM_COMPRESS_WAIT_THREAD];
+	cfg->xbzrle_bulk_fill = snap->num[MIG_PARAM_X_XBZRLE_BULK_FILL];
 	cfg->options_generation = snap->generation;
 }
 
@@ -98,9 +99,8 @@ bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
 	if (cfg->compress && !make_pool(rs, errp))
 		return false;
 	/* Measured in docs/xbzrle.md: filling the cache in the bulk pass
-	 * sends fewer bytes; QMIG_XBZRLE_BULK_FILL=0 gives QEMU 7.2's rule. */
-	const char *fill = getenv("QMIG_XBZRLE_BULK_FILL");
-	rs->bulk_fill = cfg->xbzrle && !(fill && !strcmp(fill, "0"));
+	 * sends fewer bytes; x-xbzrle-bulk-fill off gives QEMU 7.2's rule. */
+	rs->bulk_fill = cfg->xbzrle && cfg->xbzrle_bulk_fill;
 	return true;
 }
 

@@ -49,6 +49,7 @@ struct ram_save_config {
 	int compress_level;
 	unsigned compress_threads;
 	bool compress_wait_thread;
+	bool xbzrle_bulk_fill;     /* x-xbzrle-bulk-fill (read at start) */
 	uint64_t options_generation; /* the store's, when these were read */
 };
 

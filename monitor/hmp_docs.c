@@ -133,14 +133,20 @@ static void format_capabilities(struct strbuf *out)
 static const char *const shown_names[] = {
 	[MIG_SHOWN_HMP_QMP] = "HMP, QMP",
 	[MIG_SHOWN_QMP] = "QMP",
+	[MIG_SHOWN_WHEN_SET] = "HMP, QMP when not the default",
 };
 
 static void format_parameters(struct strbuf *out)
 {
 	strbuf_addstr(out,
 		      "\n## Parameters\n\n"
-		      "In QEMU 7.2's order. `info migrate_parameters` prints "
-		      "24 of them, query-migrate-parameters\nall 26.\n\n"
+		      "In QEMU 7.2's order, then qmig's own (the last rows, "
+		      "not in QEMU 7.2).\n`info migrate_parameters` prints "
+		      "QEMU's 24, query-migrate-parameters its 26;\nqmig's "
+		      "own appear in both, after QEMU's, only while not at "
+		      "their default,\nso that a qmig at its defaults "
+		      "answers as QEMU 7.2. Each of them changes what\ngoes "
+		      "on the wire or how the destination reads it.\n\n"
 		      "| parameter | default | shown | "
 		      "`migrate_set_parameter` value |\n"
 		      "| --- | --- | --- | --- |\n");

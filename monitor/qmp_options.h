@@ -20,7 +20,8 @@
 
 /*
  * MigrationParameters of a snapshot: QEMU 7.2's members in QEMU's order
- * (the rows' qmp_pos) that mig_param_shown() shows.  A new reference.
+ * (the rows' qmp_pos), then qmig's own that are not at their default
+ * (mig_param_shown()).  A new reference.
  */
 json_t *qmp_options_parameters_json(const struct mig_options *snap);
 

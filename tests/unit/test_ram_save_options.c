@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -17,6 +18,7 @@
 #include "migration/options.h"
 #include "migration/options_hmp.h"
 #include "migration/page_cache.h"
+#include "migration/qemu_file.h"
 #include "migration/ram_save.h"
 #include "ram/guest_ram.h"
 
@@ -155,6 +157,87 @@ static void test_wait_thread_follows(void **state)
 	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
 }
 
+/* Every page non-zero and different, as the bulk pass will find them. */
+static void fill_ram(struct fixture *fx)
+{
+	for (uint64_t p = 0; p < fx->ram.npages; p++)
+		memset(fx->ram.host + p * GUEST_PAGE_SIZE, (int)(p % 251) + 1,
+		       GUEST_PAGE_SIZE);
+}
+
+/* A stream into memory the test never reads back. */
+static struct qemu_file *sink_file(void)
+{
+	int fd = memfd_create("ram_save_sink", 0);
+
+	assert_true(fd >= 0);
+	return qemu_file_new_fd(fd, true);
+}
+
+/*
+ * The bulk pass, then `dirtied` pages (never page 0, the one that names
+ * the block) written once more and sent in the second pass.
+ */
+static void two_passes(struct fixture *fx, unsigned dirtied)
+{
+	struct qemu_file *f = sink_file();
+
+	ram_save_setup(&fx->rs, f);
+	ram_save_iterate(&fx->rs, f, UINT64_MAX);
+	assert_int_equal(atomic_load(&fx->stats.normal), fx->ram.npages);
+	for (unsigned k = 1; k <= dirtied; k++) {
+		uint64_t off = (uint64_t)k * 7 * GUEST_PAGE_SIZE;
+
+		fx->ram.host[off + 100] ^= 0x5a;
+		guest_ram_mark_dirty(&fx->ram, off, GUEST_PAGE_SIZE);
+	}
+	ram_save_sync(&fx->rs);
+	ram_save_iterate(&fx->rs, f, UINT64_MAX);
+	assert_int_equal(qemu_file_close(f), 0);
+}
+
+/* qmig's rule: the bulk pass filled the cache, the first re-send of a
+ * page is a delta. */
+static void test_bulk_fill_on(void **state)
+{
+	struct fixture *fx = *state;
+
+	fill_ram(fx);
+	hmp_cap(fx, "xbzrle");
+	start(fx);
+	assert_true(fx->rs.bulk_fill);
+	two_passes(fx, 10);
+	assert_int_equal(atomic_load(&fx->stats.xbzrle_pages), 10);
+	assert_int_equal(atomic_load(&fx->stats.xbzrle_cache_miss), 0);
+}
+
+/* x-xbzrle-bulk-fill off: QEMU 7.2's rule, a cache miss first. */
+static void test_bulk_fill_off(void **state)
+{
+	struct fixture *fx = *state;
+
+	fill_ram(fx);
+	hmp_cap(fx, "xbzrle");
+	hmp_set(fx, "x-xbzrle-bulk-fill", "off");
+	start(fx);
+	assert_false(fx->rs.bulk_fill);
+	two_passes(fx, 10);
+	assert_int_equal(atomic_load(&fx->stats.xbzrle_pages), 0);
+	assert_int_equal(atomic_load(&fx->stats.xbzrle_cache_miss), 10);
+}
+
+/* The rule is the one the migration started with. */
+static void test_bulk_fill_read_at_start(void **state)
+{
+	struct fixture *fx = *state;
+
+	hmp_cap(fx, "xbzrle");
+	start(fx);
+	hmp_set(fx, "x-xbzrle-bulk-fill", "off");
+	between_sections(fx);
+	assert_true(fx->rs.bulk_fill);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -163,6 +246,9 @@ int main(void)
 		T(test_cache_resized),
 		T(test_pool_rebuilt),
 		T(test_wait_thread_follows),
+		T(test_bulk_fill_on),
+		T(test_bulk_fill_off),
+		T(test_bulk_fill_read_at_start),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
