@@ -104,6 +104,7 @@ enum mig_param {
 	MIG_PARAM_MULTIFD_ZSTD_LEVEL,
 	/* qmig's own (not in QEMU 7.2): docs/monitor.md, docs/qmp.md */
 	MIG_PARAM_X_XBZRLE_BULK_FILL,
+	MIG_PARAM_X_COMPRESS_ENGINE,
 	MIG_PARAM__COUNT
 };
 

@@ -117,6 +117,14 @@ _Static_assert(ARRAY_SIZE(mig_param_types) == MIG_PARAM_TYPE__COUNT,
 static const char *const multifd_compression_names[] = {
 	"none", "zlib", "zstd", NULL
 };
+/*
+ * x-compress-engine: "auto" is page_deflate_pick()'s choice per level; the
+ * others are page_deflate's engine names.
+ */
+static const char *const compress_engine_names[] = {
+	"auto", "zlib", "libdeflate", "igzip", NULL
+};
+
 /* QMP position, then the rest; rows QEMU shows in HMP and QMP. */
 #define ROW_U8(n, pos, def, lo, hi, text) \
 	{ .name = n, .qmp_pos = pos, .type = MIG_PARAM_TYPE_U8, \
@@ -266,6 +274,16 @@ const struct mig_param_info mig_param_table[MIG_PARAM__COUNT] = {
 		.shown = MIG_SHOWN_WHEN_SET, .type = MIG_PARAM_TYPE_BOOL,
 		.default_num = 1, .min = 0, .max = 1, .hmp_unit = "",
 		.hmp_syntax = MIG_HMP_BOOL, .check = MIG_CHECK_NONE },
+	/* The source's deflate library (docs/compression.md); zlib writes
+	 * QEMU 7.2's payload bytes.  Also during a migration. */
+	[MIG_PARAM_X_COMPRESS_ENGINE] = {
+		.name = "x-compress-engine", .qmp_pos = 28,
+		.shown = MIG_SHOWN_WHEN_SET, .type = MIG_PARAM_TYPE_ENUM,
+		.default_num = 0, .min = 0,
+		.max = ARRAY_SIZE(compress_engine_names) - 2, .hmp_unit = "",
+		.enum_names = compress_engine_names,
+		.hmp_syntax = MIG_HMP_ENUM, .check = MIG_CHECK_NONE,
+		.apply = MIG_APPLY_COMPRESS_POOL },
 };
 
 bool mig_param_is_default(enum mig_param param, uint64_t num,

@@ -16,6 +16,17 @@
 /* The pool's record-size average: each record weighs 1/16. */
 #define POOL_AVG_SHIFT 4
 
+/* x-compress-engine: -1 for "auto", else the engine it names. */
+static int compress_engine(const struct mig_options *snap)
+{
+	const struct mig_param_info *p =
+		&mig_param_table[MIG_PARAM_X_COMPRESS_ENGINE];
+	uint64_t v = snap->num[MIG_PARAM_X_COMPRESS_ENGINE];
+
+	return v == p->default_num ? -1
+				   : page_deflate_engine_lookup(p->enum_names[v]);
+}
+
 static void config_from(struct ram_save_config *cfg,
 			const struct mig_options *snap)
 {
@@ -25,6 +36,7 @@ static void config_from(struct ram_save_config *cfg,
 	cfg->compress_level = (int)snap->num[MIG_PARAM_COMPRESS_LEVEL];
 	cfg->compress_threads = (unsigned)snap->num[MIG_PARAM_COMPRESS_THREADS];
 	cfg->compress_wait_thread = snap->num[MIG_PARAM_COMPRESS_WAIT_THREAD];
+	cfg->compress_engine = compress_engine(snap);
 	cfg->xbzrle_bulk_fill = snap->num[MIG_PARAM_X_XBZRLE_BULK_FILL];
 	cfg->options_generation = snap->generation;
 }
@@ -73,9 +85,14 @@ static bool make_pool(struct ram_save *rs, struct error **errp)
 	if (!rs->pool_record_bytes_x16)
 		rs->pool_record_bytes_x16 = COMPRESS_POOL_MAX_RECORD_BYTES
 					    << POOL_AVG_SHIFT;
-	rs->pool = compress_pool_new(rs->cfg.compress_threads,
-				     rs->cfg.compress_level, emit_pool_record,
-				     rs, errp);
+	/* The level is 0..9: the store checked it (compress-level). */
+	int level = rs->cfg.compress_level;
+	enum page_deflate_engine engine = rs->cfg.compress_engine < 0
+		? page_deflate_pick(level)
+		: (enum page_deflate_engine)rs->cfg.compress_engine;
+	rs->pool = compress_pool_new_engine(rs->cfg.compress_threads, level,
+					    engine, emit_pool_record, rs,
+					    errp);
 	return rs->pool != NULL;
 }
 
@@ -132,6 +149,7 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 	rs->cfg.compress_level = cfg.compress_level;
 	rs->cfg.compress_threads = cfg.compress_threads;
 	rs->cfg.compress_wait_thread = cfg.compress_wait_thread;
+	rs->cfg.compress_engine = cfg.compress_engine;
 	rs->cfg.options_generation = cfg.options_generation;
 	if ((what & MIG_APPLY_XBZRLE_CACHE) && rs->cache &&
 	    !page_cache_resize(&rs->cache, cfg.xbzrle_cache_bytes, errp))

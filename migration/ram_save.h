@@ -23,8 +23,8 @@
  * Threads: owned by the migration thread; nothing here locks but the
  * options store's own lock.  Options are read at setup; changes during
  * the migration (xbzrle-cache-size, compress-level, compress-threads,
- * compress-wait-thread) are picked up by ram_save_apply_options()
- * between sections.
+ * compress-wait-thread, x-compress-engine) are picked up by
+ * ram_save_apply_options() between sections.
  */
 #ifndef QMIG_MIGRATION_RAM_SAVE_H
 #define QMIG_MIGRATION_RAM_SAVE_H
@@ -49,6 +49,7 @@ struct ram_save_config {
 	int compress_level;
 	unsigned compress_threads;
 	bool compress_wait_thread;
+	int compress_engine;       /* x-compress-engine; -1: per level */
 	bool xbzrle_bulk_fill;     /* x-xbzrle-bulk-fill (read at start) */
 	uint64_t options_generation; /* the store's, when these were read */
 };

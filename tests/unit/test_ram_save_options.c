@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "migration/compress_pool.h"
 #include "migration/options.h"
@@ -20,6 +22,7 @@
 #include "migration/page_cache.h"
 #include "migration/qemu_file.h"
 #include "migration/ram_save.h"
+#include "migration/ram_wire.h"
 #include "ram/guest_ram.h"
 
 #define RAM_BYTES (1u << 20)
@@ -238,6 +241,140 @@ static void test_bulk_fill_read_at_start(void **state)
 	assert_true(fx->rs.bulk_fill);
 }
 
+/* Compressible, non-zero, different pages. */
+static void fill_ram_text(struct fixture *fx)
+{
+	for (uint64_t p = 0; p < fx->ram.npages; p++) {
+		uint8_t *page = fx->ram.host + p * GUEST_PAGE_SIZE;
+
+		for (unsigned i = 0; i < GUEST_PAGE_SIZE; i++)
+			page[i] = (uint8_t)('a' + (i * 7 + p) % 13);
+	}
+}
+
+/* The bulk pass into memory, returned (malloc'ed, *len bytes). */
+static uint8_t *bulk_pass_bytes(struct fixture *fx, size_t *len)
+{
+	int fd = memfd_create("ram_save_stream", 0);
+	int keep;
+	struct qemu_file *f;
+	uint8_t *buf;
+
+	assert_true(fd >= 0);
+	keep = dup(fd);
+	assert_true(keep >= 0);
+	f = qemu_file_new_fd(fd, true);
+	ram_save_setup(&fx->rs, f);
+	ram_save_iterate(&fx->rs, f, UINT64_MAX);
+	assert_int_equal(qemu_file_close(f), 0);
+	*len = (size_t)lseek(keep, 0, SEEK_END);
+	buf = malloc(*len);
+	assert_non_null(buf);
+	assert_int_equal(pread(keep, buf, *len, 0), (ssize_t)*len);
+	close(keep);
+	return buf;
+}
+
+/*
+ * Walks the ram section data of setup + one iteration and checks every
+ * COMPRESS_PAGE payload against zlib's compress2() at level: the bytes
+ * QEMU 7.2 writes.  Returns how many there were.
+ */
+static unsigned check_payloads_are_zlibs(struct fixture *fx,
+					 const uint8_t *data, size_t len,
+					 int level)
+{
+	struct qemu_file *f = qemu_file_new_mem(data, len);
+	char name[256];
+	uint8_t payload[RAM_COMPRESS_MAX_LEN], want[RAM_COMPRESS_MAX_LEN + 64];
+	unsigned n = 0;
+
+	/* setup: the block list, EOS */
+	assert_int_equal(qemu_get_be64(f) & RAM_FLAG_MASK, RAM_FLAG_MEM_SIZE);
+	qemu_get_string8(f, name);
+	qemu_get_be64(f);
+	assert_int_equal(qemu_get_be64(f), RAM_FLAG_EOS);
+	for (;;) {
+		uint64_t hdr = qemu_get_be64(f);
+		uint64_t flags = hdr & RAM_FLAG_MASK, off = hdr & ~RAM_FLAG_MASK;
+
+		assert_int_equal(qemu_file_error(f), 0);
+		if (flags & RAM_FLAG_EOS)
+			break;
+		if (!(flags & RAM_FLAG_CONTINUE))
+			qemu_get_string8(f, name);
+		if (flags & RAM_FLAG_ZERO) {
+			qemu_get_u8(f);
+		} else if (flags & RAM_FLAG_PAGE) {
+			qemu_skip(f, GUEST_PAGE_SIZE);
+		} else {
+			uLongf wlen = sizeof(want);
+			uint32_t plen = qemu_get_be32(f);
+
+			assert_int_equal(flags & ~RAM_FLAG_CONTINUE,
+					 RAM_FLAG_COMPRESS_PAGE);
+			assert_true(plen <= sizeof(payload));
+			assert_true(qemu_get_buffer(f, payload, plen));
+			assert_int_equal(compress2(want, &wlen,
+						   fx->ram.host + off,
+						   GUEST_PAGE_SIZE, level),
+					 Z_OK);
+			assert_int_equal(plen, wlen);
+			assert_memory_equal(payload, want, plen);
+			n++;
+		}
+	}
+	assert_true(qemu_file_at_eof(f));
+	qemu_file_close(f);
+	return n;
+}
+
+/* x-compress-engine zlib: the payloads are QEMU 7.2's bytes. */
+static void test_compress_engine_zlib(void **state)
+{
+	struct fixture *fx = *state;
+	size_t len;
+	uint8_t *data;
+
+	fill_ram_text(fx);
+	hmp_cap(fx, "compress");
+	hmp_set(fx, "compress-threads", "2");
+	hmp_set(fx, "x-compress-engine", "zlib");
+	start(fx);
+	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_ZLIB);
+	data = bulk_pass_bytes(fx, &len);
+	/* every page but the one naming the block */
+	assert_int_equal(check_payloads_are_zlibs(fx, data, len, 1),
+			 fx->ram.npages - 1);
+	free(data);
+}
+
+/* Every engine the parameter names exists, and it switches mid-run. */
+static void test_compress_engine_names(void **state)
+{
+	struct fixture *fx = *state;
+	const struct mig_param_info *p =
+		&mig_param_table[MIG_PARAM_X_COMPRESS_ENGINE];
+
+	assert_string_equal(p->enum_names[p->default_num], "auto");
+	hmp_cap(fx, "compress");
+	start(fx);
+	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
+	for (int i = 0; p->enum_names[i]; i++) {
+		if (i == (int)p->default_num)
+			continue;
+		int e = page_deflate_engine_lookup(p->enum_names[i]);
+
+		assert_true(e > PAGE_DEFLATE_STORED);
+		hmp_set(fx, "x-compress-engine", p->enum_names[i]);
+		between_sections(fx);
+		assert_int_equal(compress_pool_engine(fx->rs.pool), e);
+	}
+	hmp_set(fx, "x-compress-engine", "auto");
+	between_sections(fx);
+	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -249,6 +386,8 @@ int main(void)
 		T(test_bulk_fill_on),
 		T(test_bulk_fill_off),
 		T(test_bulk_fill_read_at_start),
+		T(test_compress_engine_zlib),
+		T(test_compress_engine_names),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
