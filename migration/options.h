@@ -105,6 +105,7 @@ enum mig_param {
 	/* qmig's own (not in QEMU 7.2): docs/monitor.md, docs/qmp.md */
 	MIG_PARAM_X_XBZRLE_BULK_FILL,
 	MIG_PARAM_X_COMPRESS_ENGINE,
+	MIG_PARAM_X_DECOMPRESS_ENGINE,
 	MIG_PARAM__COUNT
 };
 

@@ -125,6 +125,11 @@ static const char *const compress_engine_names[] = {
 	"auto", "zlib", "libdeflate", "igzip", NULL
 };
 
+/* x-decompress-engine: decompress_pool's engine names. */
+static const char *const decompress_engine_names[] = {
+	"libdeflate", "zlib", NULL
+};
+
 /* QMP position, then the rest; rows QEMU shows in HMP and QMP. */
 #define ROW_U8(n, pos, def, lo, hi, text) \
 	{ .name = n, .qmp_pos = pos, .type = MIG_PARAM_TYPE_U8, \
@@ -284,6 +289,16 @@ const struct mig_param_info mig_param_table[MIG_PARAM__COUNT] = {
 		.enum_names = compress_engine_names,
 		.hmp_syntax = MIG_HMP_ENUM, .check = MIG_CHECK_NONE,
 		.apply = MIG_APPLY_COMPRESS_POOL },
+	/* The destination's inflater (docs/compression.md), read when the
+	 * stream arrives: libdeflate with zlib deciding every refusal, or
+	 * zlib alone. */
+	[MIG_PARAM_X_DECOMPRESS_ENGINE] = {
+		.name = "x-decompress-engine", .qmp_pos = 29,
+		.shown = MIG_SHOWN_WHEN_SET, .type = MIG_PARAM_TYPE_ENUM,
+		.default_num = 0, .min = 0,
+		.max = ARRAY_SIZE(decompress_engine_names) - 2,
+		.hmp_unit = "", .enum_names = decompress_engine_names,
+		.hmp_syntax = MIG_HMP_ENUM, .check = MIG_CHECK_NONE },
 };
 
 bool mig_param_is_default(enum mig_param param, uint64_t num,

@@ -26,6 +26,11 @@ XPARAMS = [
      ("gzip", "Parameter 'x-compress-engine' does not accept value 'gzip'"),
      (True, "Invalid parameter type for 'x-compress-engine', expected: "
             "string")),
+    ("x-decompress-engine", ("libdeflate", "libdeflate"), ("zlib", "zlib"),
+     ("igzip",
+      "Parameter 'x-decompress-engine' does not accept value 'igzip'"),
+     (None, "Invalid parameter type for 'x-decompress-engine', expected: "
+            "string")),
 ]
 IDS = [p[0] for p in XPARAMS]
 
@@ -144,6 +149,18 @@ def test_compress_engine(spawn, tmp_path, engine):
                     "migrate_set_parameter compress-threads 2",
                     "migrate_set_parameter x-compress-engine " + engine],
                    ["migrate_set_capability compress on"])
+    assert count(info, "compression pages") > 0
+
+
+@pytest.mark.parametrize("engine", ["zlib", "libdeflate"])
+def test_decompress_engine(spawn, tmp_path, engine):
+    """The destination inflates with either; QEMU 7.2's bytes (zlib
+    engine) into zlib alone is QEMU's own combination."""
+    info = migrate(spawn, tmp_path, COMPRESS_SRC,
+                   ["migrate_set_capability compress on",
+                    "migrate_set_parameter x-compress-engine zlib"],
+                   ["migrate_set_capability compress on",
+                    "migrate_set_parameter x-decompress-engine " + engine])
     assert count(info, "compression pages") > 0
 
 

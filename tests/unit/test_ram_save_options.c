@@ -21,6 +21,7 @@
 #include "migration/options_hmp.h"
 #include "migration/page_cache.h"
 #include "migration/qemu_file.h"
+#include "migration/ram_load.h"
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
 #include "ram/guest_ram.h"
@@ -375,6 +376,54 @@ static void test_compress_engine_names(void **state)
 	assert_int_equal(compress_pool_engine(fx->rs.pool), PAGE_DEFLATE_IGZIP);
 }
 
+/*
+ * The stream of x-compress-engine ENGINE loaded by a destination with
+ * x-decompress-engine DENGINE (what incoming.c hands the loader): the
+ * pages arrive.
+ */
+static void round_trip(struct fixture *fx, const char *engine,
+		       enum decompress_engine dengine)
+{
+	struct guest_ram dst;
+	struct ram_load rl;
+	struct error *err = NULL;
+	size_t len;
+	uint8_t *data;
+	struct qemu_file *f;
+
+	fill_ram_text(fx);
+	hmp_cap(fx, "compress");
+	hmp_set(fx, "x-compress-engine", engine);
+	start(fx);
+	data = bulk_pass_bytes(fx, &len);
+
+	assert_int_equal(guest_ram_init(&dst, RAM_BYTES, NULL), 0);
+	ram_load_init(&rl, &dst, true, 2);
+	rl.decompress_engine = dengine;
+	f = qemu_file_new_mem(data, len);
+	for (int section = 0; section < 2; section++)
+		if (ram_load_section(&rl, f, &err) < 0)
+			fail_msg("section %d: %s", section, err->msg);
+	assert_true(qemu_file_at_eof(f));
+	assert_non_null(rl.pool);
+	assert_int_equal(decompress_pool_engine(rl.pool), dengine);
+	ram_load_release(&rl);
+	assert_memory_equal(dst.host, fx->ram.host, RAM_BYTES);
+	qemu_file_close(f);
+	guest_ram_release(&dst);
+	free(data);
+}
+
+static void test_round_trip_zlib_to_zlib(void **state)
+{
+	round_trip(*state, "zlib", DECOMPRESS_ZLIB);
+}
+
+static void test_round_trip_igzip_to_libdeflate(void **state)
+{
+	round_trip(*state, "igzip", DECOMPRESS_LIBDEFLATE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -388,6 +437,8 @@ int main(void)
 		T(test_bulk_fill_read_at_start),
 		T(test_compress_engine_zlib),
 		T(test_compress_engine_names),
+		T(test_round_trip_zlib_to_zlib),
+		T(test_round_trip_igzip_to_libdeflate),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
