@@ -3,7 +3,11 @@
 Set through HMP and QMP like QEMU's parameters; invisible while at their
 default, so that `info migrate_parameters` and query-migrate-parameters
 stay QEMU 7.2's byte for byte; shown after QEMU's once set.  Then each one
-driven through a real migration: the engine must see it."""
+driven through a real migration: the engine must see it.
+
+Last, the one test-only setting left in the environment, QMIG_XBZRLE
+(which XBZRLE encoder runs; all write the same bytes), read by qmig's
+main() and never by library code."""
 import os
 
 import pytest
@@ -172,3 +176,38 @@ def test_compress_engine_changed_during_migration(spawn, tmp_path):
                    ["migrate_set_capability compress on"],
                    middle=["migrate_set_parameter x-compress-engine zlib"])
     assert count(info, "compression pages") > 0
+
+
+def cpu_runs_avx512():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read().split()
+    return "avx512f" in flags and "avx512bw" in flags
+
+
+@pytest.mark.parametrize("value,why", [
+    ("bogus", "no such XBZRLE encoder (c, sse2, avx2, avx512)"),
+    ("AVX2", "no such XBZRLE encoder (c, sse2, avx2, avx512)"),
+    ("avx512", "this CPU cannot run it"),
+])
+def test_xbzrle_variant_setting_refused(value, why):
+    if value == "avx512" and cpu_runs_avx512():
+        pytest.skip("this CPU runs AVX-512")
+    r = run_piped("info status\n", env=dict(os.environ, QMIG_XBZRLE=value))
+    assert r.stderr == "qmig: QMIG_XBZRLE=%s ignored: %s\n" % (value, why)
+    assert r.stdout == "VM status: running\n"
+    assert r.returncode == 0
+
+
+@pytest.mark.parametrize("variant", ["c", "sse2"])
+def test_xbzrle_variant_setting(spawn, tmp_path, monkeypatch, dense_image,
+                                variant):
+    """A migration whose deltas come from the portable encoder (or SSE2,
+    the x86-64 baseline) arrives whole."""
+    monkeypatch.setenv("QMIG_XBZRLE", variant)
+    r = run_piped("info status\n")
+    assert (r.stdout, r.stderr) == ("VM status: running\n", "")
+    info = migrate(spawn, tmp_path,
+                   ["-workload", "image=" + dense_image,
+                    "-workload", "random,rate=8M,area=8M"],
+                   ["migrate_set_capability xbzrle on"])
+    assert count(info, "xbzrle pages") > 0
