@@ -672,8 +672,8 @@ static const struct set_case set_cases[] = {
 	STORES("x-compress-engine", "auto", 0),
 	REFUSED("x-decompress-engine", "ZLIB",
 		"Parameter 'x-decompress-engine' does not accept value 'ZLIB'"),
-	{ "x-decompress-engine", "zlib", NULL, 1,
-		"x-decompress-engine: zlib" },
+	SHOWS("x-decompress-engine", "zlib", "x-decompress-engine: zlib"),
+	STORES("x-decompress-engine", "libdeflate", 0),
 };
 
 /*
