@@ -12,6 +12,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/vm.h"
+#include "migration/xbzrle.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"
@@ -166,10 +167,31 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	}
 }
 
+/*
+ * Test-only settings, read from the environment here and nowhere else
+ * (library code never reads it; what changes a migration is a migration
+ * parameter).  QMIG_XBZRLE=c|sse2|avx2|avx512 runs that XBZRLE encoder:
+ * all give the same bytes, so tests and benchmarks can cover each.
+ */
+static void apply_test_settings(void)
+{
+	const char *name = getenv("QMIG_XBZRLE");
+	if (!name)
+		return;
+	int v = xbzrle_variant_lookup(name);
+	if (v < 0)
+		fprintf(stderr, "qmig: QMIG_XBZRLE=%s ignored: no such XBZRLE "
+			"encoder (c, sse2, avx2, avx512)\n", name);
+	else if (!xbzrle_force_variant(v))
+		fprintf(stderr, "qmig: QMIG_XBZRLE=%s ignored: this CPU cannot "
+			"run it\n", name);
+}
+
 int main(int argc, char **argv)
 {
 	struct cmdline cl;
 	parse_cmdline(argc, argv, &cl);
+	apply_test_settings();
 	/* A peer that goes away must fail the migration, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 

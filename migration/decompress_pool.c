@@ -81,6 +81,7 @@ struct decompress_pool {
 	struct dp_batch *batch; /* batch seq at seq % slots */
 	unsigned nworkers;
 	struct dp_worker *worker;
+	enum decompress_engine engine;
 	atomic_uint inflight[INFLIGHT_BUCKETS]; /* jobs in flight per bucket */
 	atomic_bool failed;     /* some payload did not inflate */
 
@@ -108,8 +109,8 @@ static atomic_uint *bucket(struct decompress_pool *pool, uint64_t offset)
  * again, so a refusal is always zlib's.  The one known difference: for
  * hand-made streams whose Huffman code is incomplete but never used beyond
  * its complete part, libdeflate accepts what zlib refuses (the page is
- * still written only inside its 4096 bytes).  QMIG_INFLATE=zlib uses zlib
- * alone.
+ * still written only inside its 4096 bytes).  DECOMPRESS_ZLIB
+ * (x-decompress-engine zlib) uses zlib alone.
  */
 static bool fast_inflate(struct libdeflate_decompressor *d,
 			 const struct dp_job *job, uint8_t *page)
@@ -262,9 +263,43 @@ void decompress_pool_free(struct decompress_pool *pool)
 	free(pool);
 }
 
+static const char *const engine_names[DECOMPRESS__COUNT] = {
+	[DECOMPRESS_LIBDEFLATE] = "libdeflate",
+	[DECOMPRESS_ZLIB] = "zlib",
+};
+
+const char *decompress_engine_name(enum decompress_engine engine)
+{
+	assert(engine < DECOMPRESS__COUNT);
+	return engine_names[engine];
+}
+
+int decompress_engine_lookup(const char *name)
+{
+	for (int e = 0; e < DECOMPRESS__COUNT; e++)
+		if (!strcmp(name, engine_names[e]))
+			return e;
+	return -1;
+}
+
+enum decompress_engine decompress_pool_engine(const struct decompress_pool *pool)
+{
+	return pool->engine;
+}
+
 struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 					    uint64_t ram_size,
 					    struct error **errp)
+{
+	return decompress_pool_new_engine(threads, ram, ram_size,
+					  DECOMPRESS_LIBDEFLATE, errp);
+}
+
+struct decompress_pool *decompress_pool_new_engine(unsigned threads,
+						   uint8_t *ram,
+						   uint64_t ram_size,
+						   enum decompress_engine engine,
+						   struct error **errp)
 {
 	if (threads < 1 || threads > DECOMPRESS_POOL_MAX_THREADS) {
 		error_setf(errp, "decompress thread count %u is not in 1..%d",
@@ -283,6 +318,7 @@ struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 	pool->ram = ram;
 	pool->ram_size = ram_size;
 	pool->nworkers = threads;
+	pool->engine = engine;
 	unsigned slots = batch_queue_slots_for(threads);
 	batch_queue_init(&pool->queue, slots);
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
@@ -309,8 +345,7 @@ struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 			goto fail;
 		}
 		w->zs_ready = true;
-		const char *force = getenv("QMIG_INFLATE");
-		if (!force || strcmp(force, "zlib"))
+		if (engine == DECOMPRESS_LIBDEFLATE)
 			w->fast = libdeflate_alloc_decompressor();
 	}
 	for (unsigned i = 0; i < threads; i++) {

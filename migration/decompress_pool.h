@@ -42,16 +42,39 @@
 
 struct decompress_pool;
 
+/* How the workers inflate (the migration parameter x-decompress-engine). */
+enum decompress_engine {
+	/* libdeflate, about twice as fast, and zlib again for every payload
+	 * libdeflate refuses, so that a refusal is always zlib's */
+	DECOMPRESS_LIBDEFLATE,
+	DECOMPRESS_ZLIB,       /* zlib alone, as QEMU 7.2 */
+	DECOMPRESS__COUNT
+};
+
+/* "libdeflate", "zlib". */
+const char *decompress_engine_name(enum decompress_engine engine);
+/* The engine called name, or -1. */
+int decompress_engine_lookup(const char *name);
+
 /*
  * Starts threads (1..DECOMPRESS_POOL_MAX_THREADS) workers writing into
- * ram[0..ram_size) (ram_size a non-zero multiple of 4096).  The pool does
- * not own ram, which must outlive it.  NULL with *errp set on a bad
- * argument or when a thread, an inflate state or the payload buffers
- * (about 0.5 MiB a thread) cannot be created.
+ * ram[0..ram_size) (ram_size a non-zero multiple of 4096), inflating with
+ * engine.  The pool does not own ram, which must outlive it.  NULL with
+ * *errp set on a bad argument or when a thread, an inflate state or the
+ * payload buffers (about 0.5 MiB a thread) cannot be created.
  */
+struct decompress_pool *decompress_pool_new_engine(unsigned threads,
+						   uint8_t *ram,
+						   uint64_t ram_size,
+						   enum decompress_engine engine,
+						   struct error **errp);
+/* The same with DECOMPRESS_LIBDEFLATE. */
 struct decompress_pool *decompress_pool_new(unsigned threads, uint8_t *ram,
 					    uint64_t ram_size,
 					    struct error **errp);
+
+/* The engine the pool was made with. */
+enum decompress_engine decompress_pool_engine(const struct decompress_pool *pool);
 
 /*
  * Stops and joins the workers (records in flight are finished or dropped;

@@ -66,6 +66,16 @@ fail_and_exit(struct vm *vm, struct error *err, int code)
 	_exit(1);
 }
 
+/* x-decompress-engine, whose names are decompress_pool's. */
+static enum decompress_engine decompress_engine(struct mig_options *o)
+{
+	uint64_t v = mig_options_num(o, MIG_PARAM_X_DECOMPRESS_ENGINE);
+	int e = decompress_engine_lookup(
+		mig_param_table[MIG_PARAM_X_DECOMPRESS_ENGINE].enum_names[v]);
+
+	return e < 0 ? DECOMPRESS_LIBDEFLATE : (enum decompress_engine)e;
+}
+
 static void *incoming_thread(void *opaque)
 {
 	struct vm *vm = opaque;
@@ -85,11 +95,13 @@ static void *incoming_thread(void *opaque)
 	bool compress = mig_options_cap(&vm->options, MIG_CAP_COMPRESS);
 	unsigned dthreads = (unsigned)mig_options_num(
 		&vm->options, MIG_PARAM_DECOMPRESS_THREADS);
+	enum decompress_engine engine = decompress_engine(&vm->options);
 	pthread_mutex_unlock(&vm->lock);
 
 	struct qemu_file *f = qemu_file_new_fd(fd, false);
 	struct ram_load rl;
 	ram_load_init(&rl, &vm->ram, compress, dthreads);
+	rl.decompress_engine = engine;
 	struct savevm_load_result result;
 	/* Sockets (tcp, unix, a passed fd) can answer on a return path;
 	 * exec's pipe cannot. */

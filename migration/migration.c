@@ -178,9 +178,7 @@ static bool run_iterations(struct mig_run *r, struct error **errp)
 			return true;
 		if (ready_to_switch_over(r))
 			return true;
-		struct ram_save_config cfg;
-		ram_save_config_read(&cfg, &r->vm->options);
-		if (!ram_save_apply_options(&r->rs, &cfg, errp))
+		if (!ram_save_apply_options(&r->rs, &r->vm->options, errp))
 			return false;
 		/* max-bandwidth may change at any time, as in QEMU. */
 		rate_limit_set(&r->rl, max_bandwidth(r));

@@ -1,8 +1,18 @@
 /*
- * The migration capability and parameter store: one table row per
- * capability and per parameter (name, type, default, range, unit), read by
- * HMP's set/info commands, by QMP and by the engine.  QEMU 7.2's names,
- * defaults, order and error texts (shared/docs/monitor-reference.md §4-5).
+ * The migration capabilities and parameters: one table row per capability
+ * and per parameter (name, type, default, range, unit, QMP position, where
+ * it is shown, what a change does to a running migration), and the store
+ * that holds their values.  QEMU 7.2's names, defaults, order and error
+ * texts (shared/docs/monitor-reference.md §4-5).
+ *
+ * Where each job is:
+ *   migration/options_table.c   the rows, the per-type operations, lookups
+ *   migration/options_check.c   QEMU 7.2's checks of a merged set, in order
+ *   migration/options.c         the store: lock, snapshot, commit, generation
+ *   migration/options_hmp.c     HMP syntax: migrate_set_*, info migrate_*
+ *   monitor/qmp_options.c       QMP: query-migrate-*, migrate-set-* (JSON)
+ * A parameter of an existing type is one row here and in options_table.c
+ * (plus its tests); the monitors and the checks walk the table.
  *
  * Changes are all-or-nothing: an update is parsed into a struct
  * mig_param_update / mig_cap_update, validated on a copy of the current
@@ -21,7 +31,6 @@
 #include <stdint.h>
 
 #include "util/error.h"
-#include "util/strbuf.h"
 
 /* In QEMU 7.2's order, which `info migrate_capabilities` prints. */
 enum mig_cap {
@@ -62,8 +71,10 @@ struct mig_cap_info {
 };
 extern const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT];
 
-/* In QEMU 7.2's order: the first MIG_PARAM__HMP_COUNT are what
- * `info migrate_parameters` prints; the rest only QMP shows. */
+/*
+ * In QEMU 7.2's order (`info migrate_parameters`, the QMP schema), then
+ * qmig's own.  Which ones each monitor shows is the row's `shown` column.
+ */
 enum mig_param {
 	MIG_PARAM_ANNOUNCE_INITIAL,
 	MIG_PARAM_ANNOUNCE_MAX,
@@ -89,23 +100,37 @@ enum mig_param {
 	MIG_PARAM_XBZRLE_CACHE_SIZE,
 	MIG_PARAM_MAX_POSTCOPY_BANDWIDTH,
 	MIG_PARAM_TLS_AUTHZ,
-	MIG_PARAM__HMP_COUNT,
-	MIG_PARAM_MULTIFD_ZLIB_LEVEL = MIG_PARAM__HMP_COUNT,
+	MIG_PARAM_MULTIFD_ZLIB_LEVEL,
 	MIG_PARAM_MULTIFD_ZSTD_LEVEL,
+	/* qmig's own (not in QEMU 7.2): docs/monitor.md, docs/qmp.md */
+	MIG_PARAM_X_XBZRLE_BULK_FILL,
+	MIG_PARAM_X_COMPRESS_ENGINE,
+	MIG_PARAM_X_DECOMPRESS_ENGINE,
 	MIG_PARAM__COUNT
 };
 
+/*
+ * A parameter's QMP type.  What a type does (bounds, HMP display, JSON)
+ * is one entry per type in each of mig_param_types[] (options_table.c),
+ * options_hmp.c's formatters and qmp_options.c's converters; each table
+ * has a _Static_assert that it covers every type.
+ */
 enum mig_param_type {
-	MIG_PARAM_TYPE_U8,     /* QMP uint8, HMP integer expression */
+	MIG_PARAM_TYPE_U8,     /* QMP uint8 */
 	MIG_PARAM_TYPE_U32,    /* QMP uint32 */
 	MIG_PARAM_TYPE_U64,    /* QMP uint64 */
-	MIG_PARAM_TYPE_SIZE,   /* QMP size; HMP size with k/M/G... suffixes */
-	MIG_PARAM_TYPE_BOOL,   /* on/off */
-	MIG_PARAM_TYPE_STR,    /* string, may be empty */
-	MIG_PARAM_TYPE_ENUM,   /* one of enum_names[] (multifd-compression) */
+	MIG_PARAM_TYPE_SIZE,   /* QMP size */
+	MIG_PARAM_TYPE_BOOL,   /* QMP bool; HMP on/off */
+	MIG_PARAM_TYPE_STR,    /* QMP StrOrNull, may be empty */
+	MIG_PARAM_TYPE_ENUM,   /* one of the row's enum_names[] */
+	MIG_PARAM_TYPE__COUNT
 };
 
-/* How `migrate_set_parameter` reads a value (QEMU 7.2's HMP visitors). */
+/*
+ * How `migrate_set_parameter` reads a value (QEMU 7.2's HMP visitors),
+ * which is not always the QMP type's reading: downtime-limit is a uint64
+ * that HMP reads as a size.  One parser per syntax in options_hmp.c.
+ */
 enum mig_param_hmp_syntax {
 	MIG_HMP_UINT,        /* integer: decimal, 0x hex, 0 octal; the QMP
 			      * type bounds it ("expects uint8_t") */
@@ -115,14 +140,44 @@ enum mig_param_hmp_syntax {
 	MIG_HMP_BOOL,        /* on/yes/true/y, off/no/false/n */
 	MIG_HMP_STR,         /* taken as is */
 	MIG_HMP_ENUM,        /* one of enum_names[] */
+	MIG_HMP__COUNT
 };
 
-/* What mig_options_apply_params() checks beyond min/max. */
+/* What QEMU 7.2's migrate_params_check() checks beyond the type. */
 enum mig_param_check {
 	MIG_CHECK_NONE,      /* any value of the type */
 	MIG_CHECK_RANGE,     /* min <= value <= max */
 	MIG_CHECK_POW2,      /* power of two, >= min (the target page size) */
 	MIG_CHECK_GE_CPU_THROTTLE_INITIAL, /* cpu-throttle-initial..max */
+};
+
+/* Where the monitors show a parameter. */
+enum mig_param_shown {
+	/* `info migrate_parameters` and query-migrate-parameters */
+	MIG_SHOWN_HMP_QMP,
+	/* query-migrate-parameters only (as QEMU 7.2: multifd-z*-level) */
+	MIG_SHOWN_QMP,
+	/*
+	 * qmig's own parameters: both, after QEMU's, but only while the
+	 * value is not the default, so that a qmig left at its defaults
+	 * answers both queries byte for byte as QEMU 7.2 (libvirt and the
+	 * QEMU fixtures compare the member set).
+	 */
+	MIG_SHOWN_WHEN_SET,
+};
+
+/*
+ * What a change does to an outgoing migration that is running (bits of
+ * a row's `apply` column): the work beyond reading the new value, which
+ * the RAM saver does between sections for the parameters changed since it
+ * last looked (ram_save_apply_options()).  0 for the rest: the migration
+ * thread reads max-bandwidth and downtime-limit where it uses them, the
+ * RAM saver's copy of compress-wait-thread follows every commit, and the
+ * others count only when a migration starts.
+ */
+enum mig_param_apply {
+	MIG_APPLY_XBZRLE_CACHE = 1u << 0,  /* the cache is resized */
+	MIG_APPLY_COMPRESS_POOL = 1u << 1, /* the pool is rebuilt */
 };
 
 struct mig_param_info {
@@ -146,8 +201,48 @@ struct mig_param_info {
 	 * check fails (QEMU names the parameter with underscores there).
 	 */
 	const char *check_text;
+	/*
+	 * 1-based place of the member in query-migrate-parameters: QEMU
+	 * 7.2's (hash) order, then qmig's own.  Every row has one and
+	 * no two rows share one (test_options checks the permutation).
+	 */
+	unsigned qmp_pos;
+	enum mig_param_shown shown;
+	unsigned apply;             /* enum mig_param_apply bits */
 };
 extern const struct mig_param_info mig_param_table[MIG_PARAM__COUNT];
+
+/* What a parameter type is, whichever monitor asks. */
+struct mig_param_type_ops {
+	const char *qmp_name;  /* in QEMU's type errors: "expects uint8_t" */
+	uint64_t max;          /* the largest value the type holds */
+	bool is_str;           /* held in str[], not num[] */
+	/*
+	 * The type's bounds on a value about to be committed (what QMP's
+	 * input visitor refuses before QEMU's own checks run), with QEMU's
+	 * text: "Parameter 'compress-level' expects uint8_t".
+	 */
+	bool (*check)(const struct mig_param_info *p, uint64_t num,
+		      struct error **errp);
+};
+extern const struct mig_param_type_ops mig_param_types[MIG_PARAM_TYPE__COUNT];
+
+static inline const struct mig_param_type_ops *
+mig_param_type_of(enum mig_param param)
+{
+	return &mig_param_types[mig_param_table[param].type];
+}
+
+/* Whether (num, str) is the row's default (str for string types). */
+bool mig_param_is_default(enum mig_param param, uint64_t num,
+			  const char *str);
+/*
+ * Whether `info migrate_parameters` (hmp) or query-migrate-parameters
+ * (!hmp) shows the parameter while it holds (num, str): the row's
+ * `shown` column.
+ */
+bool mig_param_shown(enum mig_param param, bool hmp, uint64_t num,
+		     const char *str);
 
 /* Defaults, named once (QEMU 7.2 values). */
 #define MIG_DEFAULT_MAX_BANDWIDTH_BYTES (128ULL << 20)  /* 134217728 B/s */
@@ -164,6 +259,12 @@ struct mig_options {
 	uint64_t num[MIG_PARAM__COUNT];  /* numbers, bools 0/1, enum index */
 	char *str[MIG_PARAM__COUNT];     /* string parameters (owned), else NULL */
 	uint64_t generation;             /* bumped by every successful commit */
+	/*
+	 * The generation of the commit that last changed each parameter's
+	 * value (0: still the default); setting the same value again does
+	 * not count as a change.
+	 */
+	uint64_t changed[MIG_PARAM__COUNT];
 };
 
 /* A set of capability changes: only members with set[i] are changed. */
@@ -191,6 +292,13 @@ void mig_options_snapshot(struct mig_options *o, struct mig_options *copy);
 /* A copy of a string parameter ("" when unset); the caller frees it. */
 char *mig_options_str_dup(struct mig_options *o, enum mig_param param);
 
+/*
+ * The OR of the `apply` bits of every parameter whose value a commit
+ * after generation `since` changed: what a migration that read the
+ * options at `since` has to act on.
+ */
+unsigned mig_options_applies_since(struct mig_options *o, uint64_t since);
+
 /* -1 when unknown.  Capability names are exact (case, hyphens). */
 int mig_cap_lookup(const char *name);
 /*
@@ -198,16 +306,11 @@ int mig_cap_lookup(const char *name);
  * compress-level (qmig's HMP accepts the seeds' spellings; QMP does not).
  */
 int mig_param_lookup(const char *name, bool accept_underscores);
-
-/*
- * The lookups with HMP's error for an unknown name (QEMU 7.2:
- * "invalid parameter value: foo"; for the QMP-only parameter
- * block-bitmap-mapping "The block-bitmap-mapping parameter can only be set
- * through QMP").  Return -1 after setting *errp.
- */
-int mig_cap_lookup_hmp(const char *name, struct error **errp);
-int mig_param_lookup_hmp(const char *name, bool accept_underscores,
-			 struct error **errp);
+/* name equals canonical, where '_' in name may stand for '-'. */
+bool mig_name_matches(const char *name, const char *canonical,
+		      bool accept_underscores);
+/* The index of value in the row's enum_names[], or -1. */
+int mig_param_enum_lookup(enum mig_param param, const char *value);
 
 /*
  * Applies the update to a copy of the current capabilities and validates
@@ -224,17 +327,6 @@ bool mig_options_apply_caps(struct mig_options *o,
 			    struct error **errp);
 
 /*
- * Parses an HMP value for one parameter into `update` (sets has[param]
- * and num[param], or replaces str[param] with a copy), with QEMU 7.2's
- * HMP syntax (mig_param_table[].hmp_syntax) and error texts, which name
- * the parameter with hyphens.  On error `update` is unchanged.  Range
- * checks happen in mig_options_apply_params(), as in QEMU.  No lock: the
- * update is the caller's.
- */
-bool mig_param_parse_hmp(enum mig_param param, const char *value,
-			 struct mig_param_update *update, struct error **errp);
-
-/*
  * Merges the update into a copy of the current values and validates the
  * whole copy: the bounds of each QMP type ("Parameter 'compress-level'
  * expects uint8_t"), then QEMU 7.2's migrate_params_check() in its order
@@ -248,26 +340,8 @@ bool mig_options_apply_params(struct mig_options *o,
 			      struct error **errp);
 void mig_param_update_init(struct mig_param_update *update); /* empty */
 void mig_param_update_release(struct mig_param_update *update);
-
-/*
- * What HMP's `migrate_set_capability NAME on|off` and
- * `migrate_set_parameter NAME VALUE` do once the line is split: lookup
- * (mig_*_lookup_hmp), parse, validate, commit, with QEMU's error texts.
- * Whether the migration state allows it is still the caller's business.
- */
-bool mig_options_set_cap_hmp(struct mig_options *o, const char *name,
-			     bool state, struct error **errp);
-bool mig_options_set_param_hmp(struct mig_options *o, const char *name,
-			       const char *value, bool accept_underscores,
-			       struct error **errp);
-
-/*
- * `info migrate_capabilities` and `info migrate_parameters` as QEMU 7.2
- * prints them ("name: value[unit]" lines ending in '\n', the first
- * MIG_PARAM__HMP_COUNT parameters, strings in single quotes), appended to
- * out.
- */
-void mig_options_format_caps(struct mig_options *o, struct strbuf *out);
-void mig_options_format_params(struct mig_options *o, struct strbuf *out);
+/* Sets a string member (a copy of value; NULL for QMP's null). */
+void mig_param_update_set_str(struct mig_param_update *update,
+			      enum mig_param param, const char *value);
 
 #endif

@@ -210,14 +210,15 @@ const char *page_deflate_engine_name(enum page_deflate_engine engine)
 enum page_deflate_engine page_deflate_pick(int level)
 {
 	assert(level >= 0 && level <= PAGE_DEFLATE_MAX_LEVEL);
-	const char *forced = getenv("QMIG_DEFLATE");
-	if (forced) {
-		/* "stored" cannot be forced: it has no level but 0. */
-		for (int e = PAGE_DEFLATE_ZLIB; e < PAGE_DEFLATE__COUNT; e++)
-			if (!strcmp(forced, engines[e].name))
-				return e;
-	}
 	return default_engine[level];
+}
+
+int page_deflate_engine_lookup(const char *name)
+{
+	for (int e = 0; e < PAGE_DEFLATE__COUNT; e++)
+		if (!strcmp(name, engines[e].name))
+			return e;
+	return -1;
 }
 
 struct page_deflate *page_deflate_new(enum page_deflate_engine engine,

@@ -14,13 +14,13 @@
  *   level 1      ISA-L igzip level 1: fastest, output within 5% of zlib
  *                level 1 on real guest memory (docs/compression.md)
  *   level 2..9   libdeflate at the same level: faster than zlib and smaller
- *   fallback     zlib (deflate), the reference; QMIG_DEFLATE=zlib forces it
+ *   fallback     zlib (deflate), the reference
  *
- * The environment variable QMIG_DEFLATE=zlib|libdeflate|igzip forces one
- * engine for every level (igzip caps the level at 3, its maximum; level 0
- * is then igzip's own level 0, not stored).  An unknown value is ignored.
- * QMIG_DEFLATE=zlib reproduces QEMU 7.2's payload bytes exactly (QEMU calls
- * zlib with the same parameters); the other engines differ in bytes only.
+ * A caller may instead use one engine for every level (the migration
+ * parameter x-compress-engine: igzip caps the level at 3, its maximum;
+ * level 0 is then igzip's own level 0, not stored).  The zlib engine
+ * reproduces QEMU 7.2's payload bytes exactly (QEMU calls zlib with the
+ * same parameters); the other engines differ in bytes only.
  *
  * Output limit: whatever the engine, a payload is at most
  * PAGE_DEFLATE_MAX_BYTES (4110, the largest length QEMU 7.2's destination
@@ -55,11 +55,11 @@ enum page_deflate_engine {
 /* "stored", "zlib", "libdeflate", "igzip". */
 const char *page_deflate_engine_name(enum page_deflate_engine engine);
 
-/*
- * The engine for level (0..9): QMIG_DEFLATE when set to a known engine
- * name, otherwise the table above.
- */
+/* The engine for level (0..9): the table above. */
 enum page_deflate_engine page_deflate_pick(int level);
+
+/* The engine called name ("zlib", ...; see _name()), or -1. */
+int page_deflate_engine_lookup(const char *name);
 
 struct page_deflate;
 

@@ -120,9 +120,11 @@ static int load_compressed(struct ram_load *rl, struct qemu_file *f,
 	if (!qemu_get_buffer(f, rl->scratch, (size_t)len))
 		return stream_error(f, errp);
 	if (!rl->pool) {
-		rl->pool = decompress_pool_new(rl->decompress_threads,
-					       rl->ram->host,
-					       rl->ram->size_bytes, errp);
+		rl->pool = decompress_pool_new_engine(rl->decompress_threads,
+						      rl->ram->host,
+						      rl->ram->size_bytes,
+						      rl->decompress_engine,
+						      errp);
 		if (!rl->pool)
 			return -ENOMEM;
 	}

@@ -13,16 +13,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration/decompress_pool.h"
 #include "migration/qemu_file.h"
 #include "ram/guest_ram.h"
 #include "util/error.h"
-
-struct decompress_pool;
 
 struct ram_load {
 	struct guest_ram *ram;
 	bool compress_enabled;   /* the destination's `compress` capability */
 	unsigned decompress_threads;
+	/* x-decompress-engine: DECOMPRESS_LIBDEFLATE after init; the caller
+	 * may change it before the first section */
+	enum decompress_engine decompress_engine;
 	struct decompress_pool *pool; /* created at the first compressed page */
 	bool block_known;        /* a record has named the block */
 	uint8_t *scratch;        /* XBZRLE / compressed payload buffer */

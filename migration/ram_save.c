@@ -16,16 +16,36 @@
 /* The pool's record-size average: each record weighs 1/16. */
 #define POOL_AVG_SHIFT 4
 
+/* x-compress-engine: -1 for "auto", else the engine it names. */
+static int compress_engine(const struct mig_options *snap)
+{
+	const struct mig_param_info *p =
+		&mig_param_table[MIG_PARAM_X_COMPRESS_ENGINE];
+	uint64_t v = snap->num[MIG_PARAM_X_COMPRESS_ENGINE];
+
+	return v == p->default_num ? -1
+				   : page_deflate_engine_lookup(p->enum_names[v]);
+}
+
+static void config_from(struct ram_save_config *cfg,
+			const struct mig_options *snap)
+{
+	cfg->xbzrle = snap->caps[MIG_CAP_XBZRLE];
+	cfg->xbzrle_cache_bytes = snap->num[MIG_PARAM_XBZRLE_CACHE_SIZE];
+	cfg->compress = snap->caps[MIG_CAP_COMPRESS];
+	cfg->compress_level = (int)snap->num[MIG_PARAM_COMPRESS_LEVEL];
+	cfg->compress_threads = (unsigned)snap->num[MIG_PARAM_COMPRESS_THREADS];
+	cfg->compress_wait_thread = snap->num[MIG_PARAM_COMPRESS_WAIT_THREAD];
+	cfg->compress_engine = compress_engine(snap);
+	cfg->xbzrle_bulk_fill = snap->num[MIG_PARAM_X_XBZRLE_BULK_FILL];
+	cfg->options_generation = snap->generation;
+}
+
 void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o)
 {
 	struct mig_options snap;
 	mig_options_snapshot(o, &snap);
-	cfg->xbzrle = snap.caps[MIG_CAP_XBZRLE];
-	cfg->xbzrle_cache_bytes = snap.num[MIG_PARAM_XBZRLE_CACHE_SIZE];
-	cfg->compress = snap.caps[MIG_CAP_COMPRESS];
-	cfg->compress_level = (int)snap.num[MIG_PARAM_COMPRESS_LEVEL];
-	cfg->compress_threads = (unsigned)snap.num[MIG_PARAM_COMPRESS_THREADS];
-	cfg->compress_wait_thread = snap.num[MIG_PARAM_COMPRESS_WAIT_THREAD];
+	config_from(cfg, &snap);
 	mig_options_release(&snap);
 }
 
@@ -65,9 +85,14 @@ static bool make_pool(struct ram_save *rs, struct error **errp)
 	if (!rs->pool_record_bytes_x16)
 		rs->pool_record_bytes_x16 = COMPRESS_POOL_MAX_RECORD_BYTES
 					    << POOL_AVG_SHIFT;
-	rs->pool = compress_pool_new(rs->cfg.compress_threads,
-				     rs->cfg.compress_level, emit_pool_record,
-				     rs, errp);
+	/* The level is 0..9: the store checked it (compress-level). */
+	int level = rs->cfg.compress_level;
+	enum page_deflate_engine engine = rs->cfg.compress_engine < 0
+		? page_deflate_pick(level)
+		: (enum page_deflate_engine)rs->cfg.compress_engine;
+	rs->pool = compress_pool_new_engine(rs->cfg.compress_threads, level,
+					    engine, emit_pool_record, rs,
+					    errp);
 	return rs->pool != NULL;
 }
 
@@ -91,9 +116,8 @@ bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
 	if (cfg->compress && !make_pool(rs, errp))
 		return false;
 	/* Measured in docs/xbzrle.md: filling the cache in the bulk pass
-	 * sends fewer bytes; QMIG_XBZRLE_BULK_FILL=0 gives QEMU 7.2's rule. */
-	const char *fill = getenv("QMIG_XBZRLE_BULK_FILL");
-	rs->bulk_fill = cfg->xbzrle && !(fill && !strcmp(fill, "0"));
+	 * sends fewer bytes; x-xbzrle-bulk-fill off gives QEMU 7.2's rule. */
+	rs->bulk_fill = cfg->xbzrle && cfg->xbzrle_bulk_fill;
 	return true;
 }
 
@@ -107,27 +131,37 @@ void ram_save_release(struct ram_save *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-bool ram_save_apply_options(struct ram_save *rs,
-			    const struct ram_save_config *cfg,
+bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 			    struct error **errp)
 {
-	if (rs->cache && cfg->xbzrle_cache_bytes != rs->cfg.xbzrle_cache_bytes) {
-		if (!page_cache_resize(&rs->cache, cfg->xbzrle_cache_bytes, errp))
-			return false;
-		rs->cfg.xbzrle_cache_bytes = cfg->xbzrle_cache_bytes;
-	}
-	if (rs->pool && (cfg->compress_threads != rs->cfg.compress_threads ||
-			 cfg->compress_level != rs->cfg.compress_level)) {
+	if (mig_options_generation(o) == rs->cfg.options_generation)
+		return true;
+	struct mig_options snap;
+	mig_options_snapshot(o, &snap);
+	unsigned what = mig_options_applies_since(&snap,
+						  rs->cfg.options_generation);
+	struct ram_save_config cfg;
+	config_from(&cfg, &snap);
+	mig_options_release(&snap);
+
+	/* Capabilities are frozen while migrating: only parameters move. */
+	rs->cfg.xbzrle_cache_bytes = cfg.xbzrle_cache_bytes;
+	rs->cfg.compress_level = cfg.compress_level;
+	rs->cfg.compress_threads = cfg.compress_threads;
+	rs->cfg.compress_wait_thread = cfg.compress_wait_thread;
+	rs->cfg.compress_engine = cfg.compress_engine;
+	rs->cfg.options_generation = cfg.options_generation;
+	if ((what & MIG_APPLY_XBZRLE_CACHE) && rs->cache &&
+	    !page_cache_resize(&rs->cache, cfg.xbzrle_cache_bytes, errp))
+		return false;
+	if ((what & MIG_APPLY_COMPRESS_POOL) && rs->pool) {
 		/* Called between sections, after the drain: no record is in
 		 * flight, so a new pool changes nothing on the wire. */
 		compress_pool_free(rs->pool);
 		rs->pool = NULL;
-		rs->cfg.compress_threads = cfg->compress_threads;
-		rs->cfg.compress_level = cfg->compress_level;
 		if (!make_pool(rs, errp))
 			return false;
 	}
-	rs->cfg.compress_wait_thread = cfg->compress_wait_thread;
 	return true;
 }
 

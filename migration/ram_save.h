@@ -20,9 +20,11 @@
  *      overflow as a PAGE;
  *   5. otherwise PAGE.
  *
- * Threads: owned by the migration thread; nothing here locks.  Options are
- * read at setup; xbzrle-cache-size, compress-level and compress-threads
- * changes are picked up by ram_save_apply_options() between sections.
+ * Threads: owned by the migration thread; nothing here locks but the
+ * options store's own lock.  Options are read at setup; changes during
+ * the migration (xbzrle-cache-size, compress-level, compress-threads,
+ * compress-wait-thread, x-compress-engine) are picked up by
+ * ram_save_apply_options() between sections.
  */
 #ifndef QMIG_MIGRATION_RAM_SAVE_H
 #define QMIG_MIGRATION_RAM_SAVE_H
@@ -39,7 +41,7 @@
 struct page_cache;
 struct compress_pool;
 
-/* What the RAM code needs of the options, read between sections. */
+/* What the RAM code needs of the options. */
 struct ram_save_config {
 	bool xbzrle;
 	uint64_t xbzrle_cache_bytes;
@@ -47,8 +49,12 @@ struct ram_save_config {
 	int compress_level;
 	unsigned compress_threads;
 	bool compress_wait_thread;
+	int compress_engine;       /* x-compress-engine; -1: per level */
+	bool xbzrle_bulk_fill;     /* x-xbzrle-bulk-fill (read at start) */
+	uint64_t options_generation; /* the store's, when these were read */
 };
 
+/* The config from a consistent snapshot of the store o. */
 void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o);
 
 struct ram_save {
@@ -91,13 +97,15 @@ bool ram_save_init(struct ram_save *rs, struct guest_ram *ram,
 void ram_save_release(struct ram_save *rs);
 
 /*
- * Between sections: resizes the XBZRLE cache and rebuilds the compress
- * pool when the user changed xbzrle-cache-size, compress-level or
- * compress-threads during the migration (QEMU 7.2 ignores the first and
- * hangs on the last).  false on error (the migration fails).
+ * Between sections: when the store's generation moved since the options
+ * were read, acts on the `apply` bits of the parameters whose value
+ * changed meanwhile: resizes the XBZRLE cache (QEMU 7.2 ignores that),
+ * rebuilds the compress pool (QEMU 7.2 hangs on a compress-threads
+ * change), takes the new compress-wait-thread.  One locked read of the
+ * generation when nothing was committed.  false on error (the migration
+ * fails).
  */
-bool ram_save_apply_options(struct ram_save *rs,
-			    const struct ram_save_config *cfg,
+bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 			    struct error **errp);
 
 /* Setup data of the START section: the block list, then EOS.  Starts

@@ -407,17 +407,18 @@ int xbzrle_variant_available(enum xbzrle_variant v)
 	return 1;
 }
 
+int xbzrle_variant_lookup(const char *name)
+{
+	for (int v = 0; v < XBZRLE_VARIANT__COUNT; v++)
+		if (!strcmp(name, variants[v].name))
+			return v;
+	return -1;
+}
+
 static enum xbzrle_variant choose_variant(void)
 {
-	const char *forced = getenv("QMIG_XBZRLE");
 	int v;
 
-	if (forced) {
-		for (v = 0; v < XBZRLE_VARIANT__COUNT; v++)
-			if (!strcmp(forced, variants[v].name) &&
-			    xbzrle_variant_available(v))
-				return v;
-	}
 	for (v = XBZRLE_VARIANT__COUNT - 1; v > XBZRLE_VARIANT_C; v--)
 		if (xbzrle_variant_available(v))
 			return v;
@@ -427,9 +428,11 @@ static enum xbzrle_variant choose_variant(void)
 static encode_fn encode_dispatch;
 
 /*
- * Starts as encode_dispatch, which stores the chosen encoder here and calls
- * it.  Threads racing on the first call all store the same value; relaxed
- * atomics keep that free of data races.
+ * Starts as encode_dispatch, which replaces itself here with the chosen
+ * encoder and calls it; xbzrle_force_variant() stores one directly.  The
+ * automatic choice only replaces encode_dispatch (compare and swap), so it
+ * never undoes a forced variant; threads racing on the first call agree.
+ * Relaxed atomics keep all of that free of data races.
  */
 static encode_fn *encode_impl = encode_dispatch;
 
@@ -438,8 +441,13 @@ static encode_fn *chosen_fn(void)
 	encode_fn *fn = __atomic_load_n(&encode_impl, __ATOMIC_RELAXED);
 
 	if (fn == encode_dispatch) {
-		fn = variants[choose_variant()].fn;
-		__atomic_store_n(&encode_impl, fn, __ATOMIC_RELAXED);
+		encode_fn *best = variants[choose_variant()].fn;
+
+		fn = encode_dispatch;
+		if (__atomic_compare_exchange_n(&encode_impl, &fn, best, false,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			fn = best;
 	}
 	return fn;
 }
@@ -448,6 +456,14 @@ static int encode_dispatch(const uint8_t *o, const uint8_t *n, uint8_t *dst,
 			   int limit)
 {
 	return chosen_fn()(o, n, dst, limit);
+}
+
+bool xbzrle_force_variant(enum xbzrle_variant v)
+{
+	if (!xbzrle_variant_available(v))
+		return false;
+	__atomic_store_n(&encode_impl, variants[v].fn, __ATOMIC_RELAXED);
+	return true;
 }
 
 enum xbzrle_variant xbzrle_encode_variant(void)

@@ -15,6 +15,7 @@
 #ifndef QMIG_MIGRATION_XBZRLE_H
 #define QMIG_MIGRATION_XBZRLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,10 +78,9 @@ const char *xbzrle_decode_result_name(enum xbzrle_decode_result r);
 
 /*
  * The encoder variants.  All give identical output; they differ in speed.
- * The choice is made once, on the first xbzrle_encode(): the environment
- * variable QMIG_XBZRLE=c|sse2|avx2|avx512 forces a variant if this CPU can
- * run it (otherwise, or for an unknown value, it is ignored and the fastest
- * available one is used; xbzrle_encode_variant() tells which).
+ * The fastest one this CPU runs is chosen on the first xbzrle_encode(),
+ * unless xbzrle_force_variant() chose before (qmig does for its test-only
+ * environment setting QMIG_XBZRLE; xbzrle_encode_variant() tells which).
  */
 enum xbzrle_variant {
 	XBZRLE_VARIANT_C,      /* portable: 8 bytes at a time */
@@ -93,8 +93,18 @@ enum xbzrle_variant {
 const char *xbzrle_variant_name(enum xbzrle_variant v);
 /* Whether this CPU (and this build) can run variant v (1) or not (0). */
 int xbzrle_variant_available(enum xbzrle_variant v);
-/* The one xbzrle_encode() uses (chosen on first use, then fixed). */
+/* The one xbzrle_encode() uses (chosen on first use unless forced). */
 enum xbzrle_variant xbzrle_encode_variant(void);
+/* The variant named name ("c", "sse2", "avx2", "avx512"), or -1. */
+int xbzrle_variant_lookup(const char *name);
+/*
+ * Makes xbzrle_encode() use v from now on, for tests and benchmarks; false,
+ * changing nothing, when this CPU cannot run v.  The output is the same
+ * whatever the variant, so this never changes the wire.  Callable from any
+ * thread at any time; an encode already running finishes with the variant
+ * it had.
+ */
+bool xbzrle_force_variant(enum xbzrle_variant v);
 /*
  * A specific variant, for tests and benchmarks; v must be available
  * (asserted).  Same contract as xbzrle_encode().

@@ -7,6 +7,7 @@
 
 #include "migration/migration.h"
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "monitor/preconditions.h"
 #include "util/xalloc.h"
 

@@ -12,6 +12,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "monitor/hmp.h"
 #include "monitor/info_migrate.h"
 #include "monitor/preconditions.h"
@@ -355,8 +356,9 @@ const struct hmp_command hmp_info_commands[] = {
 	  .handler = hmp_info_migrate_capabilities },
 	{ .name = "migrate_parameters", .params = "",
 	  .help = "show current migration parameters",
-	  .doc = "The 24 lines QEMU 7.2 prints, with its units (see Parameters "
-		 "below).",
+	  .doc = "The 24 lines QEMU 7.2 prints, with its units, then one for "
+		 "each of qmig's own parameters not at its default (see "
+		 "Parameters below).",
 	  .handler = hmp_info_migrate_parameters },
 	{ .name = "name", .params = "", .help = "show the current VM name",
 	  .doc = "The `-name` given on the command line; nothing without one.",

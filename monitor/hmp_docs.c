@@ -1,6 +1,6 @@
 /*
  * docs/monitor.md, generated from the HMP tables (monitor/hmp_commands.c)
- * and the capability and parameter tables (migration/options.c), so that
+ * and the capability and parameter tables (migration/options_table.c), so that
  * the reference cannot drift from what the monitor does.  Printed by
  * `qmig --dump-hmp-docs`; tests/lint.sh regenerates and diffs it.
  */
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "monitor/hmp.h"
 #include "monitor/preconditions.h"
 
@@ -129,32 +130,31 @@ static void format_capabilities(struct strbuf *out)
 				    : "supported");
 }
 
+static const char *const shown_names[] = {
+	[MIG_SHOWN_HMP_QMP] = "HMP, QMP",
+	[MIG_SHOWN_QMP] = "QMP",
+	[MIG_SHOWN_WHEN_SET] = "HMP, QMP when not the default",
+};
+
 static void format_parameters(struct strbuf *out)
 {
 	strbuf_addstr(out,
 		      "\n## Parameters\n\n"
-		      "In QEMU 7.2's order; `info migrate_parameters` prints the "
-		      "first 24.\n\n"
-		      "| parameter | default | `migrate_set_parameter` value |\n"
-		      "| --- | --- | --- |\n");
+		      "In QEMU 7.2's order, then qmig's own (the last rows, "
+		      "not in QEMU 7.2).\n`info migrate_parameters` prints "
+		      "QEMU's 24, query-migrate-parameters its 26;\nqmig's "
+		      "own appear in both, after QEMU's, only while not at "
+		      "their default,\nso that a qmig at its defaults "
+		      "answers as QEMU 7.2. Each of them changes what\ngoes "
+		      "on the wire or how the destination reads it.\n\n"
+		      "| parameter | default | shown | "
+		      "`migrate_set_parameter` value |\n"
+		      "| --- | --- | --- | --- |\n");
 	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
 		const struct mig_param_info *p = &mig_param_table[i];
 		strbuf_addf(out, "| %s | ", p->name);
-		switch (p->type) {
-		case MIG_PARAM_TYPE_STR:
-			strbuf_addf(out, "'%s'", p->default_str);
-			break;
-		case MIG_PARAM_TYPE_BOOL:
-			strbuf_addstr(out, p->default_num ? "on" : "off");
-			break;
-		case MIG_PARAM_TYPE_ENUM:
-			strbuf_addstr(out, p->enum_names[p->default_num]);
-			break;
-		default:
-			strbuf_addf(out, "%" PRIu64 "%s", p->default_num,
-				    p->hmp_unit ? p->hmp_unit : "");
-			break;
-		}
+		mig_param_format_hmp(i, p->default_num, p->default_str, out);
+		strbuf_addf(out, " | %s", shown_names[p->shown]);
 		strbuf_addf(out, " | %s", syntax_names[p->hmp_syntax]);
 		if (p->hmp_syntax == MIG_HMP_ENUM)
 			for (int j = 0; p->enum_names[j]; j++)

@@ -15,10 +15,10 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/migration_info.h"
-#include "migration/options.h"
 #include "monitor/monitor.h"
 #include "monitor/preconditions.h"
 #include "monitor/qmp.h"
+#include "monitor/qmp_options.h"
 #include "util/xalloc.h"
 
 static json_t *empty(void)
@@ -231,254 +231,6 @@ static json_t *qmp_query_migrate(struct qmp_session *s, json_t *args,
 	json_t *v = migration_info_json(&info);
 	mig_info_release(&info);
 	return v;
-}
-
-/* ---- capabilities and parameters ---- */
-
-static json_t *qmp_query_migrate_capabilities(struct qmp_session *s,
-					      json_t *args,
-					      struct error **errp)
-{
-	struct mig_options snap;
-	mig_options_snapshot(&s->vm->options, &snap);
-	json_t *list = json_array();
-	for (int i = 0; i < MIG_CAP__COUNT; i++)
-		json_array_append_new(list,
-				      json_pack("{s:b,s:s}", "state",
-						snap.caps[i], "capability",
-						mig_cap_table[i].name));
-	mig_options_release(&snap);
-	return list;
-}
-
-/* QEMU 7.2's member order for query-migrate-parameters (a hash order). */
-static const enum mig_param query_param_order[MIG_PARAM__COUNT] = {
-	MIG_PARAM_CPU_THROTTLE_TAILSLOW, MIG_PARAM_XBZRLE_CACHE_SIZE,
-	MIG_PARAM_CPU_THROTTLE_INITIAL, MIG_PARAM_ANNOUNCE_MAX,
-	MIG_PARAM_DECOMPRESS_THREADS, MIG_PARAM_COMPRESS_THREADS,
-	MIG_PARAM_COMPRESS_LEVEL, MIG_PARAM_MULTIFD_CHANNELS,
-	MIG_PARAM_MULTIFD_ZSTD_LEVEL, MIG_PARAM_ANNOUNCE_INITIAL,
-	MIG_PARAM_BLOCK_INCREMENTAL, MIG_PARAM_COMPRESS_WAIT_THREAD,
-	MIG_PARAM_DOWNTIME_LIMIT, MIG_PARAM_TLS_AUTHZ,
-	MIG_PARAM_MULTIFD_COMPRESSION, MIG_PARAM_ANNOUNCE_ROUNDS,
-	MIG_PARAM_ANNOUNCE_STEP, MIG_PARAM_TLS_CREDS,
-	MIG_PARAM_MULTIFD_ZLIB_LEVEL, MIG_PARAM_MAX_CPU_THROTTLE,
-	MIG_PARAM_MAX_POSTCOPY_BANDWIDTH, MIG_PARAM_TLS_HOSTNAME,
-	MIG_PARAM_THROTTLE_TRIGGER_THRESHOLD, MIG_PARAM_MAX_BANDWIDTH,
-	MIG_PARAM_X_CHECKPOINT_DELAY, MIG_PARAM_CPU_THROTTLE_INCREMENT,
-};
-
-static json_t *qmp_query_migrate_parameters(struct qmp_session *s,
-					    json_t *args,
-					    struct error **errp)
-{
-	struct mig_options snap;
-	mig_options_snapshot(&s->vm->options, &snap);
-	json_t *v = json_object();
-	for (int k = 0; k < MIG_PARAM__COUNT; k++) {
-		enum mig_param i = query_param_order[k];
-		const struct mig_param_info *p = &mig_param_table[i];
-		json_t *val;
-		switch (p->type) {
-		case MIG_PARAM_TYPE_BOOL:
-			val = json_boolean(snap.num[i]);
-			break;
-		case MIG_PARAM_TYPE_STR:
-			val = json_string_nocheck(snap.str[i] ? snap.str[i]
-							      : "");
-			break;
-		case MIG_PARAM_TYPE_ENUM:
-			val = json_string(p->enum_names[snap.num[i]]);
-			break;
-		default:
-			val = qmp_json_u64(snap.num[i]);
-			break;
-		}
-		json_object_set_new(v, p->name, val);
-	}
-	mig_options_release(&snap);
-	return v;
-}
-
-static bool visit_set_capabilities(struct qmp_session *s, json_t *args,
-				   struct error **errp)
-{
-	json_t *list = json_object_get(args, "capabilities");
-	size_t i;
-	json_t *el;
-	json_array_foreach(list, i, el) {
-		if (!json_is_object(el)) {
-			error_setf(errp,
-				   "Invalid parameter type for 'capabilities[%zu]', expected: object",
-				   i);
-			return false;
-		}
-		json_t *cap = json_object_get(el, "capability");
-		json_t *state = json_object_get(el, "state");
-		if (!cap) {
-			error_setf(errp,
-				   "Parameter 'capabilities[%zu].capability' is missing",
-				   i);
-			return false;
-		}
-		if (!qmp_json_is_string(cap)) {
-			error_setf(errp,
-				   "Invalid parameter type for 'capabilities[%zu].capability', expected: string",
-				   i);
-			return false;
-		}
-		if (mig_cap_lookup(json_string_value(cap)) < 0) {
-			error_setf(errp,
-				   "Parameter 'capability' does not accept value '%s'",
-				   json_string_value(cap));
-			return false;
-		}
-		if (!state) {
-			error_setf(errp,
-				   "Parameter 'capabilities[%zu].state' is missing",
-				   i);
-			return false;
-		}
-		if (!json_is_boolean(state)) {
-			error_setf(errp,
-				   "Invalid parameter type for 'capabilities[%zu].state', expected: boolean",
-				   i);
-			return false;
-		}
-		const char *key;
-		json_t *v;
-		json_object_foreach(el, key, v) {
-			if (strcmp(key, "capability") && strcmp(key, "state")) {
-				error_setf(errp,
-					   "Parameter 'capabilities[%zu].%s' is unexpected",
-					   i, key);
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
-static json_t *qmp_migrate_set_capabilities(struct qmp_session *s,
-					    json_t *args,
-					    struct error **errp)
-{
-	struct mig_cap_update update;
-	memset(&update, 0, sizeof(update));
-	size_t i;
-	json_t *el;
-	json_array_foreach(json_object_get(args, "capabilities"), i, el) {
-		int cap = mig_cap_lookup(
-			json_string_value(json_object_get(el, "capability")));
-		update.set[cap] = true;
-		update.state[cap] = json_is_true(json_object_get(el, "state"));
-	}
-	if (!mig_options_apply_caps(&s->vm->options, &update, errp))
-		return NULL;
-	return empty();
-}
-
-/* QEMU's visitor for one MigrateSetParameters member. */
-static bool visit_param(enum mig_param i, json_t *v, struct error **errp)
-{
-	const struct mig_param_info *p = &mig_param_table[i];
-	uint64_t u;
-	switch (p->type) {
-	case MIG_PARAM_TYPE_U8:
-	case MIG_PARAM_TYPE_U32:
-	case MIG_PARAM_TYPE_U64:
-	case MIG_PARAM_TYPE_SIZE:
-		if (!qmp_json_get_u64(v, &u)) {
-			error_setf(errp, "Parameter '%s' expects uint64",
-				   p->name);
-			return false;
-		}
-		if (p->type == MIG_PARAM_TYPE_U8 && u > UINT8_MAX) {
-			error_setf(errp, "Parameter '%s' expects uint8_t",
-				   p->name);
-			return false;
-		}
-		if (p->type == MIG_PARAM_TYPE_U32 && u > UINT32_MAX) {
-			error_setf(errp, "Parameter '%s' expects uint32_t",
-				   p->name);
-			return false;
-		}
-		return true;
-	case MIG_PARAM_TYPE_BOOL:
-		if (!json_is_boolean(v)) {
-			error_setf(errp,
-				   "Invalid parameter type for '%s', expected: boolean",
-				   p->name);
-			return false;
-		}
-		return true;
-	case MIG_PARAM_TYPE_STR:
-		/* tls-creds, tls-hostname, tls-authz are StrOrNull. */
-		if (!qmp_json_is_string(v) && !json_is_null(v)) {
-			error_setf(errp,
-				   "Invalid parameter type for '%s', expected: StrOrNull",
-				   p->name);
-			return false;
-		}
-		return true;
-	case MIG_PARAM_TYPE_ENUM:
-		if (!qmp_json_is_string(v)) {
-			error_setf(errp,
-				   "Invalid parameter type for '%s', expected: string",
-				   p->name);
-			return false;
-		}
-		for (const char *const *n = p->enum_names; *n; n++)
-			if (!strcmp(*n, json_string_value(v)))
-				return true;
-		error_setf(errp, "Parameter '%s' does not accept value '%s'",
-			   p->name, json_string_value(v));
-		return false;
-	}
-	return false;
-}
-
-static bool visit_set_parameters(struct qmp_session *s, json_t *args,
-				 struct error **errp)
-{
-	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
-		json_t *v = json_object_get(args, mig_param_table[i].name);
-		if (v && !visit_param(i, v, errp))
-			return false;
-	}
-	return true;
-}
-
-static json_t *qmp_migrate_set_parameters(struct qmp_session *s,
-					  json_t *args, struct error **errp)
-{
-	struct mig_param_update update;
-	mig_param_update_init(&update);
-	for (int i = 0; i < MIG_PARAM__COUNT; i++) {
-		const struct mig_param_info *p = &mig_param_table[i];
-		json_t *v = json_object_get(args, p->name);
-		if (!v)
-			continue;
-		update.has[i] = true;
-		if (p->type == MIG_PARAM_TYPE_BOOL) {
-			update.num[i] = json_is_true(v);
-		} else if (p->type == MIG_PARAM_TYPE_STR) {
-			free(update.str[i]);
-			update.str[i] = json_is_null(v)
-						? NULL
-						: xstrdup(json_string_value(v));
-		} else if (p->type == MIG_PARAM_TYPE_ENUM) {
-			for (uint64_t k = 0; p->enum_names[k]; k++)
-				if (!strcmp(p->enum_names[k],
-					    json_string_value(v)))
-					update.num[i] = k;
-		} else {
-			qmp_json_get_u64(v, &update.num[i]);
-		}
-	}
-	bool ok = mig_options_apply_params(&s->vm->options, &update, errp);
-	mig_param_update_release(&update);
-	return ok ? empty() : NULL;
 }
 
 /* ---- migration ---- */
@@ -732,10 +484,10 @@ const struct qmp_command qmp_commands[] = {
 	{ "query-migrate-parameters", { { 0 } }, 0, NULL,
 	  qmp_query_migrate_parameters },
 	{ "migrate-set-capabilities", { ARG("capabilities", ARRAY) },
-	  CMD_NOT_WHILE_MIGRATING, visit_set_capabilities,
+	  CMD_NOT_WHILE_MIGRATING, qmp_visit_set_capabilities,
 	  qmp_migrate_set_capabilities },
 	{ "migrate-set-parameters", { { 0 } }, QMP_CMD_PARAMS,
-	  visit_set_parameters, qmp_migrate_set_parameters },
+	  qmp_visit_set_parameters, qmp_migrate_set_parameters },
 	{ "migrate",
 	  { ARG("uri", STR), OPT("blk", BOOL), OPT("inc", BOOL),
 	    OPT("detach", BOOL), OPT("resume", BOOL) },

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "migration/decompress_pool.h"
+#include "migration/options.h"
 #include "migration/page_deflate.h"
 #include "util/xalloc.h"
 
@@ -429,6 +430,62 @@ static void test_free_in_flight(void **state)
 	guarded_release(&g);
 }
 
+/* Both inflaters give the pages back; the pool says which it uses. */
+static void test_engines(void **state)
+{
+	enum { NPAGES = 64 };
+	uint8_t *want = xmalloc((size_t)NPAGES * PAGE);
+	uint8_t out[PAGE_DEFLATE_MAX_BYTES];
+	struct page_deflate *pd = page_deflate_new(PAGE_DEFLATE_ZLIB, 6, NULL);
+
+	for (int e = 0; e < DECOMPRESS__COUNT; e++) {
+		struct guarded g;
+		struct decompress_pool *pool;
+
+		guarded_init(&g, NPAGES, 0xab);
+		pool = decompress_pool_new_engine(2, g.ram, g.ram_size, e, NULL);
+		assert_non_null(pool);
+		assert_int_equal(decompress_pool_engine(pool), e);
+		for (uint32_t p = 0; p < NPAGES; p++) {
+			uint8_t *w = want + (size_t)p * PAGE;
+
+			version_page(w, p, (uint32_t)e, p);
+			size_t n = page_deflate_compress(pd, w, out);
+			assert_true(decompress_pool_submit(
+				pool, (uint64_t)p * PAGE, out, n, NULL));
+		}
+		assert_true(decompress_pool_flush(pool, NULL));
+		assert_memory_equal(g.ram, want, (size_t)NPAGES * PAGE);
+		decompress_pool_free(pool);
+		guarded_release(&g);
+	}
+	page_deflate_free(pd);
+	free(want);
+}
+
+/* x-decompress-engine's names are the pool's, its default libdeflate. */
+static void test_engine_names(void **state)
+{
+	const struct mig_param_info *p =
+		&mig_param_table[MIG_PARAM_X_DECOMPRESS_ENGINE];
+	int n = 0;
+
+	for (; p->enum_names[n]; n++)
+		assert_int_equal(decompress_engine_lookup(p->enum_names[n]),
+				 n);
+	assert_int_equal(n, DECOMPRESS__COUNT);
+	assert_int_equal(p->default_num, DECOMPRESS_LIBDEFLATE);
+	assert_string_equal(decompress_engine_name(DECOMPRESS_ZLIB), "zlib");
+	assert_int_equal(decompress_engine_lookup("igzip"), -1);
+	/* the default pool is libdeflate's */
+	struct guarded g;
+	guarded_init(&g, 1, 0);
+	struct decompress_pool *pool = new_pool(1, &g);
+	assert_int_equal(decompress_pool_engine(pool), DECOMPRESS_LIBDEFLATE);
+	decompress_pool_free(pool);
+	guarded_release(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +497,8 @@ int main(void)
 		cmocka_unit_test(test_submit_limits),
 		cmocka_unit_test(test_failure_sticky),
 		cmocka_unit_test(test_free_in_flight),
+		cmocka_unit_test(test_engines),
+		cmocka_unit_test(test_engine_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,9 @@
  * required), synthetic and real vectors from the QEMU 7.2 reference (made by
  * tests/unit/gen_xbzrle_vectors.py), and each decoder error.
  *
- * `test_xbzrle --print-variant` prints the variant xbzrle_encode() picks
- * (used to test QMIG_XBZRLE in a fresh process).
+ * xbzrle_force_variant() (what qmig's test-only QMIG_XBZRLE calls) is
+ * tested in-process; tests/process/test_qmig_parameters.py drives the
+ * variable through qmig.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -619,42 +620,43 @@ static void test_variants(void **state)
 	print_message("; chosen: %s\n", xbzrle_variant_name(chosen));
 }
 
-/* Runs this binary with QMIG_XBZRLE=value and returns what it picked. */
-static void child_variant(const char *value, char *out, size_t cap)
+/*
+ * xbzrle_force_variant(): each variant this CPU runs takes over (same
+ * bytes), the others are refused and change nothing; then the best again.
+ */
+static void test_force_variant(void **state)
 {
-	char cmd[256];
-	FILE *f;
+	enum xbzrle_variant best = xbzrle_encode_variant();
+	struct pages *p = pages_new();
+	int want;
 
-	snprintf(cmd, sizeof(cmd),
-		 "QMIG_XBZRLE='%s' /proc/%ld/exe --print-variant", value,
-		 (long)getpid());
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	if (!fgets(out, (int)cap, f))
-		out[0] = 0;
-	out[strcspn(out, "\n")] = 0;
-	assert_int_equal(pclose(f), 0);
-}
-
-static void test_env_override(void **state)
-{
-	char got[64];
-	const char *best = xbzrle_variant_name(xbzrle_encode_variant());
-
+	make_pages(0x1234, 0, 20, 0, p->old, p->new);
+	want = xbzrle_encode_with(XBZRLE_VARIANT_C, p->old, p->new, p->enc,
+				  PAGE);
+	assert_true(want > 0);
 	for (int v = 0; v < XBZRLE_VARIANT__COUNT; v++) {
-		const char *name = xbzrle_variant_name(v);
+		enum xbzrle_variant before = xbzrle_encode_variant();
 
-		child_variant(name, got, sizeof(got));
-		if (xbzrle_variant_available(v))
-			assert_string_equal(got, name);
-		else
-			assert_string_equal(got, best);
+		assert_int_equal(xbzrle_variant_lookup(xbzrle_variant_name(v)),
+				 v);
+		if (!xbzrle_variant_available(v)) {
+			assert_false(xbzrle_force_variant(v));
+			assert_int_equal(xbzrle_encode_variant(), before);
+			continue;
+		}
+		assert_true(xbzrle_force_variant(v));
+		assert_int_equal(xbzrle_encode_variant(), v);
+		assert_int_equal(xbzrle_encode(p->old, p->new, p->enc, PAGE),
+				 want);
 	}
-	child_variant("bogus", got, sizeof(got));
-	assert_string_equal(got, best);
+	assert_int_equal(xbzrle_variant_lookup("bogus"), -1);
+	assert_int_equal(xbzrle_variant_lookup("AVX2"), -1);
+	assert_true(xbzrle_force_variant(best));
+	assert_int_equal(xbzrle_encode_variant(), best);
+	free(p);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_vector),
@@ -666,12 +668,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_decode_mutations),
 		cmocka_unit_test(test_variants),
-		cmocka_unit_test(test_env_override),
+		cmocka_unit_test(test_force_variant),
 	};
 
-	if (argc == 2 && !strcmp(argv[1], "--print-variant")) {
-		printf("%s\n", xbzrle_variant_name(xbzrle_encode_variant()));
-		return 0;
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

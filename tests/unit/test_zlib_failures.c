@@ -247,12 +247,18 @@ static char *error_desc(struct test_source *s)
 }
 
 /* A migration with `compress` at level, into a destination with it. */
+/* The level alone picks igzip or libdeflate; the deflateInit and deflate
+ * failures need zlib, which x-compress-engine selects. */
+static bool zlib_engine;
+
 static enum mig_status migrate_compressed(struct test_source *s,
 					  const char *level,
 					  struct test_peer *p)
 {
 	test_source_cap(s, "compress", true);
 	test_source_param(s, "compress-level", level);
+	if (zlib_engine)
+		test_source_param(s, "x-compress-engine", "zlib");
 	test_peer_start(p, RAM_BYTES, true, false);
 	struct error *err = NULL;
 	assert_true(test_source_migrate(s, PEER_URI, &err));
@@ -294,30 +300,25 @@ static void expect_setup_failure(const char *level, enum inject_fn fn,
 	test_source_release(&s);
 }
 
-/* QMIG_DEFLATE=zlib is today's way to have the zlib engine (the level
- * alone picks igzip or libdeflate): if it stops working this says so. */
-static void use_zlib_engine(void)
+static void use_zlib_engine(bool on)
 {
-	setenv("QMIG_DEFLATE", "zlib", 1);
-	if (page_deflate_pick(1) != PAGE_DEFLATE_ZLIB)
-		fail_msg("QMIG_DEFLATE=zlib no longer picks zlib: update how "
-			 "this test chooses the engine");
+	zlib_engine = on;
 }
 
 static void test_migration_compressor_fails(void **state)
 {
 	expect_setup_failure("6", INJECT_LD_ALLOC_COMPRESSOR,
 			     "libdeflate_alloc_compressor(6) failed");
-	use_zlib_engine();
+	use_zlib_engine(true);
 	expect_setup_failure("1", INJECT_DEFLATE_INIT,
 			     "deflateInit failed: " ZLIB_INIT_FAILED);
-	unsetenv("QMIG_DEFLATE");
+	use_zlib_engine(false);
 }
 
 /* Every deflate() failing: the migration completes with stored pages. */
 static void test_migration_deflate_errors(void **state)
 {
-	use_zlib_engine();
+	use_zlib_engine(true);
 	struct test_source s;
 	test_source_init(&s, RAM_BYTES);
 	struct test_peer p;
@@ -325,7 +326,7 @@ static void test_migration_deflate_errors(void **state)
 	assert_int_equal(migrate_compressed(&s, "1", &p), MIG_STATUS_COMPLETED);
 	unsigned failed = inject_failures(INJECT_DEFLATE);
 	inject_clear();
-	unsetenv("QMIG_DEFLATE");
+	use_zlib_engine(false);
 	assert_true(failed > 1000); /* the guest's non-zero pages */
 	assert_int_equal(test_peer_join(&p), 0);
 	assert_int_equal(ram_first_difference(&s.vm.ram, &p.g.ram), -1);
@@ -363,8 +364,6 @@ static void test_destination_inflate_init_fails(void **state)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	unsetenv("QMIG_DEFLATE");
-	unsetenv("QMIG_INFLATE");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_deflate_new),
 		cmocka_unit_test(test_deflate_error_stores),

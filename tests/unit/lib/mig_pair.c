@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "migration/options_hmp.h"
 #include "migration/ram_load.h"
 #include "migration/transport.h"
 
