@@ -270,7 +270,7 @@ static void test_migration_cache_resize_fails(void **state)
 	test_source_param(&s, "xbzrle-cache-size", "16M");
 	test_peer_release_hold(&p);
 	expect_failed_then_retry(&s, before, INJECT_MMAP,
-				 "Unable to write to socket: Cannot allocate memory");
+				 "cannot allocate an XBZRLE cache of 16777216 bytes");
 	assert_true(test_peer_join(&p) < 0);
 	test_peer_release(&p);
 	test_source_release(&s);

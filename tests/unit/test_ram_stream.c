@@ -26,6 +26,7 @@
 
 #include "migration/mig_stats.h"
 #include "migration/options.h"
+#include "migration/options_hmp.h"
 #include "migration/qemu_file.h"
 #include "migration/ram_load.h"
 #include "migration/ram_save.h"
