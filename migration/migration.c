@@ -317,21 +317,29 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 	error_free(err);
 }
 
-static void *migration_thread(void *opaque)
+/* The return path, as QEMU: OPEN_RETURN_PATH, then PING 1 to see it
+ * works, and the reader thread for the destination's answers. */
+static bool open_return_path(struct mig_run *r, int fd, struct error **errp)
 {
-	struct mig_run *r = opaque;
+	int type;
+	socklen_t type_len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0) {
+		error_setf(errp, "the return-path capability needs a socket transport (tcp:, unix:, fd:)");
+		return false;
+	}
+	rp_put_open_commands(r->f, 1);
+	r->rp_on = rp_reader_start(&r->rp, fd, errp);
+	return r->rp_on;
+}
+
+/* Connect, the header and the ram START section; then active. */
+static bool start_stream(struct mig_run *r, struct error **errp)
+{
 	struct vm *vm = r->vm;
 	struct migration *m = r->m;
-	struct error *err = NULL;
-	bool vm_stopped = false;
-	bool was_running = false;
-
-	int fd = transport_connect(&m->addr, &r->child, &err);
-	if (fd < 0) {
-		finish(r, err, false, false);
-		free(r);
-		return NULL;
-	}
+	int fd = transport_connect(&m->addr, &r->child, errp);
+	if (fd < 0)
+		return false;
 	r->f = qemu_file_new_fd(fd, true);
 	pthread_mutex_lock(&vm->lock);
 	atomic_store(&m->file, r->f);
@@ -342,30 +350,12 @@ static void *migration_thread(void *opaque)
 	struct ram_save_config cfg;
 	ram_save_config_read(&cfg, &vm->options);
 	if (!ram_save_init(&r->rs, &vm->ram, &vm->guest_running, &m->stats,
-			   &cfg, &err)) {
-		finish(r, err, false, false);
-		free(r);
-		return NULL;
-	}
+			   &cfg, errp))
+		return false;
 	savevm_put_header(r->f);
-	if (mig_options_cap(&vm->options, MIG_CAP_RETURN_PATH)) {
-		int type;
-		socklen_t type_len = sizeof(type);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) < 0) {
-			error_setf(&err, "the return-path capability needs a socket transport (tcp:, unix:, fd:)");
-			finish(r, err, false, false);
-			free(r);
-			return NULL;
-		}
-		/* As QEMU: open the path, and PING 1 to see it works. */
-		rp_put_open_commands(r->f, 1);
-		r->rp_on = rp_reader_start(&r->rp, fd, &err);
-		if (!r->rp_on) {
-			finish(r, err, false, false);
-			free(r);
-			return NULL;
-		}
-	}
+	if (mig_options_cap(&vm->options, MIG_CAP_RETURN_PATH) &&
+	    !open_return_path(r, fd, errp))
+		return false;
 	savevm_put_section_start(r->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
 				 "ram", RAM_SECTION_VERSION);
 	ram_save_setup(&r->rs, r->f);
@@ -380,38 +370,56 @@ static void *migration_thread(void *opaque)
 	STAT_SET(m->stats.expected_downtime_ms,
 		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
+	return true;
+}
 
+/* Stop, send the rest, and wait until the peer took it: the downtime. */
+static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
+			struct error **errp)
+{
+	struct migration *m = r->m;
+	int64_t t0 = clock_now_ms();
+	*vm_stopped = true;
+	if (!stop_for_switch_over(r, was_running))
+		return;
+	send_rest(r, *was_running);
+	/* Completed only once the destination confirms it loaded
+	 * everything (return-path). */
+	if (r->rp_on && !qemu_file_error(r->f))
+		rp_reader_wait_shut(&r->rp, errp);
+	pthread_mutex_lock(&r->vm->lock);
+	m->downtime_ms = clock_now_ms() - t0;
+	pthread_mutex_unlock(&r->vm->lock);
+	/* A pipe takes a small stream whole whether or not the command
+	 * reads it: written is not yet taken. */
+	if (m->addr.kind == TRANSPORT_EXEC && !qemu_file_error(r->f) &&
+	    !transport_exec_drained(r->f->fd, &m->cancel_requested))
+		qemu_file_set_error(r->f, EPIPE);
+}
+
+static void *migration_thread(void *opaque)
+{
+	struct mig_run *r = opaque;
+	struct error *err = NULL;
+	bool vm_stopped = false;
+	bool was_running = false;
+
+	if (!start_stream(r, &err))
+		goto out;
 	/* A failure of its own (a cache that cannot be resized) is the
 	 * migration's error as it is, not a stream error. */
 	bool iterated = run_iterations(r, &err);
 	/* The destination's own word beats "Unable to write" when it failed. */
 	if (iterated && r->rp_on && !cancelled(r) && rp_reader_failed(&r->rp))
 		rp_reader_wait_shut(&r->rp, &err);
-	if (!err && !cancelled(r) && !qemu_file_error(r->f)) {
-		int64_t t0 = clock_now_ms();
-		vm_stopped = true;
-		if (stop_for_switch_over(r, &was_running)) {
-			send_rest(r, was_running);
-			/* Completed only once the destination confirms it
-			 * loaded everything (return-path). */
-			if (r->rp_on && !qemu_file_error(r->f))
-				rp_reader_wait_shut(&r->rp, &err);
-			pthread_mutex_lock(&vm->lock);
-			m->downtime_ms = clock_now_ms() - t0;
-			pthread_mutex_unlock(&vm->lock);
-			/* A pipe takes a small stream whole whether or not the
-			 * command reads it: written is not yet taken. */
-			if (m->addr.kind == TRANSPORT_EXEC &&
-			    !qemu_file_error(r->f) &&
-			    !transport_exec_drained(fd, &m->cancel_requested))
-				qemu_file_set_error(r->f, EPIPE);
-		}
-	}
+	if (!err && !cancelled(r) && !qemu_file_error(r->f))
+		switch_over(r, &vm_stopped, &was_running, &err);
 	/* The destination's own word beats "Unable to write" (which
 	 * finish() makes of any other stream error). */
 	if (!err && qemu_file_error(r->f) && !cancelled(r) && r->rp_on &&
 	    rp_reader_destination_failed(&r->rp))
 		error_setf(&err, "%s", RP_DESTINATION_FAILED);
+out:
 	finish(r, err, vm_stopped, was_running);
 	free(r);
 	return NULL;
