@@ -207,100 +207,114 @@ static bool resolve_names(struct monitor *mon, const struct hmp_command *cmd,
 	return true;
 }
 
-/* Fills v from the text after the command name; false after reporting. */
-static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
-		       const char *p, struct hmp_values *v, char **owned)
+/* The leading "-d", also grouped as "-di"; returns where the other
+ * arguments start, or NULL after reporting. */
+static const char *parse_flags(struct monitor *mon,
+			       const struct hmp_command *cmd, const char *p,
+			       struct hmp_values *v)
 {
-	const char *name = cmd->name;
-	/* Flags come first: "-d", also grouped as "-di". */
+	bool takes_flags = false;
+	for (int i = 0; cmd->args[i].name; i++)
+		takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
 	for (;;) {
 		p = skip_spaces(p);
-		if (*p != '-' || !cmd->args[0].name)
-			break;
-		bool takes_flags = false;
-		for (int i = 0; cmd->args[i].name; i++)
-			takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
-		if (!takes_flags)
-			break;
-		p++;
-		while (*p && !isspace((unsigned char)*p)) {
+		if (*p != '-' || !takes_flags)
+			return p;
+		for (p++; *p && !isspace((unsigned char)*p); p++) {
 			int found = -1;
 			for (int i = 0; cmd->args[i].name; i++)
 				if (cmd->args[i].type == HMP_ARG_FLAG &&
 				    cmd->args[i].flag == *p)
 					found = i;
 			if (found < 0) {
-				monitor_usage_error(mon, name,
+				monitor_usage_error(mon, cmd->name,
 						    "%s: unsupported option -%c",
-						    name, *p);
-				return false;
+						    cmd->name, *p);
+				return NULL;
 			}
 			v->on[found] = true;
-			p++;
 		}
 	}
-	for (int i = 0; cmd->args[i].name; i++) {
-		const struct hmp_arg *a = &cmd->args[i];
-		char *word = NULL;
-		const char *next;
-		switch (a->type) {
-		case HMP_ARG_FLAG:
-			break;
-		case HMP_ARG_STR:
-		case HMP_ARG_OPT_STR:
-		case HMP_ARG_CAPABILITY:
-			next = get_word(p, &word);
-			if (!next) {
-				if (a->type == HMP_ARG_OPT_STR)
-					break;
-				monitor_usage_error(mon, name,
-						    "%s: string expected", name);
-				return false;
-			}
-			owned[i] = word;
-			v->str[i] = word;
-			p = next;
-			break;
-		case HMP_ARG_ON_OFF:
-			next = get_word(p, &word);
-			if (!next || (strcmp(word, "on") && strcmp(word, "off"))) {
-				free(word);
-				monitor_usage_error(mon, name,
-						    "Expected 'on' or 'off'");
-				return false;
-			}
-			v->on[i] = !strcmp(word, "on");
+}
+
+/* One integer expression; returns what follows, or NULL after reporting. */
+static const char *parse_int(struct monitor *mon, const char *name,
+			     const char *p, int64_t *out)
+{
+	p = skip_spaces(p);
+	if (!*p) {
+		monitor_usage_error(mon, name, "%s: integer expected", name);
+		return NULL;
+	}
+	struct expr e = { .p = p };
+	*out = expr_sum(&e);
+	if (!e.error)
+		return e.p;
+	if (e.bad)
+		monitor_usage_error(mon, name, "invalid char '%c' in expression",
+				    e.bad);
+	else
+		monitor_usage_error(mon, name, "%s", e.error);
+	return NULL;
+}
+
+/* Argument i of cmd from p; returns what follows, or NULL after
+ * reporting.  Words go to owned[i], which the caller frees. */
+static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
+			     int i, const char *p, struct hmp_values *v,
+			     char **owned)
+{
+	const struct hmp_arg *a = &cmd->args[i];
+	const char *name = cmd->name;
+	char *word = NULL;
+	const char *next;
+	switch (a->type) {
+	case HMP_ARG_FLAG:
+		return p;
+	case HMP_ARG_STR:
+	case HMP_ARG_OPT_STR:
+	case HMP_ARG_CAPABILITY:
+		next = get_word(p, &word);
+		if (!next) {
+			if (a->type == HMP_ARG_OPT_STR)
+				return p;
+			monitor_usage_error(mon, name, "%s: string expected",
+					    name);
+			return NULL;
+		}
+		owned[i] = word;
+		v->str[i] = word;
+		return next;
+	case HMP_ARG_ON_OFF:
+		next = get_word(p, &word);
+		if (!next || (strcmp(word, "on") && strcmp(word, "off"))) {
 			free(word);
-			p = next;
-			break;
-		case HMP_ARG_INT: {
-			p = skip_spaces(p);
-			if (!*p) {
-				monitor_usage_error(mon, name,
-						    "%s: integer expected", name);
-				return false;
-			}
-			struct expr e = { .p = p };
-			v->num[i] = expr_sum(&e);
-			if (e.error) {
-				if (e.bad)
-					monitor_usage_error(mon, name,
-							    "invalid char '%c' in expression",
-							    e.bad);
-				else
-					monitor_usage_error(mon, name, "%s",
-							    e.error);
-				return false;
-			}
-			p = e.p;
-			break;
+			monitor_usage_error(mon, name, "Expected 'on' or 'off'");
+			return NULL;
 		}
-		}
+		v->on[i] = !strcmp(word, "on");
+		free(word);
+		return next;
+	case HMP_ARG_INT:
+		return parse_int(mon, name, p, &v->num[i]);
 	}
+	return NULL;
+}
+
+/* Fills v from the text after the command name; false after reporting. */
+static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
+		       const char *p, struct hmp_values *v, char **owned)
+{
+	if (cmd->args[0].name)
+		p = parse_flags(mon, cmd, p, v);
+	for (int i = 0; p && cmd->args[i].name; i++)
+		p = parse_arg(mon, cmd, i, p, v, owned);
+	if (!p)
+		return false;
 	if (*skip_spaces(p)) {
-		monitor_usage_error(mon, name,
+		monitor_usage_error(mon, cmd->name,
 				    "%s: extraneous characters at the end of line",
-				    name);
+				    cmd->name);
 		return false;
 	}
 	return resolve_names(mon, cmd, v);
