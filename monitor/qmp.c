@@ -212,6 +212,43 @@ static bool negotiated(struct qmp_session *s)
 	return done;
 }
 
+/* Checks the arguments, runs the handler (under vm->lock unless the row
+ * says otherwise) and sends its return value or error. */
+static void run_command(struct qmp_session *s, const struct qmp_command *cmd,
+			json_t *req, json_t *id)
+{
+	json_t *args = json_object_get(req, "arguments");
+	json_t *own_args = NULL;
+	if (!args)
+		args = own_args = json_object();
+	struct error *err = NULL;
+	json_t *ret = NULL;
+	s->error_class = CLASS_GENERIC;
+	if (check_args(s, cmd, args, &err)) {
+		bool lock = !(cmd->flags & QMP_CMD_UNLOCKED);
+		if (lock)
+			pthread_mutex_lock(&s->vm->lock);
+		/* No rule is read for an empty set, so unlocked rows
+		 * (which carry none) never look at the vm here. */
+		if (preconditions_check_locked(s->vm, cmd->flags, &err))
+			ret = cmd->handler(s, args, &err);
+		if (lock)
+			pthread_mutex_unlock(&s->vm->lock);
+	}
+	json_decref(own_args);
+	if (ret) {
+		json_t *reply = json_object();
+		json_object_set_new(reply, "return", ret);
+		if (id)
+			json_object_set(reply, "id", id);
+		send_value(s, reply);
+	} else {
+		send_error(s, s->error_class,
+			   err ? err->msg : "command failed", id);
+		error_free(err);
+	}
+}
+
 void qmp_session_handle(struct qmp_session *s, json_t *req,
 			const char *parse_error)
 {
@@ -264,37 +301,7 @@ void qmp_session_handle(struct qmp_session *s, json_t *req,
 		goto out;
 	}
 
-	json_t *args = json_object_get(req, "arguments");
-	json_t *own_args = NULL;
-	if (!args)
-		args = own_args = json_object();
-	struct error *err = NULL;
-	json_t *ret = NULL;
-	s->error_class = CLASS_GENERIC;
-	if (check_args(s, cmd, args, &err)) {
-		bool lock = !(cmd->flags & QMP_CMD_UNLOCKED);
-		if (lock)
-			pthread_mutex_lock(&s->vm->lock);
-		/* No rule is read for an empty set, so unlocked rows
-		 * (which carry none) never look at the vm here. */
-		if (preconditions_check_locked(s->vm, cmd->flags,
-					       &err))
-			ret = cmd->handler(s, args, &err);
-		if (lock)
-			pthread_mutex_unlock(&s->vm->lock);
-	}
-	json_decref(own_args);
-	if (ret) {
-		json_t *reply = json_object();
-		json_object_set_new(reply, "return", ret);
-		if (id)
-			json_object_set(reply, "id", id);
-		send_value(s, reply);
-	} else {
-		send_error(s, s->error_class,
-			   err ? err->msg : "command failed", id);
-		error_free(err);
-	}
+	run_command(s, cmd, req, id);
 out:
 	strbuf_release(&text);
 	json_decref(req);
