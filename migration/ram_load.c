@@ -143,6 +143,92 @@ static int flush_pages(struct ram_load *rl, struct error **errp)
 	return 0;
 }
 
+/* The record's block: named, or the last named one (CONTINUE); then the
+ * offset.  0, or -EINVAL with QEMU's lines. */
+static int check_block(struct ram_load *rl, struct qemu_file *f,
+		       uint64_t flags, uint64_t addr, struct error **errp)
+{
+	if (!(flags & RAM_FLAG_CONTINUE)) {
+		char name[256];
+		qemu_get_string8(f, name);
+		if (qemu_file_error(f))
+			return stream_error(f, errp);
+		if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
+			error_setf_code(errp, EINVAL, "Can't find block %s",
+					name);
+			error_append_line(*errp, "Illegal RAM offset %" PRIx64,
+					  addr);
+			return -EINVAL;
+		}
+		rl->block_known = true;
+	} else if (!rl->block_known) {
+		error_setf_code(errp, EINVAL, "Ack, bad migration stream!");
+		error_append_line(*errp, "Illegal RAM offset %" PRIx64, addr);
+		return -EINVAL;
+	}
+	if (addr >= rl->ram->size_bytes) {
+		error_setf_code(errp, EINVAL, "Illegal RAM offset %" PRIx64,
+				addr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A ZERO record: the fill byte, written only where it changes something
+ * (keeps untouched destination RAM unallocated). */
+static int load_zero(struct ram_load *rl, struct qemu_file *f, uint8_t *page,
+		     uint64_t page_index, bool known_zero, struct error **errp)
+{
+	uint8_t fill = qemu_get_u8(f);
+	if (qemu_file_error(f))
+		return stream_error(f, errp);
+	if (fill || (!known_zero && !buffer_is_zero(page, GUEST_PAGE_SIZE)))
+		memset(page, fill, GUEST_PAGE_SIZE);
+	if (rl->known_zero) {
+		if (fill)
+			bitmap_clear_bit(rl->known_zero, page_index);
+		else
+			bitmap_set_bit(rl->known_zero, page_index);
+	}
+	rl->zero_pages++;
+	return 0;
+}
+
+/* One page record of a known kind whose header was read. */
+static int load_page_record(struct ram_load *rl, struct qemu_file *f,
+			    uint64_t kind, uint64_t addr, struct error **errp)
+{
+	uint8_t *page = rl->ram->host + addr;
+	uint64_t page_index = addr / GUEST_PAGE_SIZE;
+	bool known_zero = rl->known_zero &&
+			  bitmap_test_bit(rl->known_zero, page_index);
+	if (rl->known_zero && kind != RAM_FLAG_ZERO)
+		bitmap_clear_bit(rl->known_zero, page_index);
+	/* A compressed record of this page still in flight must land
+	 * before this one (QEMU 7.2 does not wait: §10.3). */
+	if (rl->pool && kind != RAM_FLAG_COMPRESS_PAGE)
+		decompress_pool_wait_page(rl->pool, addr);
+
+	switch (kind) {
+	case RAM_FLAG_ZERO:
+		return load_zero(rl, f, page, page_index, known_zero, errp);
+	case RAM_FLAG_PAGE:
+		if (!qemu_get_buffer(f, page, GUEST_PAGE_SIZE))
+			return stream_error(f, errp);
+		rl->normal_pages++;
+		return 0;
+	case RAM_FLAG_XBZRLE:
+		return load_xbzrle(rl, f, page, addr, errp);
+	default: /* RAM_FLAG_COMPRESS_PAGE */
+		if (!rl->compress_enabled) {
+			error_setf_code(errp, EINVAL,
+					"Received an unexpected compressed page");
+			return -EINVAL;
+		}
+		return load_compressed(rl, f, addr, errp);
+	}
+}
+
 int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 		     struct error **errp)
 {
@@ -177,84 +263,9 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 					flags);
 			return -EINVAL;
 		}
-
-		/* The block: named, or the last named one (CONTINUE). */
-		if (!(flags & RAM_FLAG_CONTINUE)) {
-			char name[256];
-			qemu_get_string8(f, name);
-			if (qemu_file_error(f))
-				return stream_error(f, errp);
-			if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
-				error_setf_code(errp, EINVAL,
-						"Can't find block %s", name);
-				error_append_line(*errp,
-						  "Illegal RAM offset %" PRIx64,
-						  addr);
-				return -EINVAL;
-			}
-			rl->block_known = true;
-		} else if (!rl->block_known) {
-			error_setf_code(errp, EINVAL,
-					"Ack, bad migration stream!");
-			error_append_line(*errp, "Illegal RAM offset %" PRIx64,
-					  addr);
-			return -EINVAL;
-		}
-		if (addr >= rl->ram->size_bytes) {
-			error_setf_code(errp, EINVAL,
-					"Illegal RAM offset %" PRIx64, addr);
-			return -EINVAL;
-		}
-		uint8_t *page = rl->ram->host + addr;
-		uint64_t page_index = addr / GUEST_PAGE_SIZE;
-		bool known_zero = rl->known_zero &&
-				  bitmap_test_bit(rl->known_zero, page_index);
-		if (rl->known_zero && kind != RAM_FLAG_ZERO)
-			bitmap_clear_bit(rl->known_zero, page_index);
-		/* A compressed record of this page still in flight must land
-		 * before this one (QEMU 7.2 does not wait: §10.3). */
-		if (rl->pool && kind != RAM_FLAG_COMPRESS_PAGE)
-			decompress_pool_wait_page(rl->pool, addr);
-
-		int ret = 0;
-		switch (kind) {
-		case RAM_FLAG_ZERO: {
-			uint8_t fill = qemu_get_u8(f);
-			if (qemu_file_error(f))
-				return stream_error(f, errp);
-			/* Skip the write when it changes nothing: keeps
-			 * untouched destination RAM unallocated. */
-			if (fill || (!known_zero &&
-				     !buffer_is_zero(page, GUEST_PAGE_SIZE)))
-				memset(page, fill, GUEST_PAGE_SIZE);
-			if (rl->known_zero) {
-				if (fill)
-					bitmap_clear_bit(rl->known_zero,
-							 page_index);
-				else
-					bitmap_set_bit(rl->known_zero,
-						       page_index);
-			}
-			rl->zero_pages++;
-			break;
-		}
-		case RAM_FLAG_PAGE:
-			if (!qemu_get_buffer(f, page, GUEST_PAGE_SIZE))
-				return stream_error(f, errp);
-			rl->normal_pages++;
-			break;
-		case RAM_FLAG_XBZRLE:
-			ret = load_xbzrle(rl, f, page, addr, errp);
-			break;
-		case RAM_FLAG_COMPRESS_PAGE:
-			if (!rl->compress_enabled) {
-				error_setf_code(errp, EINVAL,
-						"Received an unexpected compressed page");
-				return -EINVAL;
-			}
-			ret = load_compressed(rl, f, addr, errp);
-			break;
-		}
+		int ret = check_block(rl, f, flags, addr, errp);
+		if (!ret)
+			ret = load_page_record(rl, f, kind, addr, errp);
 		if (ret)
 			return ret;
 	}
