@@ -187,6 +187,86 @@ static void apply_test_settings(void)
 			"run it\n", name);
 }
 
+/* The machine: RAM, name, workloads. */
+static bool build_vm(struct vm *vm, const struct cmdline *cl,
+		     struct error **errp)
+{
+	if (vm_init(vm, cl->ram_bytes, errp) < 0)
+		return false;
+	if (cl->name)
+		vm->name = xstrdup(cl->name);
+	vm->autostart = !cl->start_paused;
+	for (int i = 0; i < cl->nworkloads; i++) {
+		struct workload_spec spec;
+		if (!workload_spec_parse(cl->workloads[i], &spec, errp))
+			return false;
+		int rc = vm_add_workload(vm, &spec, errp);
+		workload_spec_release(&spec);
+		if (rc < 0)
+			return false;
+	}
+	return true;
+}
+
+/* The run state to begin in: inmigrate (listening unless "defer"),
+ * prelaunch (-S) or running.  *context names a failing option. */
+static bool start_vm(struct vm *vm, const struct cmdline *cl, char **context,
+		     struct error **errp)
+{
+	bool ok = true;
+	pthread_mutex_lock(&vm->lock);
+	if (cl->incoming) {
+		vm->incoming = incoming_new();
+		vm->runstate = RUNSTATE_INMIGRATE;
+		if (strcmp(cl->incoming, "defer") &&
+		    !incoming_start(vm, cl->incoming, NULL, errp)) {
+			/* QEMU names the option: "-incoming URI: MSG". */
+			*context = xasprintf("-incoming %s: ", cl->incoming);
+			ok = false;
+		}
+	} else if (cl->start_paused) {
+		vm->runstate = RUNSTATE_PRELAUNCH;
+	} else {
+		vm_start_locked(vm);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ok;
+}
+
+/* -qmp, -chardev/-mon and -monitor; *stdio_monitor tells whether stdin
+ * and stdout are a monitor (as QEMU: any of them replaces the default). */
+static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
+			   const struct cmdline *cl, bool *stdio_monitor,
+			   struct error **errp)
+{
+	struct qmp_cmdline qcl = {
+		.qmp = cl->qmps, .nqmp = cl->nqmps,
+		.chardev = cl->chardevs, .nchardev = cl->nchardevs,
+		.mon = cl->mons, .nmon = cl->nmons,
+	};
+	if (!qmp_cmdline_start(qmp, &qcl, errp))
+		return false;
+	*stdio_monitor = cl->nmonitors == 0 && cl->nqmps == 0 &&
+			 cl->nmons == 0;
+	for (int i = 0; i < cl->nmonitors; i++) {
+		const char *dev = cl->monitors[i];
+		if (!strcmp(dev, "stdio")) {
+			*stdio_monitor = true;
+			continue;
+		}
+		if (!strcmp(dev, "none"))
+			continue;
+		struct chardev_spec spec;
+		if (!chardev_spec_parse(dev, &spec, errp))
+			return false;
+		bool ok = monitor_socket_start(vm, &spec, errp);
+		chardev_spec_release(&spec);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmdline cl;
@@ -195,75 +275,19 @@ int main(int argc, char **argv)
 	/* A peer that goes away must fail the migration, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
-	struct vm vm;
+	static struct vm vm;
+	static struct qmp_server qmp;
 	struct error *err = NULL;
 	char *fail_context = NULL; /* "OPTION VALUE: " before the message */
-	if (vm_init(&vm, cl.ram_bytes, &err) < 0)
+	bool stdio_monitor = false;
+	if (!build_vm(&vm, &cl, &err))
 		goto fail;
-	if (cl.name)
-		vm.name = xstrdup(cl.name);
-	vm.autostart = !cl.start_paused;
-
-	for (int i = 0; i < cl.nworkloads; i++) {
-		struct workload_spec spec;
-		if (!workload_spec_parse(cl.workloads[i], &spec, &err))
-			goto fail;
-		int rc = vm_add_workload(&vm, &spec, &err);
-		workload_spec_release(&spec);
-		if (rc < 0)
-			goto fail;
-	}
-
 	/* QMP: events to its clients, fd: URIs from its getfd registry. */
-	static struct qmp_server qmp;
 	qmp_server_init(&qmp, &vm);
-
-	pthread_mutex_lock(&vm.lock);
-	if (cl.incoming) {
-		vm.incoming = incoming_new();
-		vm.runstate = RUNSTATE_INMIGRATE;
-		if (strcmp(cl.incoming, "defer") &&
-		    !incoming_start(&vm, cl.incoming, NULL, &err)) {
-			pthread_mutex_unlock(&vm.lock);
-			/* QEMU names the option: "-incoming URI: MSG". */
-			fail_context = xasprintf("-incoming %s: ", cl.incoming);
-			goto fail;
-		}
-	} else if (cl.start_paused) {
-		vm.runstate = RUNSTATE_PRELAUNCH;
-	} else {
-		vm_start_locked(&vm);
-	}
-	pthread_mutex_unlock(&vm.lock);
-
 	/* Monitors last: a session must not see the VM before it runs. */
-	struct qmp_cmdline qcl = {
-		.qmp = cl.qmps, .nqmp = cl.nqmps,
-		.chardev = cl.chardevs, .nchardev = cl.nchardevs,
-		.mon = cl.mons, .nmon = cl.nmons,
-	};
-	if (!qmp_cmdline_start(&qmp, &qcl, &err))
+	if (!start_vm(&vm, &cl, &fail_context, &err) ||
+	    !start_monitors(&vm, &qmp, &cl, &stdio_monitor, &err))
 		goto fail;
-
-	/* As QEMU: -monitor, -qmp or -mon replace the default monitor. */
-	bool stdio_monitor = cl.nmonitors == 0 && cl.nqmps == 0 &&
-			     cl.nmons == 0;
-	for (int i = 0; i < cl.nmonitors; i++) {
-		const char *dev = cl.monitors[i];
-		if (!strcmp(dev, "stdio")) {
-			stdio_monitor = true;
-			continue;
-		}
-		if (!strcmp(dev, "none"))
-			continue;
-		struct chardev_spec spec;
-		if (!chardev_spec_parse(dev, &spec, &err))
-			goto fail;
-		bool ok = monitor_socket_start(&vm, &spec, &err);
-		chardev_spec_release(&spec);
-		if (!ok)
-			goto fail;
-	}
 
 	int status = 0;
 	if (stdio_monitor) {
