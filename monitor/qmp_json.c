@@ -177,91 +177,101 @@ static void feed_string_byte(struct qmp_streamer *s, char c,
 	}
 }
 
+/* A number or bare word being read: true when c continues it; otherwise
+ * the token ends before c (and a top-level message with it). */
+static bool continue_token(struct qmp_streamer *s, char c, qmp_message_fn fn,
+			   void *opaque)
+{
+	if (s->number.len) {
+		if (is_number_char(c)) {
+			if (s->number.len < 64)
+				strbuf_addch(&s->number, c);
+			return true;
+		}
+		flush_number(s, fn, opaque);
+		if (s->depth == 0)
+			complete_message(s, fn, opaque);
+	}
+	if (s->word.len) {
+		if (isalnum((unsigned char)c) || c == '_') {
+			if (s->word.len < 64)
+				strbuf_addch(&s->word, c);
+			return true;
+		}
+		emit_bytes(s, s->word.buf, s->word.len, fn, opaque);
+		strbuf_reset(&s->word);
+		if (s->depth == 0)
+			complete_message(s, fn, opaque);
+	}
+	return false;
+}
+
+/* A byte outside strings and tokens: structure, or the start of one. */
+static void feed_byte(struct qmp_streamer *s, char c, qmp_message_fn fn,
+		      void *opaque)
+{
+	switch (c) {
+	case ' ': case '\t': case '\r': case '\n':
+		return;
+	case '{': case '[':
+		s->started = true;
+		s->depth++;
+		if (s->depth > QMP_MAX_DEPTH && !s->skipping) {
+			report(s, "JSON nesting depth limit exceeded", fn, opaque);
+			s->skipping = true;
+			strbuf_reset(&s->msg);
+		}
+		emit_bytes(s, &c, 1, fn, opaque);
+		return;
+	case '}': case ']':
+		s->depth--;
+		emit_bytes(s, &c, 1, fn, opaque);
+		if (s->depth <= 0)
+			complete_message(s, fn, opaque);
+		return;
+	case ':': case ',':
+		emit_bytes(s, &c, 1, fn, opaque);
+		if (s->depth == 0)
+			complete_message(s, fn, opaque);
+		return;
+	case '"':
+		s->started = true;
+		s->in_string = true;
+		emit_bytes(s, &c, 1, fn, opaque);
+		return;
+	default:
+		break;
+	}
+	if (isdigit((unsigned char)c) || c == '-') {
+		s->started = true;
+		strbuf_addch(&s->number, c);
+		return;
+	}
+	if (isalpha((unsigned char)c)) {
+		s->started = true;
+		strbuf_addch(&s->word, c);
+		return;
+	}
+	/* QEMU's lexer drops what it has and reports the byte. */
+	char text[64];
+	if (isprint((unsigned char)c))
+		snprintf(text, sizeof(text), "JSON parse error, stray '%c'", c);
+	else
+		snprintf(text, sizeof(text),
+			 "JSON parse error, stray '\\x%02x'", (unsigned char)c);
+	reset_message(s);
+	report(s, text, fn, opaque);
+}
+
 void qmp_streamer_feed(struct qmp_streamer *s, const char *data, size_t len,
 		       qmp_message_fn fn, void *opaque)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = data[i];
-
-		if (s->in_string) {
+		if (s->in_string)
 			feed_string_byte(s, c, fn, opaque);
-			continue;
-		}
-		if (s->number.len) {
-			if (is_number_char(c)) {
-				if (s->number.len < 64)
-					strbuf_addch(&s->number, c);
-				continue;
-			}
-			flush_number(s, fn, opaque);
-			if (s->depth == 0)
-				complete_message(s, fn, opaque);
-		}
-		if (s->word.len) {
-			if (isalnum((unsigned char)c) || c == '_') {
-				if (s->word.len < 64)
-					strbuf_addch(&s->word, c);
-				continue;
-			}
-			emit_bytes(s, s->word.buf, s->word.len, fn, opaque);
-			strbuf_reset(&s->word);
-			if (s->depth == 0)
-				complete_message(s, fn, opaque);
-		}
-		switch (c) {
-		case ' ': case '\t': case '\r': case '\n':
-			continue;
-		case '{': case '[':
-			s->started = true;
-			s->depth++;
-			if (s->depth > QMP_MAX_DEPTH && !s->skipping) {
-				report(s, "JSON nesting depth limit exceeded",
-				       fn, opaque);
-				s->skipping = true;
-				strbuf_reset(&s->msg);
-			}
-			emit_bytes(s, &c, 1, fn, opaque);
-			continue;
-		case '}': case ']':
-			s->depth--;
-			emit_bytes(s, &c, 1, fn, opaque);
-			if (s->depth <= 0)
-				complete_message(s, fn, opaque);
-			continue;
-		case ':': case ',':
-			emit_bytes(s, &c, 1, fn, opaque);
-			if (s->depth == 0)
-				complete_message(s, fn, opaque);
-			continue;
-		case '"':
-			s->started = true;
-			s->in_string = true;
-			emit_bytes(s, &c, 1, fn, opaque);
-			continue;
-		default:
-			break;
-		}
-		if (isdigit((unsigned char)c) || c == '-') {
-			s->started = true;
-			strbuf_addch(&s->number, c);
-			continue;
-		}
-		if (isalpha((unsigned char)c)) {
-			s->started = true;
-			strbuf_addch(&s->word, c);
-			continue;
-		}
-		/* QEMU's lexer drops what it has and reports the byte. */
-		char text[64];
-		if (isprint((unsigned char)c))
-			snprintf(text, sizeof(text),
-				 "JSON parse error, stray '%c'", c);
-		else
-			snprintf(text, sizeof(text),
-				 "JSON parse error, stray '\\x%02x'",
-				 (unsigned char)c);
-		reset_message(s);
-		report(s, text, fn, opaque);
+		else if (!continue_token(s, c, fn, opaque))
+			feed_byte(s, c, fn, opaque);
 	}
 }
 
