@@ -78,81 +78,96 @@ static int parse_fraction(const char *f, const char **end, double *result)
 	return 0;
 }
 
+/* The part after "N." at *endptr: a 64-bit fixed-point fraction in
+ * *valf, *endptr moved past it; -EINVAL (and *endptr = str) for an
+ * exponent. */
+static int parse_fraction_part(const char *str, const char **endptr,
+			       uint64_t *valf)
+{
+	const char *f = *endptr;
+	double fraction;
+
+	if (parse_fraction(f, endptr, &fraction)) {
+		/* "1." or "1.k": no fractional digits, skip the dot. */
+		(*endptr)++;
+	} else if (memchr(f, 'e', (size_t)(*endptr - f)) ||
+		   memchr(f, 'E', (size_t)(*endptr - f))) {
+		*endptr = str;
+		return -EINVAL;
+	} else if (fraction < 1.0) {
+		/* A 64-bit fixed-point fraction, as QEMU keeps it. */
+		*valf = (uint64_t)(fraction * 0x1p64);
+	}
+	/*
+	 * ".999...9" with more digits than a double holds reads as 1.0;
+	 * QEMU's conversion then yields 0 on x86-64, so does this.
+	 */
+	return 0;
+}
+
+/* val.valf x mul, the fraction's integer part added and halves rounded
+ * upward; -ERANGE past 64 bits. */
+static int scale(uint64_t *val, uint64_t valf, uint64_t mul)
+{
+	unsigned __int128 whole = (unsigned __int128)*val * mul;
+	unsigned __int128 part = (unsigned __int128)valf * mul;
+
+	whole += part >> 64;
+	whole += (uint64_t)part >> 63;
+	if (whole >> 64)
+		return -ERANGE;
+	*val = (uint64_t)whole;
+	return 0;
+}
+
+/* The number at str without the suffix: decimal with an optional
+ * fraction, or "0x" hex; *endptr after it (str on -EINVAL). */
+static int parse_number(const char *str, const char **endptr, uint64_t *val,
+			uint64_t *valf)
+{
+	int ret = parse_u64(str, endptr, 10, val);
+	if (ret)
+		return ret;
+	if (memchr(str, '-', (size_t)(*endptr - str))) {
+		*endptr = str;
+		return -EINVAL;
+	}
+	if (*val == 0 && (**endptr == 'x' || **endptr == 'X')) {
+		/* "0x...": read again as hex, which takes no fraction. */
+		ret = parse_u64(str, endptr, 16, val);
+		if (ret)
+			return ret;
+		if (**endptr == '.') {
+			*endptr = str;
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (**endptr == '.')
+		return parse_fraction_part(str, endptr, valf);
+	return 0;
+}
+
 int size_parse(const char *str, const char **end, char default_suffix,
 	       uint64_t unit, uint64_t *result)
 {
 	const char *endptr;
-	uint64_t val = 0, valf = 0, mul;
-	int ret;
-
-	ret = parse_u64(str, &endptr, 10, &val);
-	if (ret)
-		goto out;
-	if (memchr(str, '-', (size_t)(endptr - str))) {
-		endptr = str;
-		ret = -EINVAL;
-		goto out;
-	}
-	if (val == 0 && (*endptr == 'x' || *endptr == 'X')) {
-		/* "0x...": read again as hex, which takes no fraction. */
-		ret = parse_u64(str, &endptr, 16, &val);
-		if (ret)
-			goto out;
-		if (*endptr == '.') {
-			endptr = str;
-			ret = -EINVAL;
-			goto out;
-		}
-	} else if (*endptr == '.') {
-		const char *f = endptr;
-		double fraction;
-
-		if (parse_fraction(f, &endptr, &fraction)) {
-			/* "1." or "1.k": no fractional digits, skip the dot. */
+	uint64_t val = 0, valf = 0;
+	int ret = parse_number(str, &endptr, &val, &valf);
+	if (!ret) {
+		uint64_t mul = suffix_mul(*endptr, unit);
+		if (mul)
 			endptr++;
-		} else if (memchr(f, 'e', (size_t)(endptr - f)) ||
-			   memchr(f, 'E', (size_t)(endptr - f))) {
+		else
+			mul = suffix_mul(default_suffix, unit);
+		if (mul != 1) {
+			ret = scale(&val, valf, mul);
+		} else if (valf != 0) {
+			/* A fraction needs a scale larger than one byte. */
 			endptr = str;
 			ret = -EINVAL;
-			goto out;
-		} else if (fraction < 1.0) {
-			/* A 64-bit fixed-point fraction, as QEMU keeps it. */
-			valf = (uint64_t)(fraction * 0x1p64);
 		}
-		/*
-		 * ".999...9" with more digits than a double holds reads as
-		 * 1.0; QEMU's conversion then yields 0 on x86-64, so does this.
-		 */
 	}
-	mul = suffix_mul(*endptr, unit);
-	if (mul)
-		endptr++;
-	else
-		mul = suffix_mul(default_suffix, unit);
-
-	if (mul == 1) {
-		/* A fraction needs a scale larger than one byte. */
-		if (valf != 0) {
-			endptr = str;
-			ret = -EINVAL;
-			goto out;
-		}
-	} else {
-		unsigned __int128 whole = (unsigned __int128)val * mul;
-		unsigned __int128 part = (unsigned __int128)valf * mul;
-
-		/* Integer part of the fraction, then round halves upward. */
-		whole += part >> 64;
-		whole += (uint64_t)part >> 63;
-		if (whole >> 64) {
-			ret = -ERANGE;
-			goto out;
-		}
-		val = (uint64_t)whole;
-	}
-	ret = 0;
-
-out:
 	if (end)
 		*end = endptr;
 	else if (*endptr)
