@@ -160,7 +160,7 @@ bool incoming_start(struct vm *vm, const char *uri,
 		transport_addr_release(&addr);
 		return false;
 	}
-	int fd = transport_listen(&addr, &in->listen_is_stream, &in->child,
+	int fd = transport_listen(&addr, fds, &in->listen_is_stream, &in->child,
 				  errp);
 	if (fd < 0) {
 		transport_addr_release(&addr);

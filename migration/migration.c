@@ -337,7 +337,7 @@ static bool start_stream(struct mig_run *r, struct error **errp)
 {
 	struct vm *vm = r->vm;
 	struct migration *m = r->m;
-	int fd = transport_connect(&m->addr, &r->child, errp);
+	int fd = transport_connect(&m->addr, &m->fds, &r->child, errp);
 	if (fd < 0)
 		return false;
 	r->f = qemu_file_new_fd(fd, true);
@@ -482,6 +482,7 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	}
 	transport_addr_release(&m->addr);
 	m->addr = addr;
+	m->fds = req->fds ? *req->fds : (struct transport_fd_names){ 0 };
 	free(m->error_desc);
 	m->error_desc = NULL;
 	memset(&m->stats, 0, sizeof(m->stats));

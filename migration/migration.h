@@ -42,6 +42,8 @@ struct migration {
 	bool thread_joinable;
 	pthread_t thread;
 	struct transport_addr addr;  /* where to */
+	struct transport_fd_names fds; /* fd: names of the monitor that
+					* started it (zero: none) */
 	bool waiter_reports_error;   /* a blocking `migrate` shows the error */
 	bool continue_requested;     /* migrate_continue in pre-switchover */
 

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 
 #include "util/xalloc.h"
 
-static int take_named_fd(const char *name); /* fd:NAME, at the end */
 
 static bool parse_host_port(const char *text, struct transport_addr *addr,
 			    struct error **errp)
@@ -84,7 +82,7 @@ bool transport_check_fd_name(const struct transport_addr *addr,
 			     const struct transport_fd_names *names,
 			     struct error **errp)
 {
-	if (addr->kind != TRANSPORT_FD || !names ||
+	if (addr->kind != TRANSPORT_FD || !names || !names->has ||
 	    names->has(names->opaque, addr->path))
 		return true;
 	error_setf(errp, "File descriptor named '%s' has not been found",
@@ -256,7 +254,23 @@ static int spawn_exec(const char *cmd, bool we_write, pid_t *child,
 	return p[0];
 }
 
-int transport_connect(const struct transport_addr *addr, pid_t *child,
+/* fd:NAME: the descriptor from fds, made blocking (the stream code
+ * expects blocking I/O), or -1. */
+static int take_named_fd(const struct transport_fd_names *fds,
+			 const char *name)
+{
+	int fd = fds && fds->take ? fds->take(fds->opaque, name) : -1;
+	if (fd >= 0) {
+		int flags = fcntl(fd, F_GETFL);
+		if (flags >= 0 && (flags & O_NONBLOCK))
+			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	return fd;
+}
+
+int transport_connect(const struct transport_addr *addr,
+		      const struct transport_fd_names *fds, pid_t *child,
 		      struct error **errp)
 {
 	*child = -1;
@@ -268,7 +282,7 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
 	case TRANSPORT_EXEC:
 		return spawn_exec(addr->path, true, child, errp);
 	case TRANSPORT_FD: {
-		int fd = take_named_fd(addr->path);
+		int fd = take_named_fd(fds, addr->path);
 		if (fd >= 0)
 			return fd;
 		break;
@@ -347,7 +361,8 @@ static int listen_unix(const struct transport_addr *addr, struct error **errp)
 	return fd;
 }
 
-int transport_listen(struct transport_addr *addr, bool *is_stream,
+int transport_listen(struct transport_addr *addr,
+		     const struct transport_fd_names *fds, bool *is_stream,
 		     pid_t *child, struct error **errp)
 {
 	*is_stream = false;
@@ -361,7 +376,7 @@ int transport_listen(struct transport_addr *addr, bool *is_stream,
 		*is_stream = true;
 		return spawn_exec(addr->path, false, child, errp);
 	case TRANSPORT_FD: {
-		int fd = take_named_fd(addr->path);
+		int fd = take_named_fd(fds, addr->path);
 		if (fd >= 0) {
 			*is_stream = true;
 			return fd;
@@ -453,35 +468,3 @@ bool transport_exec_status_ok(const char *cmd, int wait_status,
 	return false;
 }
 
-/* ---- fd:NAME: the named-descriptor source (see transport.h) ---- */
-
-/* The one process-wide hook, set by the monitor at start-up. */
-static pthread_mutex_t fd_source_lock = PTHREAD_MUTEX_INITIALIZER;
-static transport_fd_take_fn fd_source_fn;
-static void *fd_source_opaque;
-
-void transport_set_fd_source(transport_fd_take_fn fn, void *opaque)
-{
-	pthread_mutex_lock(&fd_source_lock);
-	fd_source_fn = fn;
-	fd_source_opaque = opaque;
-	pthread_mutex_unlock(&fd_source_lock);
-}
-
-/* The descriptor named `name`, made blocking (the stream code expects
- * blocking I/O), or -1. */
-static int take_named_fd(const char *name)
-{
-	pthread_mutex_lock(&fd_source_lock);
-	transport_fd_take_fn fn = fd_source_fn;
-	void *opaque = fd_source_opaque;
-	pthread_mutex_unlock(&fd_source_lock);
-	int fd = fn ? fn(opaque, name) : -1;
-	if (fd >= 0) {
-		int flags = fcntl(fd, F_GETFL);
-		if (flags >= 0 && (flags & O_NONBLOCK))
-			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	return fd;
-}

@@ -30,17 +30,27 @@ struct transport_addr {
 };
 
 /*
- * The names `fd:NAME` URIs may use, as the monitor that gave the command
- * knows them (QMP's getfd), so that an unknown name is that command's
- * error as in QEMU.  has() runs with vm->lock held.
+ * fd:NAME -- where named descriptors come from: the store of the monitor
+ * that gave the command (QMP getfd, monitor/fd_registry.h), passed with the
+ * command, never process-wide.  has(opaque, name) tells whether the name
+ * is known (checked when the command runs, so that an unknown name is its
+ * error, as in QEMU; has may be NULL: then only take decides, at connect);
+ * take(opaque, name) removes the descriptor from the
+ * store and returns it (the transport owns it from then on), or -1.  Both
+ * may run on any thread; opaque must outlive every migration that uses it.
+ * Outgoing, the descriptor is the stream; incoming, it is the already
+ * connected stream too (no accept).  Without names, or for an unknown
+ * name: QEMU's "File descriptor named 'NAME' has not been found".
  */
 struct transport_fd_names {
 	bool (*has)(void *opaque, const char *name);
+	int (*take)(void *opaque, const char *name);
 	void *opaque;
 };
 
 /* "File descriptor named 'NAME' has not been found" unless addr is no fd:
- * URI, names is NULL (checked only at connect), or names has it. */
+ * URI, names or names->has is NULL (checked only at connect), or names
+ * has it. */
 bool transport_check_fd_name(const struct transport_addr *addr,
 			     const struct transport_fd_names *names,
 			     struct error **errp);
@@ -57,9 +67,11 @@ char *transport_addr_describe(const struct transport_addr *addr);
 /*
  * Outgoing: returns a connected, blocking fd (or -1 with QEMU's message,
  * e.g. "Failed to connect to '127.0.0.1:1': Connection refused").  For exec
- * *child is the command's pid (reap with transport_reap); else -1.
+ * *child is the command's pid (reap with transport_reap); else -1.  An
+ * fd: URI takes its descriptor from fds (may be NULL: none known).
  */
-int transport_connect(const struct transport_addr *addr, pid_t *child,
+int transport_connect(const struct transport_addr *addr,
+		      const struct transport_fd_names *fds, pid_t *child,
 		      struct error **errp);
 
 /*
@@ -68,9 +80,10 @@ int transport_connect(const struct transport_addr *addr, pid_t *child,
  * A unix socket file is replaced if it exists and gets mode 0600 before
  * it accepts connections (the monitors' sockets too).
  * exec starts the command and returns its stdout directly (*is_stream
- * true: no accept needed).
+ * true: no accept needed), and so does fd: from fds (may be NULL).
  */
-int transport_listen(struct transport_addr *addr, bool *is_stream,
+int transport_listen(struct transport_addr *addr,
+		     const struct transport_fd_names *fds, bool *is_stream,
 		     pid_t *child, struct error **errp);
 /* Incoming, second half: waits for the one connection. */
 int transport_accept(int listen_fd, struct error **errp);
@@ -99,19 +112,5 @@ bool transport_exec_drained(int fd, const atomic_bool *stop);
  */
 bool transport_exec_status_ok(const char *cmd, int wait_status,
 			      struct error **errp);
-
-/*
- * fd:NAME -- where named descriptors come from.  The monitor that receives
- * them (QMP getfd, monitor/fd_registry.h) installs a source once at start;
- * fn(opaque, name) removes the descriptor from its store and returns it
- * (the transport owns it from then on), or -1.  With no source, or an
- * unknown name, connect and listen fail with QEMU's "File descriptor named
- * 'NAME' has not been found".  Outgoing, the descriptor is the stream;
- * incoming, it is the already connected stream too (no accept).  One
- * source per process, like QEMU's monitor fd lists; installing again
- * replaces it.
- */
-typedef int (*transport_fd_take_fn)(void *opaque, const char *name);
-void transport_set_fd_source(transport_fd_take_fn fn, void *opaque);
 
 #endif

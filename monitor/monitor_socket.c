@@ -268,7 +268,7 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp)
 		addr.port = xstrdup(spec->port);
 	}
 	/* (it gives a unix socket file mode 0600) */
-	int fd = transport_listen(&addr, &is_stream, &child, errp);
+	int fd = transport_listen(&addr, NULL, &is_stream, &child, errp);
 	transport_addr_release(&addr);
 	/* transport_listen's backlog of 1 suits migration, not monitors. */
 	if (fd >= 0)

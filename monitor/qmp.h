@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "migration/transport.h"
 #include "migration/vm.h"
 #include "monitor/fd_registry.h"
 #include "monitor/qmp_json.h"
@@ -92,10 +93,13 @@ struct qmp_session {
 
 /*
  * Sets up the server and makes it vm's event sink (vm->event_fn), so
- * that MIGRATION, STOP, RESUME... reach every negotiated session.  Also
- * makes the fd registry the source of fd:NAME migration URIs.
+ * that MIGRATION, STOP, RESUME... reach every negotiated session.
  */
 void qmp_server_init(struct qmp_server *srv, struct vm *vm);
+
+/* The server's getfd registry as the fd:NAME names of a migration that a
+ * QMP command starts (the server outlives every migration). */
+struct transport_fd_names qmp_server_fd_names(struct qmp_server *srv);
 
 /*
  * Sends an event to every negotiated session now: {"timestamp":

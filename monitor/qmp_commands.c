@@ -235,17 +235,11 @@ static json_t *qmp_query_migrate(struct qmp_session *s, json_t *args,
 
 /* ---- migration ---- */
 
-static bool fd_name_known(void *opaque, const char *name)
-{
-	struct qmp_session *s = opaque;
-	return fd_registry_has(&s->server->fds, name);
-}
-
 static json_t *qmp_migrate(struct qmp_session *s, json_t *args,
 			   struct error **errp)
 {
 	/* `detach` is accepted and ignored, as in QEMU. */
-	struct transport_fd_names fds = { fd_name_known, s };
+	struct transport_fd_names fds = qmp_server_fd_names(s->server);
 	struct migrate_request req = {
 		.uri = json_string_value(json_object_get(args, "uri")),
 		.blk = json_is_true(json_object_get(args, "blk")),
@@ -268,7 +262,7 @@ static json_t *qmp_migrate_cancel(struct qmp_session *s, json_t *args,
 static json_t *qmp_migrate_incoming(struct qmp_session *s, json_t *args,
 				    struct error **errp)
 {
-	struct transport_fd_names fds = { fd_name_known, s };
+	struct transport_fd_names fds = qmp_server_fd_names(s->server);
 	if (!incoming_start(s->vm,
 			    json_string_value(json_object_get(args, "uri")),
 			    &fds, errp))

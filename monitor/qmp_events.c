@@ -46,10 +46,21 @@ static void event_from_vm(void *opaque, const struct vm_event *ev)
 	json_decref(data);
 }
 
-static int take_fd_for_transport(void *opaque, const char *name)
+static bool fd_name_known(void *opaque, const char *name)
+{
+	struct qmp_server *srv = opaque;
+	return fd_registry_has(&srv->fds, name);
+}
+
+static int fd_take(void *opaque, const char *name)
 {
 	struct qmp_server *srv = opaque;
 	return fd_registry_take(&srv->fds, name);
+}
+
+struct transport_fd_names qmp_server_fd_names(struct qmp_server *srv)
+{
+	return (struct transport_fd_names){ fd_name_known, fd_take, srv };
 }
 
 void qmp_server_init(struct qmp_server *srv, struct vm *vm)
@@ -62,7 +73,6 @@ void qmp_server_init(struct qmp_server *srv, struct vm *vm)
 	vm->event_fn = event_from_vm;
 	vm->event_opaque = srv;
 	pthread_mutex_unlock(&vm->lock);
-	transport_set_fd_source(take_fd_for_transport, srv);
 }
 
 void qmp_server_add_chardev(struct qmp_server *srv, const char *label,

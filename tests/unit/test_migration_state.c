@@ -92,7 +92,7 @@ static bool no_names(void *opaque, const char *name)
 	return false;
 }
 
-static const struct transport_fd_names no_fd_names = { no_names, NULL };
+static const struct transport_fd_names no_fd_names = { .has = no_names };
 
 /* A refused `migrate` changes nothing: status, events, run state. */
 static void expect_refused(struct test_source *s,
@@ -286,7 +286,8 @@ static void test_cancel_in_setup(void **state)
 	uint8_t *before = copy_ram(&s.vm.ram);
 	struct test_peer p;
 	test_peer_start(&p, RAM_BYTES, false, false);
-	struct migrate_request req = { .uri = PEER_URI };
+	struct migrate_request req = { .uri = PEER_URI,
+				       .fds = test_peer_fd_names() };
 	struct error *err = NULL;
 	pthread_mutex_lock(&s.vm.lock);
 	assert_true(migration_start(&s.vm, &req, &err));

@@ -97,10 +97,19 @@ void test_source_param(struct test_source *s, const char *name,
 		fail_msg("%s %s: %s", name, value, err->msg);
 }
 
+/* The running peer's source end, as fd:TEST_PEER_FD (one peer at a time,
+ * as the tests use them); no has(): names are looked up at connect. */
+static struct transport_fd_names peer_fds;
+
+const struct transport_fd_names *test_peer_fd_names(void)
+{
+	return &peer_fds;
+}
+
 bool test_source_migrate(struct test_source *s, const char *uri,
 			 struct error **errp)
 {
-	struct migrate_request req = { .uri = uri };
+	struct migrate_request req = { .uri = uri, .fds = &peer_fds };
 	pthread_mutex_lock(&s->vm.lock);
 	bool ok = migration_start(&s->vm, &req, errp);
 	if (ok) /* before the thread can report: it needs the lock */
@@ -212,7 +221,7 @@ void test_peer_start(struct test_peer *p, uint64_t ram_bytes, bool compress,
 	guarded_ram_init(&p->g, ram_bytes);
 	p->compress = compress;
 	p->hold = hold;
-	transport_set_fd_source(take_fd, p);
+	peer_fds = (struct transport_fd_names){ .take = take_fd, .opaque = p };
 	assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
 }
 
@@ -244,7 +253,7 @@ int test_peer_join(struct test_peer *p)
 void test_peer_release(struct test_peer *p)
 {
 	/* A source end nobody took: closed, so the loader sees the end. */
-	transport_set_fd_source(NULL, NULL);
+	peer_fds = (struct transport_fd_names){ 0 };
 	pthread_mutex_lock(&p->lock);
 	if (p->src_fd >= 0)
 		close(p->src_fd);

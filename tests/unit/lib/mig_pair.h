@@ -43,6 +43,9 @@ void test_source_param(struct test_source *s, const char *name,
 
 /* `migrate URI` as a monitor that then waits for the end (its error is
  * the command's, not stderr's). */
+/* The fd: names under which the running peer's end can be taken. */
+const struct transport_fd_names *test_peer_fd_names(void);
+
 bool test_source_migrate(struct test_source *s, const char *uri,
 			 struct error **errp);
 /* Waits until the outgoing status is `status` (returns with vm.lock
