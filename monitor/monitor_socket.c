@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,7 @@
 #include <unistd.h>
 
 #include "migration/migration.h"
-#include "migration/transport.h"
+#include "monitor/chardev.h"
 #include "monitor/line_reader.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
@@ -19,69 +18,7 @@
 
 #define PROMPT "(qmig) "
 
-bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
-			struct error **errp)
-{
-	memset(spec, 0, sizeof(*spec));
-	char *copy = xstrdup(text);
-	char *opts = strchr(copy, ',');
-	if (opts)
-		*opts++ = '\0';
-	bool ok = true;
-	struct transport_addr addr;
-	if (!strncmp(copy, "unix:", 5)) {
-		spec->is_unix = true;
-		spec->path = xstrdup(copy + 5);
-	} else if (!strncmp(copy, "tcp:", 4) &&
-		   transport_parse(copy, &addr, NULL)) {
-		spec->host = addr.host;
-		spec->port = addr.port;
-		addr.host = addr.port = NULL;
-		transport_addr_release(&addr);
-	} else {
-		error_setf(errp, "unsupported monitor device '%s' (stdio, unix:PATH,server=on,wait=off, tcp:HOST:PORT,server=on,wait=off, none)",
-			   text);
-		ok = false;
-	}
-	char *save = NULL;
-	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; ok && o;
-	     o = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(o, "server") || !strcmp(o, "server=on"))
-			spec->server = true;
-		else if (!strcmp(o, "server=off"))
-			spec->server = false;
-		else if (!strcmp(o, "wait=off") || !strcmp(o, "nowait"))
-			spec->wait = false;
-		else if (!strcmp(o, "wait=on") || !strcmp(o, "wait"))
-			spec->wait = true;
-		else {
-			error_setf(errp, "unsupported monitor option '%s'", o);
-			ok = false;
-		}
-	}
-	if (ok && !spec->server) {
-		error_setf(errp, "monitor sockets must be servers: add ',server=on,wait=off' to '%s'",
-			   text);
-		ok = false;
-	}
-	if (ok && spec->wait) {
-		error_setf(errp, "'wait=on' is not supported: use ',wait=off' in '%s'",
-			   text);
-		ok = false;
-	}
-	free(copy);
-	if (!ok)
-		chardev_spec_release(spec);
-	return ok;
-}
 
-void chardev_spec_release(struct chardev_spec *spec)
-{
-	free(spec->path);
-	free(spec->host);
-	free(spec->port);
-	memset(spec, 0, sizeof(*spec));
-}
 
 struct session {
 	struct vm *vm;
@@ -160,84 +97,6 @@ static void *session_thread(void *opaque)
 	return NULL;
 }
 
-struct listener {
-	struct vm *vm;
-	int fd;
-	bool (*on_connect)(void *ctx, int fd);
-	void *ctx;
-	const char *refusal;
-};
-
-/*
- * Sends the refusal line and closes.  Nothing here may wait for the
- * client: the send cannot block (a new socket's buffer is empty, and
- * MSG_DONTWAIT), and input the client has already sent is read away
- * first, because closing with unread input resets the connection, which
- * can destroy the line before the client reads it.
- */
-static void refuse(int fd, const char *line)
-{
-	(void)send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
-	shutdown(fd, SHUT_WR);
-	char sink[4096];
-	for (int i = 0; i < 16; i++)
-		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
-			break;
-	close(fd);
-}
-
-void chardev_session_end(struct vm *vm)
-{
-	atomic_fetch_sub(&vm->monitor_connections, 1);
-}
-
-static void *listener_thread(void *opaque)
-{
-	struct listener *l = opaque;
-	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			break;
-		}
-		if (atomic_fetch_add(&l->vm->monitor_connections, 1) >=
-		    MONITOR_MAX_CONNECTIONS) {
-			chardev_session_end(l->vm);
-			refuse(fd, l->refusal);
-			continue;
-		}
-		if (!l->on_connect(l->ctx, fd))
-			chardev_session_end(l->vm);
-	}
-	close(l->fd);
-	free(l);
-	return NULL;
-}
-
-bool chardev_accept_start(struct vm *vm, int listen_fd,
-			  bool (*on_connect)(void *ctx, int fd), void *ctx,
-			  const char *what, const char *refusal,
-			  struct error **errp)
-{
-	struct listener *l = xcalloc(1, sizeof(*l));
-	l->vm = vm;
-	l->fd = listen_fd;
-	l->on_connect = on_connect;
-	l->ctx = ctx;
-	l->refusal = refusal;
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, listener_thread, l);
-	if (rc) {
-		error_setf(errp, "cannot create a %s thread: %s", what,
-			   strerror(rc));
-		free(l);
-		return false;
-	}
-	pthread_detach(t);
-	return true;
-}
-
 /* One HMP session thread per connection. */
 static bool start_session(void *ctx, int fd)
 {
@@ -254,27 +113,6 @@ static bool start_session(void *ctx, int fd)
 	return true;
 }
 
-int chardev_listen(const struct chardev_spec *spec, struct error **errp)
-{
-	struct transport_addr addr = { 0 };
-	bool is_stream;
-	pid_t child;
-	if (spec->is_unix) {
-		addr.kind = TRANSPORT_UNIX;
-		addr.path = xstrdup(spec->path);
-	} else {
-		addr.kind = TRANSPORT_TCP;
-		addr.host = xstrdup(spec->host);
-		addr.port = xstrdup(spec->port);
-	}
-	/* (it gives a unix socket file mode 0600) */
-	int fd = transport_listen(&addr, NULL, &is_stream, &child, errp);
-	transport_addr_release(&addr);
-	/* transport_listen's backlog of 1 suits migration, not monitors. */
-	if (fd >= 0)
-		(void)listen(fd, 16);
-	return fd;
-}
 
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 			  struct error **errp)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/chardev.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/qmp_socket.h"
 #include "util/xalloc.h"

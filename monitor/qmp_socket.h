@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "monitor/monitor_socket.h"
+#include "monitor/chardev.h"
 #include "monitor/qmp.h"
 #include "util/error.h"
 

@@ -1,0 +1,63 @@
+/*
+ * The monitors' sockets: `unix:PATH,server=on,wait=off` and
+ * `tcp:HOST:PORT,server=on,wait=off` as -monitor, -qmp and -chardev take
+ * them, listening, and one accept loop with one connection cap for HMP and
+ * QMP.  Threads: see the DESIGN comment in chardev.c.
+ */
+#ifndef QMIG_MONITOR_CHARDEV_H
+#define QMIG_MONITOR_CHARDEV_H
+
+#include <stdbool.h>
+
+#include "migration/vm.h"
+#include "util/error.h"
+
+struct chardev_spec {
+	bool is_unix;
+	char *path;          /* unix */
+	char *host, *port;   /* tcp */
+	bool server, wait;
+};
+
+/* Parses "unix:PATH,server=on,wait=off" or "tcp:HOST:PORT,...". */
+bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
+			struct error **errp);
+void chardev_spec_release(struct chardev_spec *spec);
+
+/* Binds and listens on the spec's socket (a unix one with mode 0600);
+ * returns the listening fd or -1. */
+int chardev_listen(const struct chardev_spec *spec, struct error **errp);
+
+/*
+ * Monitor connections open at once, HMP and QMP sockets of one VM
+ * together.  QEMU has no cap; each session costs a thread (QMP two), so
+ * without one, 2000 idle clients made 2003 threads.
+ */
+#define MONITOR_MAX_CONNECTIONS 64
+#define MONITOR_STR_(x) #x
+#define MONITOR_STR(x) MONITOR_STR_(x)
+/* Why a client past the cap is closed (each front end frames it). */
+#define MONITOR_REFUSAL_TEXT \
+	"too many monitor connections (the limit is " \
+	MONITOR_STR(MONITOR_MAX_CONNECTIONS) ")"
+
+/*
+ * Starts a detached thread that accepts connections on listen_fd for the
+ * life of the process.  A connection takes one of vm's
+ * MONITOR_MAX_CONNECTIONS slots and goes to on_connect(ctx, fd), which
+ * owns fd from then on; it returns false if it could not start a session
+ * (then it has closed fd, and the slot is given back).  A session gives
+ * its slot back with chardev_session_end() once it has closed its fd.
+ * With every slot taken, the client reads `refusal` (one line) and is
+ * closed, and the thread goes on accepting.  what names the thread kind
+ * in the error.  On failure the caller still owns listen_fd.
+ */
+bool chardev_accept_start(struct vm *vm, int listen_fd,
+			  bool (*on_connect)(void *ctx, int fd), void *ctx,
+			  const char *what, const char *refusal,
+			  struct error **errp);
+
+/* A session started by chardev_accept_start() has ended. */
+void chardev_session_end(struct vm *vm);
+
+#endif
