@@ -502,3 +502,11 @@ out:
 	for (int i = 0; i < nwords; i++)
 		free(words[i]);
 }
+
+void hmp_run_line(struct monitor *mon, const char *line)
+{
+	mon->failed = false;
+	pthread_mutex_lock(&mon->vm->lock);
+	hmp_dispatch(mon, line);
+	pthread_mutex_unlock(&mon->vm->lock);
+}

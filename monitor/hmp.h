@@ -70,6 +70,10 @@ extern const struct hmp_command hmp_info_commands[];
 /* Parses and runs one line; caller holds vm->lock. */
 void hmp_dispatch(struct monitor *mon, const char *line);
 
+/* One input line of a session: clears its failed flag, runs the line
+ * under vm->lock. */
+void hmp_run_line(struct monitor *mon, const char *line);
+
 /* Finds a command or alias by exact name in a table. */
 const struct hmp_command *hmp_find(const struct hmp_command *table,
 				   const char *name);

@@ -6,7 +6,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "monitor/hmp.h"
 
 void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode)
 {
@@ -93,10 +92,3 @@ void monitor_progress(struct monitor *mon, const char *text)
 	fflush(stdout);
 }
 
-void monitor_run_line(struct monitor *mon, const char *line)
-{
-	mon->failed = false;
-	pthread_mutex_lock(&mon->vm->lock);
-	hmp_dispatch(mon, line);
-	pthread_mutex_unlock(&mon->vm->lock);
-}

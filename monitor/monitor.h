@@ -63,7 +63,4 @@ void monitor_usage_error(struct monitor *mon, const char *cmd,
  */
 void monitor_progress(struct monitor *mon, const char *text);
 
-/* Runs one input line (vm->lock is taken inside). */
-void monitor_run_line(struct monitor *mon, const char *line);
-
 #endif

@@ -11,6 +11,7 @@
 #include "migration/migration.h"
 #include "monitor/chardev.h"
 #include "monitor/line_reader.h"
+#include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "util/strbuf.h"
 #include "util/sock_io.h"
@@ -70,7 +71,7 @@ static void *session_thread(void *opaque)
 				break;
 			mon.line_no++;
 			if (line_reader_check(&in, &mon))
-				monitor_run_line(&mon, in.line.buf);
+				hmp_run_line(&mon, in.line.buf);
 			line_reader_next(&in);
 			ok = send_text(s->fd, mon.out.buf, mon.out.len);
 			strbuf_reset(&mon.out);

@@ -46,7 +46,7 @@ static void run_script_line(struct monitor *mon, struct line_reader *in)
 	const char *p = line + strspn(line, " \t");
 	if (!*p || *p == '#')
 		return;
-	monitor_run_line(mon, p);
+	hmp_run_line(mon, p);
 	flush_output(mon);
 }
 
@@ -158,7 +158,7 @@ static int run_tty(struct vm *vm)
 				     line)))
 			add_history(line);
 		if (*line) {
-			monitor_run_line(&mon, line);
+			hmp_run_line(&mon, line);
 			flush_output(&mon);
 		}
 		free(line);

@@ -15,6 +15,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/migration_info.h"
+#include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "monitor/preconditions.h"
 #include "monitor/qmp.h"
@@ -395,7 +396,7 @@ static json_t *qmp_human_monitor_command(struct qmp_session *s, json_t *args,
 		json_string_value(json_object_get(args, "command-line"));
 	struct monitor mon;
 	monitor_init(&mon, s->vm, MONITOR_MODE_CAPTURE);
-	monitor_run_line(&mon, line);
+	hmp_run_line(&mon, line);
 	struct strbuf out;
 	strbuf_init(&out);
 	for (size_t i = 0; i < mon.out.len; i++) {

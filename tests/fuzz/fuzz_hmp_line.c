@@ -34,6 +34,7 @@
 #include "migration/options.h"
 #include "migration/vm.h"
 #include "monitor/line_reader.h"
+#include "monitor/hmp.h"
 #include "monitor/monitor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -84,7 +85,7 @@ static void run_line(struct monitor *mon, struct line_reader *lr)
 		if (strlen(lr->line.buf) != lr->line.len ||
 		    lr->line.len > LINE_READER_MAX_BYTES)
 			abort();
-		monitor_run_line(mon, lr->line.buf);
+		hmp_run_line(mon, lr->line.buf);
 		if (mon->failed && mig_options_generation(&test_vm.options) !=
 					   before.options_generation)
 			abort();
