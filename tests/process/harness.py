@@ -8,7 +8,9 @@ Contracts:
   the trailing prompt removed; it raises MonitorTimeout if no prompt comes
   within the timeout, MonitorClosed if the process closes the socket first
   (except for 'quit', where a closed socket is the expected answer).
-* Nothing sleeps for a fixed time: waits poll with a deadline.
+* Nothing sleeps for a fixed time: waits poll with a deadline.  Every
+  deadline is given in plain-build seconds and scaled here, at the wait
+  itself, by timing.scaled() (sanitizer builds run slower).
 * close() is safe to call twice and always leaves no process behind.
 """
 
@@ -19,6 +21,8 @@ import signal
 import socket
 import subprocess
 import time
+
+from timing import scaled
 
 QMIG_PROMPT = b"(qmig) "
 QEMU_PROMPT = b"(qemu) "
@@ -45,6 +49,7 @@ def free_port():
 
 def poll(pred, timeout, interval=0.02, what="condition"):
     """Call pred() until it returns something true; return that value."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -120,7 +125,7 @@ class _Monitor:
     echo = False
 
     def _connect(self, path, timeout, proc):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             if proc.poll() is not None:
                 raise AssertionError("%s exited (%s) before its monitor came up; stderr:\n%s"
@@ -137,6 +142,7 @@ class _Monitor:
 
     def _read_until_prompt(self, timeout, start=b""):
         data = start
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         while not self._complete(data):
             left = deadline - time.monotonic()
@@ -261,7 +267,7 @@ class _Process(_Monitor):
 
     def _read_banner(self, timeout):
         data = b""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while not data.endswith(self.prompt):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -292,6 +298,7 @@ class _Process(_Monitor):
     def wait_exit(self, timeout=30):
         """Wait for the process to end; returns its returncode (negative =
         killed by that signal)."""
+        timeout = scaled(timeout)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -313,7 +320,7 @@ class _Process(_Monitor):
         if self.alive():
             self.killed_on_purpose = True
             self.proc.send_signal(sig)
-        return self.proc.wait(15)
+        return self.proc.wait(scaled(15))
 
     def close(self):
         if self.sock is not None:
@@ -326,10 +333,10 @@ class _Process(_Monitor):
             self.killed_on_purpose = True
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(scaled(5))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(5)
+                self.proc.wait(scaled(5))
 
     def quit(self, timeout=15):
         """'quit' on the monitor; returns the exit status."""

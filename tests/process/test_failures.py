@@ -10,6 +10,7 @@ import pytest
 
 from harness import free_port, ram_equal, diff_pages
 import migcheck
+from timing import scaled
 
 MiB = 1 << 20
 # 32 MiB of realistic content plus a little dirtying: about 10 MB to send,
@@ -208,7 +209,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
     import subprocess
     import time
     sock = str(tmp_path / "m.sock")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     for i in range(1500):
         if time.monotonic() > deadline:
             break
@@ -219,7 +220,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
                              stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             # each start gets its own time (sanitizer builds start slowly)
-            start_deadline = time.monotonic() + 10
+            start_deadline = time.monotonic() + scaled(10)
             while True:
                 s = socket.socket(socket.AF_UNIX)
                 try:
@@ -230,7 +231,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
                     assert p.poll() is None and time.monotonic() < start_deadline
                     time.sleep(0.0005)
             s.sendall(b"info status\n")
-            s.settimeout(5)
+            s.settimeout(scaled(5))
             data = b""
             while data.count(b"(qmig) ") < 2:
                 c = s.recv(4096)

@@ -7,6 +7,7 @@ import stat
 import time
 
 from hmp_helpers import PROMPT, QmigProcess, free_port, run_piped, wait_for
+from timing import scaled
 
 
 def test_greeting_prompt_and_line_ends(tmp_path):
@@ -107,7 +108,7 @@ def test_blocking_migrate_on_a_socket(tmp_path):
         except BlockingIOError:
             pass
         a.sock.setblocking(True)
-        a.sock.settimeout(60)
+        a.sock.settimeout(scaled(60))
         assert a._read_prompt() == ""  # nothing printed, then the prompt
         assert a.migration_status() == "completed"
         info = a.cmd("info migrate")

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from hmp_helpers import QmigProcess, Tmux, free_port, have_tmux, qmig_bin
+from timing import scaled
 
 pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
 
@@ -103,7 +104,7 @@ def test_blocking_migrate_progress_then_statistics(term, tmp_path):
         t.type("migrate tcp:127.0.0.1:%d" % port)
         t.keys("Enter")
         seen = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             last = t.last_line()
             m = PROGRESS.match(last)
