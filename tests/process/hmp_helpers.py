@@ -238,6 +238,14 @@ class Tmux:
             raise AssertionError("timed out waiting for %s; screen:\n%s"
                                  % (what, self.screen()))
 
+    def wait_prompt(self, what="the prompt"):
+        """Until the last line is a bare prompt: the command typed before
+        has finished and readline waits for the next line."""
+        def bare(screen):
+            lines = [l.rstrip() for l in screen.splitlines() if l.strip()]
+            return lines and lines[-1] == PROMPT.rstrip()
+        return self.wait_screen(bare, what=what)
+
     def pane_dead(self):
         r = subprocess.run(["tmux", "-S", self.socket, "display-message", "-p", "-t",
                             self.name, "#{pane_dead} #{pane_dead_status}"],
