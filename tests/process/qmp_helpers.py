@@ -80,6 +80,18 @@ class Qmig:
         self.proc.stderr.close()
 
 
+def wait_until(pred, timeout=30.0, what="condition"):
+    """pred() until it returns something true, polled; that value."""
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for %s" % what)
+        time.sleep(0.02)
+
+
 def connect_unix(path, timeout):
     """A connected socket to path.  The socket file appears at bind(),
     a moment before listen(): a refused connect in between is retried."""
