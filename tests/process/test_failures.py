@@ -31,8 +31,11 @@ def start_slow(spawn, tmp_path):
 
 
 def migrate_again_ok(spawn, src, tmp_path, size=32 * MiB, name="dst2"):
-    """A fresh destination; the source must complete a migration to it."""
+    """A fresh destination; the source must complete a migration to it
+    (the downtime limit, not the speed of the build, ends the live part)."""
     assert src.hmp("migrate_set_parameter max-bandwidth 1g") == ""
+    assert src.hmp("migrate_set_parameter downtime-limit %d"
+                   % migcheck.SURE_DOWNTIME_MS) == ""
     port = free_port()
     dst = spawn(["-m", "%dM" % (size // MiB), "-incoming", "tcp:127.0.0.1:%d" % port], name=name)
     assert src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
