@@ -75,8 +75,14 @@ $(INJECT_TESTS): UNIT_LDFLAGS = $(INJECT_SYMS:%=-Wl,--wrap=%)
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+# The sanitizer of this build, for the process tests: their deadlines scale
+# by it (tests/process/timing.py).
+QMIG_SANITIZER ?= $(if $(findstring thread,$(SANITIZE_FLAGS)),thread,$(if \
+		  $(findstring address,$(SANITIZE_FLAGS)),address))
+
 check: $(BUILD)/qmig $(UNIT_BINS) $(REPLAY_BINS)
 	@QMIG=$(BUILD)/qmig PYTHON=$(PYTHON) QEMU=$(QEMU) BUILD=$(BUILD) \
+		QMIG_SANITIZER="$(QMIG_SANITIZER)" \
 		REPLAY_BINS="$(REPLAY_BINS)" sh tests/run-all.sh $(UNIT_BINS)
 
 check-asan:

@@ -133,6 +133,26 @@ static char **complete(const char *text, int start, int end)
 	return rl_completion_matches(text, next_candidate);
 }
 
+/*
+ * The terminal between two prompts.  readline() puts the terminal in its
+ * mode (no echo, keys read one by one, signals still on) and by default
+ * restores the original mode before it returns a line.  The terminal would
+ * then echo whatever is typed while the command runs, raw: an Up arrow
+ * showed as ^[[A, and readline, redrawing the next prompt from where it
+ * thinks the cursor is, mangled the line.  So qmig keeps readline's mode
+ * from the first prompt to the end of the session: keys typed while a
+ * command runs wait, unechoed, in the terminal's input queue, and readline
+ * reads them at the next prompt as if typed there.  When readline handles
+ * a signal at a prompt (Ctrl-C, Ctrl-Z, a kill) it restores the terminal
+ * before acting on it, as before.  Ctrl-C while a command runs still
+ * raises SIGINT (readline's mode keeps ISIG).
+ */
+static void deprep_only_for_signals(void)
+{
+	if (RL_ISSTATE(RL_STATE_SIGHANDLER))
+		rl_deprep_terminal();
+}
+
 static char *history_path(void)
 {
 	const char *home = getenv("HOME");
@@ -146,6 +166,7 @@ static int run_tty(struct vm *vm)
 	char *hist = history_path();
 	rl_readline_name = "qmig";
 	rl_attempted_completion_function = complete;
+	rl_deprep_term_function = deprep_only_for_signals;
 	if (hist)
 		read_history(hist);
 	printf("qmig %s monitor - type 'help' for more information\n",
@@ -167,6 +188,8 @@ static int run_tty(struct vm *vm)
 	}
 	if (!mon.quit)
 		putchar('\n');
+	fflush(stdout);
+	rl_deprep_terminal(); /* the terminal as the session found it */
 	free(hist);
 	monitor_release(&mon);
 	return 0;

@@ -4,6 +4,8 @@
 #   lint:    tests/lint.sh (banned functions, generated docs up to date)
 #   process: pytest over tests/process (counted from its junit report)
 # Environment: QMIG, PYTHON, QEMU, BUILD (set by `make check`);
+# QMIG_SANITIZER (address, thread or empty: set by check-asan/check-tsan)
+# scales every process-test deadline (tests/process/timing.py);
 # PYTEST_ARGS adds pytest options (e.g. -k NAME).
 # The counts are also written to $BUILD/test-results/counts.
 
@@ -58,6 +60,7 @@ count_tap "$out/lint.tap"
 echo "== process tests (pytest)"
 rm -f "$out/pytest.xml"
 QMIG=$(realpath "${QMIG:-build/qmig}") QEMU=${QEMU:-} \
+	QMIG_SANITIZER=${QMIG_SANITIZER:-} \
 	"${PYTHON:-python3}" -m pytest -rfE -p no:cacheprovider \
 	--junitxml="$out/pytest.xml" ${PYTEST_ARGS:-} tests/process
 rc=$?

@@ -6,6 +6,10 @@ Environment:
                tests that need it are skipped only if there is none
   QMIG_SHARED  the shared directory with fixtures/ and tools/ (default
                /work/shared)
+  QMIG_SANITIZER, QMIG_TIME_FACTOR
+               the build's sanitizer (address, thread; found in the qmig
+               binary when unset) or a factor outright: every deadline of
+               the tests scales by it (timing.py)
 """
 
 import os

@@ -8,7 +8,9 @@ Contracts:
   the trailing prompt removed; it raises MonitorTimeout if no prompt comes
   within the timeout, MonitorClosed if the process closes the socket first
   (except for 'quit', where a closed socket is the expected answer).
-* Nothing sleeps for a fixed time: waits poll with a deadline.
+* Nothing sleeps for a fixed time: waits poll with a deadline.  Every
+  deadline is given in plain-build seconds and scaled here, at the wait
+  itself, by timing.scaled() (sanitizer builds run slower).
 * close() is safe to call twice and always leaves no process behind.
 """
 
@@ -19,6 +21,8 @@ import signal
 import socket
 import subprocess
 import time
+
+from timing import scaled
 
 QMIG_PROMPT = b"(qmig) "
 QEMU_PROMPT = b"(qemu) "
@@ -45,6 +49,7 @@ def free_port():
 
 def poll(pred, timeout, interval=0.02, what="condition"):
     """Call pred() until it returns something true; return that value."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
@@ -91,7 +96,12 @@ def seed_invariant(path, area=16 << 20, stride=1024):
     stride offset of the area is bumped in address order, pass after pass;
     every other byte stays zero.  So reading the bytes in order gives
     n+1 ... n+1 n ... n (mod 256): at most one step down, by one.
-    Returns a description of the first violation, or None."""
+    Returns a description of the first violation, or None.
+
+    An area of equal bytes is n whole passes for any n, zero and every
+    multiple of 256 included: whether the workload ran is not in the
+    image.  A test proves it before migrating (Qmig.wait_ram_written), as
+    QEMU's tests wait for the guest's first pass on its serial line."""
     with open(path, "rb") as f:
         data = f.read(area)
     vals = data[::stride]
@@ -108,8 +118,6 @@ def seed_invariant(path, area=16 << 20, stride=1024):
     if any(other):
         idx = next(i for i, c in enumerate(other) if c)
         return "non-zero byte outside the stride at 0x%x" % idx
-    if vals[0] == 0 and not any(vals):
-        return "workload never ran (all zero)"
     return None
 
 
@@ -120,7 +128,7 @@ class _Monitor:
     echo = False
 
     def _connect(self, path, timeout, proc):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             if proc.poll() is not None:
                 raise AssertionError("%s exited (%s) before its monitor came up; stderr:\n%s"
@@ -137,6 +145,7 @@ class _Monitor:
 
     def _read_until_prompt(self, timeout, start=b""):
         data = start
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         while not self._complete(data):
             left = deadline - time.monotonic()
@@ -261,7 +270,7 @@ class _Process(_Monitor):
 
     def _read_banner(self, timeout):
         data = b""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while not data.endswith(self.prompt):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -292,6 +301,7 @@ class _Process(_Monitor):
     def wait_exit(self, timeout=30):
         """Wait for the process to end; returns its returncode (negative =
         killed by that signal)."""
+        timeout = scaled(timeout)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -313,7 +323,7 @@ class _Process(_Monitor):
         if self.alive():
             self.killed_on_purpose = True
             self.proc.send_signal(sig)
-        return self.proc.wait(15)
+        return self.proc.wait(scaled(15))
 
     def close(self):
         if self.sock is not None:
@@ -326,10 +336,10 @@ class _Process(_Monitor):
             self.killed_on_purpose = True
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(scaled(5))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(5)
+                self.proc.wait(scaled(5))
 
     def quit(self, timeout=15):
         """'quit' on the monitor; returns the exit status."""
@@ -363,6 +373,23 @@ class Qmig(_Process):
         assert os.path.getsize(path) == size, "%s: pmemsave wrote %d bytes, not %d" % (
             self.name, os.path.getsize(path), size)
         return path
+
+    def wait_ram_written(self, size, timeout=30):
+        """Returns once the guest's workload has provably written its RAM:
+        two pmemsave dumps of the first size bytes differ.  A thread that
+        was started is not yet one that ran: a test whose migration needs
+        the workload's writes (re-dirtied pages, a seed area that is not
+        all zero) calls this before typing `migrate`."""
+        base = os.path.join(self.workdir, "%s-written" % self.name)
+        with open(self.pmemsave(base + "0.img", size), "rb") as f:
+            first = f.read()
+
+        def changed():
+            with open(self.pmemsave(base + "1.img", size), "rb") as f:
+                return f.read() != first
+        poll(changed, timeout, 0.02, "%s: the workload to write RAM" % self.name)
+        for n in "01":
+            os.unlink(base + n + ".img")
 
 
 class Qemu(_Process):

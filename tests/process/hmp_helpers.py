@@ -3,6 +3,7 @@
 Drives build/qmig (env QMIG) as a user does: a script on stdin, a unix or
 tcp monitor socket, or a terminal (tmux).  QEMU 7.2's answers come from the
 fixtures under $QMIG_SHARED/fixtures/qemu-7.2/hmp (default /work/shared).
+Every timeout here is in plain-build seconds, scaled by timing.scaled().
 """
 
 import json
@@ -11,6 +12,8 @@ import shutil
 import socket
 import subprocess
 import time
+
+from timing import scaled
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -67,7 +70,7 @@ def run_piped(script, args=(), cwd=None, env=None, timeout=60):
     """Runs qmig with `script` on stdin (not a tty)."""
     return subprocess.run([qmig_bin(), "-m", "64M"] + list(args), input=script,
                           capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=timeout)
+                          timeout=scaled(timeout))
 
 
 def free_port():
@@ -77,7 +80,7 @@ def free_port():
 
 
 def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         v = pred()
         if v:
@@ -129,7 +132,7 @@ class QmigProcess:
             return f.read()
 
     def wait(self, timeout=10):
-        return self.proc.wait(timeout)
+        return self.proc.wait(scaled(timeout))
 
     def close(self):
         if self.proc.poll() is None:
@@ -143,7 +146,7 @@ class HmpSession:
 
     def __init__(self, sock, timeout=60):
         self.sock = sock
-        self.sock.settimeout(timeout)
+        self.sock.settimeout(scaled(timeout))
         self.buf = b""
         self.greeting = self._read_prompt()
 
@@ -234,6 +237,14 @@ class Tmux:
         except AssertionError:
             raise AssertionError("timed out waiting for %s; screen:\n%s"
                                  % (what, self.screen()))
+
+    def wait_prompt(self, what="the prompt"):
+        """Until the last line is a bare prompt: the command typed before
+        has finished and readline waits for the next line."""
+        def bare(screen):
+            lines = [l.rstrip() for l in screen.splitlines() if l.strip()]
+            return lines and lines[-1] == PROMPT.rstrip()
+        return self.wait_screen(bare, what=what)
 
     def pane_dead(self):
         r = subprocess.run(["tmux", "-S", self.socket, "display-message", "-p", "-t",

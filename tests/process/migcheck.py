@@ -138,6 +138,34 @@ def dest_completed_info():
     return qemu_info_migrate("mig-plain-completed", "completed", vm="destination")
 
 
+# The largest downtime-limit QEMU 7.2 accepts (ms).  A test sets it once it
+# has seen the live passes it wants: the switch-over then waits only for a
+# 100 ms window that moved any bytes at all, so neither a slow (sanitizer)
+# build nor a busy machine can keep a guest that its workload rewrites
+# faster than the wire carries in `active` for ever.
+SURE_DOWNTIME_MS = 2000000
+
+
+def converge(src, bandwidth="1g"):
+    """Makes src's running migration switch over at its next check."""
+    for c in ("migrate_set_parameter downtime-limit %d" % SURE_DOWNTIME_MS,
+              "migrate_set_parameter max-bandwidth %s" % bandwidth):
+        assert src.hmp(c) == "", c
+
+
+def wait_passes(src, n, timeout=60):
+    """Until src's migration has made n dirty syncs (or completed)."""
+    from harness import poll
+
+    def done():
+        text = src.info_migrate()
+        v = parse_info(text)
+        st = v.get("Migration status", "")
+        assert st.split(" ")[0] not in ("failed", "cancelled"), text
+        return st == "completed" or int(v.get("dirty sync count", "0")) >= n
+    return poll(done, timeout, 0.02, "%s: %d dirty syncs" % (src.name, n))
+
+
 def poll_transferred(side, kbytes, timeout=15):
     """Wait until the source's 'transferred ram' reaches kbytes."""
     from harness import poll

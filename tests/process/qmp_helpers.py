@@ -3,7 +3,8 @@ socket (with SCM_RIGHTS for getfd), read HMP, and parse the QEMU 7.2 /
 libvirt 9.0 transcripts under shared/fixtures.
 
 Every message qmig sends must end in "\\r\\n" (libvirt splits on it);
-QMPClient checks that for each line it reads.
+QMPClient checks that for each line it reads.  Every timeout here is in
+plain-build seconds, scaled by timing.scaled().
 """
 import json
 import os
@@ -11,6 +12,8 @@ import pathlib
 import socket
 import subprocess
 import time
+
+from timing import scaled
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 QMIG = os.environ.get("QMIG") or str(ROOT / "build" / "qmig")
@@ -32,12 +35,12 @@ FIXTURES = find_fixtures()
 
 
 def wait_for_path(path, proc, timeout=10.0):
-    deadline = time.time() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while not os.path.exists(path):
         if proc.poll() is not None:
             raise RuntimeError("qmig exited with %s: %s" %
                                (proc.returncode, proc.stderr.read()))
-        if time.time() > deadline:
+        if time.monotonic() > deadline:
             raise TimeoutError("no socket %s" % path)
         time.sleep(0.02)
 
@@ -72,16 +75,44 @@ class Qmig:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait(timeout=10)
+        self.proc.wait(timeout=scaled(10))
         self.proc.stdout.close()
         self.proc.stderr.close()
 
 
+def wait_until(pred, timeout=30.0, what="condition"):
+    """pred() until it returns something true, polled; that value."""
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for %s" % what)
+        time.sleep(0.02)
+
+
+def connect_unix(path, timeout):
+    """A connected socket to path.  The socket file appears at bind(),
+    a moment before listen(): a refused connect in between is retried."""
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(scaled(timeout))
+        try:
+            sock.connect(path)
+            return sock
+        except ConnectionRefusedError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class QMPClient:
     def __init__(self, path, timeout=20.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        self.timeout = scaled(timeout)
+        self.sock = connect_unix(path, timeout)
         self.buf = b""
         self.events = []   # not yet waited for
         self.seen = []     # every event, in order
@@ -143,14 +174,14 @@ class QMPClient:
     def wait_event(self, name, data=None, timeout=30.0):
         """Waits for an event (already seen ones count); returns it and
         drops it and everything before it from self.events."""
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             for i, ev in enumerate(self.events):
                 if ev["event"] == name and (data is None or
                                             ev.get("data") == data):
                     del self.events[:i + 1]
                     return ev
-            left = deadline - time.time()
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no event %s %r; seen %r" %
                                    (name, data, self.events))
@@ -158,7 +189,7 @@ class QMPClient:
             try:
                 msg = self.read_message()
             finally:
-                self.sock.settimeout(20.0)
+                self.sock.settimeout(self.timeout)
             assert "event" in msg, "unexpected reply %r" % msg
             self.events.append(msg)
             self.seen.append(msg)
@@ -169,9 +200,7 @@ class HMPClient:
     PROMPT = b"(qmig) "
 
     def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(20.0)
-        self.sock.connect(path)
+        self.sock = connect_unix(path, 20.0)
         self.buf = b""
         self.read_to_prompt()
 

@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from timing import scaled
+
 from conftest import FIXTURES, SHARED, TOOLS
 from harness import MonitorClosed, ram_equal, diff_pages
 
@@ -306,7 +308,7 @@ def test_qmig_stream_cut_vmdescription(spawn, tmp_path, qmig_stream, cut):
 def outcome(dst, timeout=30):
     """'completed' once the destination says so, 'exited' if the process
     ends first."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         if not dst.alive():
             return "exited"
@@ -318,7 +320,7 @@ def outcome(dst, timeout=30):
         except (AssertionError, OSError):
             # the monitor went away: the process is on its way out
             try:
-                dst.proc.wait(5)
+                dst.proc.wait(scaled(5))
             except Exception:
                 raise AssertionError("%s: monitor failed but the process lives on"
                                      % dst.name)

@@ -10,6 +10,7 @@ import pytest
 
 from harness import free_port, ram_equal, diff_pages
 import migcheck
+from timing import scaled
 
 MiB = 1 << 20
 # 32 MiB of realistic content plus a little dirtying: about 10 MB to send,
@@ -30,8 +31,11 @@ def start_slow(spawn, tmp_path):
 
 
 def migrate_again_ok(spawn, src, tmp_path, size=32 * MiB, name="dst2"):
-    """A fresh destination; the source must complete a migration to it."""
+    """A fresh destination; the source must complete a migration to it
+    (the downtime limit, not the speed of the build, ends the live part)."""
     assert src.hmp("migrate_set_parameter max-bandwidth 1g") == ""
+    assert src.hmp("migrate_set_parameter downtime-limit %d"
+                   % migcheck.SURE_DOWNTIME_MS) == ""
     port = free_port()
     dst = spawn(["-m", "%dM" % (size // MiB), "-incoming", "tcp:127.0.0.1:%d" % port], name=name)
     assert src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
@@ -208,7 +212,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
     import subprocess
     import time
     sock = str(tmp_path / "m.sock")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     for i in range(1500):
         if time.monotonic() > deadline:
             break
@@ -219,7 +223,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
                              stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             # each start gets its own time (sanitizer builds start slowly)
-            start_deadline = time.monotonic() + 10
+            start_deadline = time.monotonic() + scaled(10)
             while True:
                 s = socket.socket(socket.AF_UNIX)
                 try:
@@ -230,7 +234,7 @@ def test_monitor_before_startup(qmig_bin, tmp_path):
                     assert p.poll() is None and time.monotonic() < start_deadline
                     time.sleep(0.0005)
             s.sendall(b"info status\n")
-            s.settimeout(5)
+            s.settimeout(scaled(5))
             data = b""
             while data.count(b"(qmig) ") < 2:
                 c = s.recv(4096)

@@ -6,6 +6,7 @@ import json
 import os
 
 from hmp_helpers import HMP_FIXTURES, QmigProcess, free_port, run_piped, wait_for
+from timing import scaled
 
 CAPS_XBZRLE_ON = ("xbzrle: on\n" + "".join("%s: off\n" % c for c in (
     "rdma-pin-all auto-converge zero-blocks compress events postcopy-ram x-colo "
@@ -66,7 +67,7 @@ def test_output_and_errors_interleave_in_order(tmp_path):
         import subprocess
         from hmp_helpers import qmig_bin
         p = subprocess.run([qmig_bin(), "-m", "64M"], input="info status\nfoo\ninfo status\n",
-                           stdout=f, stderr=subprocess.STDOUT, text=True, timeout=30)
+                           stdout=f, stderr=subprocess.STDOUT, text=True, timeout=scaled(30))
     assert out.read_text() == ("VM status: running\nqmig: line 2: unknown command: 'foo'\n"
                                "VM status: running\n")
     assert p.returncode == 1

@@ -7,6 +7,7 @@ import stat
 import time
 
 from hmp_helpers import PROMPT, QmigProcess, free_port, run_piped, wait_for
+from timing import scaled
 
 
 def test_greeting_prompt_and_line_ends(tmp_path):
@@ -85,7 +86,9 @@ def test_bad_monitor_specs(tmp_path):
 
 def test_blocking_migrate_on_a_socket(tmp_path):
     """As QEMU: the session waits with nothing printed, another session
-    sees the migration run, and then the prompt comes back."""
+    sees the migration run, and then the prompt comes back.  The migration
+    waits in pre-switchover until the other session lets it go, so that
+    "nothing printed yet" is checked while it provably runs."""
     port = free_port()
     dst = QmigProcess(tmp_path, args=["-incoming", "defer"], name="dst")
     src = QmigProcess(tmp_path, monitors=("unix", "tcp"), args=["-workload", "idle"],
@@ -96,10 +99,12 @@ def test_blocking_migrate_on_a_socket(tmp_path):
         assert "socket address: [\n\ttcp:127.0.0.1:%d\n]\n" % port in d.cmd("info migrate")
         a, b = src.connect(0), src.connect(1)
         assert a.cmd("migrate_set_parameter max-bandwidth 16m") == ""
+        assert a.cmd("migrate_set_capability pause-before-switchover on") == ""
         a.sock.sendall(b"migrate tcp:127.0.0.1:%d\n" % port)
-        # At 16 MiB/s the idle workload (about 20 MB to send) takes ~1.2 s.
-        assert wait_for(lambda: (lambda st: st if st in ("active", "completed") else None)(
-            b.migration_status()), what="the migration to start") == "active"
+        def waiting():
+            st = b.migration_status()
+            return st if st not in ("none", "setup", "active") else None
+        assert wait_for(waiting, what="the migration to wait") == "pre-switchover"
         # Meanwhile the waiting session has printed nothing, not even a prompt.
         a.sock.setblocking(False)
         try:
@@ -107,7 +112,8 @@ def test_blocking_migrate_on_a_socket(tmp_path):
         except BlockingIOError:
             pass
         a.sock.setblocking(True)
-        a.sock.settimeout(60)
+        a.sock.settimeout(scaled(60))
+        assert b.cmd("migrate_continue pre-switchover") == ""
         assert a._read_prompt() == ""  # nothing printed, then the prompt
         assert a.migration_status() == "completed"
         info = a.cmd("info migrate")
@@ -132,7 +138,8 @@ def test_cancel_from_another_session(tmp_path):
     try:
         dst.connect()
         a, b = src.connect(0), src.connect(1)
-        assert a.cmd("migrate_set_parameter max-bandwidth 4m") == ""
+        # about 20 MB at 1 MiB/s: long after the cancel
+        assert a.cmd("migrate_set_parameter max-bandwidth 1m") == ""
         a.sock.sendall(b"migrate tcp:127.0.0.1:%d\n" % port)
         wait_for(lambda: b.migration_status() == "active", what="active")
         assert b.cmd("migrate_set_capability xbzrle on") == (

@@ -2,15 +2,21 @@
 history in $HOME/.qmig_history, and the progress display of a blocking
 `migrate`, which Ctrl-C cancels."""
 
+import array
+import fcntl
+import os
 import re
+import termios
 import time
 
 import pytest
 
-from hmp_helpers import QmigProcess, Tmux, free_port, have_tmux, qmig_bin
+from hmp_helpers import QmigProcess, Tmux, free_port, have_tmux, qmig_bin, wait_for
+from timing import scaled
 
 pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
 
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)  # Linux
 PROGRESS = re.compile(r"^active: pass (\d+), sent (\d+) of 65536 KiB, remaining (\d+) KiB, "
                       r"[0-9.]+ mbps, expected downtime \d+ ms \(Ctrl-C cancels\)$")
 
@@ -52,18 +58,21 @@ def test_completion_and_history(term):
     t.wait_screen(lambda s: re.search(r"^off\s+on\s*$", s, re.M), what="on/off listed")
     t.type("n")
     t.keys("Enter")
+    t.wait_prompt()
     t.type("info migrate_c")
     t.keys("Tab")
     t.wait_screen(lambda s: "(qmig) info migrate_capabilities" in s,
                   what="info sub-command completion")
     t.keys("Enter")
     t.wait_screen(lambda s: "xbzrle: on" in s, what="the capability on")
+    t.wait_prompt()
     t.type("migrate_set_parameter max-b")
     t.keys("Tab")
     t.wait_screen(lambda s: "(qmig) migrate_set_parameter max-bandwidth" in s,
                   what="parameter completion")
     t.type("64m")
     t.keys("Enter")
+    t.wait_prompt()
     # Up recalls the previous lines, newest first.
     t.keys("Up")
     t.wait_screen(lambda s: s.rstrip().endswith("(qmig) migrate_set_parameter max-bandwidth 64m"),
@@ -75,6 +84,7 @@ def test_completion_and_history(term):
     t.type("foo")
     t.keys("Enter")
     t.wait_screen(lambda s: "unknown command: 'foo'" in s, what="the error")
+    t.wait_prompt()
     t.type("quit")
     t.keys("Enter")
     t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")
@@ -85,10 +95,55 @@ def test_completion_and_history(term):
 
     # A new session starts with that history.
     t2 = term()
+    t2.wait_prompt()
     t2.keys("Up")
     t2.wait_screen(lambda s: s.rstrip().endswith("(qmig) quit"), what="saved history")
     t2.keys("Up")
     t2.wait_screen(lambda s: s.rstrip().endswith("(qmig) foo"), what="saved history")
+
+
+def test_keys_typed_while_a_command_runs(term, tmp_path):
+    """Keys typed while a command runs are not echoed by the terminal; they
+    wait, and readline edits them at the next prompt.  The command here is
+    a pmemsave into a FIFO that this test holds full, so it provably runs
+    while the keys are typed."""
+    t = term()
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        capacity = fcntl.fcntl(r, F_GETPIPE_SZ)
+        t.type("pmemsave 0 %d %s" % (4 * capacity, fifo))
+        t.keys("Enter")
+
+        def queued():
+            n = array.array("i", [0])
+            fcntl.ioctl(r, termios.FIONREAD, n)
+            return n[0]
+        wait_for(lambda: queued() == capacity, what="pmemsave to fill the FIFO")
+        # qmig is blocked in write(): the command is running
+        t.keys("Up", "C-u")
+        t.type("info status")
+        t.keys("Enter")
+        os.set_blocking(r, True)
+        got = 0
+        while True:
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            got += len(chunk)
+        assert got == 4 * capacity
+    finally:
+        os.close(r)
+    screen = t.wait_screen(lambda s: "VM status: running" in s and s, what="the typed-ahead line")
+    t.wait_prompt()
+    lines = [l.rstrip() for l in t.screen().splitlines() if l.strip()]
+    assert lines[-4:] == ["(qmig) pmemsave 0 %d %s" % (4 * capacity, fifo),
+                          "(qmig) info status", "VM status: running", "(qmig)"], screen
+    assert "^[" not in screen
+    t.type("quit")
+    t.keys("Enter")
+    t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")
 
 
 def test_blocking_migrate_progress_then_statistics(term, tmp_path):
@@ -97,13 +152,15 @@ def test_blocking_migrate_progress_then_statistics(term, tmp_path):
     try:
         d = dst.connect()
         t = term("-workload", "idle")
-        # About 20 MB to send at 8 MiB/s: about 2.4 s.
-        t.type("migrate_set_parameter max-bandwidth 8m")
+        # About 20 MB to send at 4 MiB/s: about 5 s, so that a busy
+        # machine still samples the progress line often enough.
+        t.type("migrate_set_parameter max-bandwidth 4m")
         t.keys("Enter")
+        t.wait_prompt()
         t.type("migrate tcp:127.0.0.1:%d" % port)
         t.keys("Enter")
         seen = []
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             last = t.last_line()
             m = PROGRESS.match(last)
@@ -141,6 +198,7 @@ def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
         t = term("-workload", "idle")
         t.type("migrate_set_parameter max-bandwidth 2m")
         t.keys("Enter")
+        t.wait_prompt()
         t.type("migrate tcp:127.0.0.1:%d" % port)
         t.keys("Enter")
         t.wait_screen(lambda s: PROGRESS.match(t.last_line()), what="the progress line")
@@ -149,10 +207,12 @@ def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
         t.type("info migrate")
         t.keys("Enter")
         t.wait_screen(lambda s: "Migration status: cancelled" in s, what="cancelled")
+        t.wait_prompt()
         t.type("info status")
         t.keys("Enter")
         t.wait_screen(lambda s: "VM status: running" in s, what="the VM running")
         assert "exit status" not in t.screen()
+        t.wait_prompt()
         t.type("q")
         t.keys("Enter")
         t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")

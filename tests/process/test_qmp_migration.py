@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from qmp_helpers import (FIXTURES, Qmig, free_port, json_shape, same_types,
-                         transcript)
+                         transcript, wait_until)
 
 QMP_FIX = FIXTURES / "qemu-7.2" / "qmp" if FIXTURES else None
 LIBVIRT_FIX = FIXTURES / "libvirt-9.0" if FIXTURES else None
@@ -165,7 +165,10 @@ def test_query_migrate_per_state(pair):
         # destinations may change capabilities while loading
         d.ok("migrate-set-capabilities", {"capabilities": [
             {"capability": "xbzrle", "state": True}]})
-    s.ok("migrate-set-parameters", {"max-bandwidth": 0})
+    # unlimited, and a downtime limit that no bandwidth misses: the
+    # workload rewrites pages faster than a slow build compresses them
+    s.ok("migrate-set-parameters", {"max-bandwidth": 0,
+                                    "downtime-limit": 2000000})
     s.wait_event("MIGRATION", {"status": "completed"})
     done = s.ok("query-migrate")
     same_types(done, qemu_query_migrate("completed"))
@@ -222,8 +225,8 @@ def test_events_capability_off_means_no_migration_events(pair):
     d.ok("migrate-incoming", {"uri": "tcp:127.0.0.1:%d" % port})
     s.ok("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
     s.wait_event("STOP")
-    while s.ok("query-migrate")["status"] != "completed":
-        pass
+    wait_until(lambda: s.ok("query-migrate")["status"] == "completed",
+               what="the migration to complete")
     assert all(e["event"] != "MIGRATION" for e in s.events)
 
 
