@@ -14,6 +14,7 @@ import time
 import pytest
 
 from qmp_helpers import Qmig, free_port
+from timing import scaled
 
 GLOBALS = """globals:
 store-global-state: on
@@ -124,6 +125,7 @@ def procs(tmp_path):
 
 
 def poll_status(q, want, timeout=120):
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     c = q.qmp()
     try:

@@ -9,6 +9,7 @@ import socket
 
 from hmp_helpers import HmpSession, QmigProcess, wait_for
 from qmp_helpers import QMPClient
+from timing import scaled
 
 LIMIT = 64
 TEXT = "too many monitor connections (the limit is %d)" % LIMIT
@@ -19,7 +20,7 @@ QMP_REFUSAL = {"error": {"class": "GenericError", "desc": TEXT}}
 def raw_connect(addr):
     kind, where = addr
     s = socket.socket(socket.AF_UNIX if kind == "unix" else socket.AF_INET)
-    s.settimeout(60)
+    s.settimeout(scaled(60))
     s.connect(where)
     return s
 
