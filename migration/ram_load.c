@@ -12,6 +12,9 @@
 #include "util/buffer_zero.h"
 #include "util/xalloc.h"
 
+_Static_assert(GUEST_PAGE_SIZE == RAM_PAGE_SIZE,
+	       "a wire page is a guest page: records index the block by it");
+
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 		   bool compress_enabled, unsigned decompress_threads)
 {
@@ -54,7 +57,7 @@ static int load_block_list(struct ram_load *rl, struct qemu_file *f,
 	/* As QEMU: the total only says when the list ends; entries are
 	 * subtracted from it (a wrong total reads past the list). */
 	while (total) {
-		char name[256];
+		char name[WIRE_STRING8_BUF];
 		qemu_get_string8(f, name);
 		uint64_t len = qemu_get_be64(f);
 		if (qemu_file_error(f))
@@ -180,7 +183,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 
 		/* The block: named, or the last named one (CONTINUE). */
 		if (!(flags & RAM_FLAG_CONTINUE)) {
-			char name[256];
+			char name[WIRE_STRING8_BUF];
 			qemu_get_string8(f, name);
 			if (qemu_file_error(f))
 				return stream_error(f, errp);
@@ -206,7 +209,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			return -EINVAL;
 		}
 		uint8_t *page = rl->ram->host + addr;
-		uint64_t page_index = addr / GUEST_PAGE_SIZE;
+		uint64_t page_index = addr / RAM_PAGE_SIZE;
 		bool known_zero = rl->known_zero &&
 				  bitmap_test_bit(rl->known_zero, page_index);
 		if (rl->known_zero && kind != RAM_FLAG_ZERO)
@@ -225,8 +228,8 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			/* Skip the write when it changes nothing: keeps
 			 * untouched destination RAM unallocated. */
 			if (fill || (!known_zero &&
-				     !buffer_is_zero(page, GUEST_PAGE_SIZE)))
-				memset(page, fill, GUEST_PAGE_SIZE);
+				     !buffer_is_zero(page, RAM_PAGE_SIZE)))
+				memset(page, fill, RAM_PAGE_SIZE);
 			if (rl->known_zero) {
 				if (fill)
 					bitmap_clear_bit(rl->known_zero,
@@ -239,7 +242,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			break;
 		}
 		case RAM_FLAG_PAGE:
-			if (!qemu_get_buffer(f, page, GUEST_PAGE_SIZE))
+			if (!qemu_get_buffer(f, page, RAM_PAGE_SIZE))
 				return stream_error(f, errp);
 			rl->normal_pages++;
 			break;
