@@ -8,8 +8,8 @@
  * trip per batch and hand-over, not per page).  A batch goes FILLING
  * (caller) -> queued -> claimed by one worker -> done -> taken out by the
  * caller, slot by slot (retired with its last slot), and only then is
- * filled again.  Whoever holds a batch
- * in that cycle is its only user, so slots need no lock.
+ * filled again.  Whoever holds a batch in that cycle is its only user, so
+ * slots need no lock.
  *
  * Buffer owners: each worker owns its compressor (struct page_deflate: its
  * z_stream, libdeflate or igzip state); each slot owns the copy of its page
