@@ -6,20 +6,24 @@
  * Work moves in batches of up to BATCH_PAGES pages through a batch_queue
  * (migration/batch_queue.h: a ring in submission order, one lock round
  * trip per batch and hand-over, not per page).  A batch goes FILLING
- * (caller) -> queued -> claimed by one worker -> done -> emitted by the
- * caller (retired), and only then is filled again.  Whoever holds a batch
- * in that cycle is its only user, so slots need no lock.
+ * (caller) -> queued -> claimed by one worker -> done -> taken out by the
+ * caller, slot by slot (retired with its last slot), and only then is
+ * filled again.  Whoever holds a batch in that cycle is its only user, so
+ * slots need no lock.
  *
  * Buffer owners: each worker owns its compressor (struct page_deflate: its
  * z_stream, libdeflate or igzip state); each slot owns the copy of its page
- * and its output record, both preallocated, so nothing is allocated or can
- * fail after compress_pool_new().
+ * and its output payload, both preallocated, so nothing is allocated or can
+ * fail after compress_pool_new().  A retired batch's payloads stay intact
+ * until submit fills the batch again: that is how long take's data lives.
  *
- * The caller alone uses fill and the queue's producer side.
+ * The caller alone uses fill, taken, inflight and the queue's producer
+ * side.
  *
- * Ordering promised: the caller emits the oldest batch, slot by slot,
- * before the next one, so records leave in submission order whatever order
- * the workers finish in.  Head-of-line blocking is bounded by the ring.
+ * Ordering promised: take hands out the oldest batch, slot by slot,
+ * before the next one, so payloads leave in submission order whatever
+ * order the workers finish in.  Head-of-line blocking is bounded by the
+ * ring.
  *
  * Shutdown: quit the queue, join every worker, free.
  */
@@ -37,17 +41,12 @@
 #define PAGE_BYTES PAGE_DEFLATE_PAGE_BYTES
 #define BATCH_PAGES 16       /* pages per hand-over */
 
-/* RAM record flags (shared/docs/qemu-7.2-stream.md §8.1). */
-#define RAM_SAVE_FLAG_ZERO 0x002
-#define RAM_SAVE_FLAG_CONTINUE 0x020
-#define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100
-
 struct cp_slot {
 	uint64_t offset;   /* caller: page offset in its block */
-	uint32_t rec_len;  /* worker: bytes of rec used */
-	bool is_zero;      /* worker: rec is a ZERO record */
+	uint32_t out_len;  /* worker: bytes of out used (0 when is_zero) */
+	bool is_zero;      /* worker: the page was all zero */
 	uint8_t page[PAGE_BYTES]; /* caller: the copy taken at submit */
-	uint8_t rec[COMPRESS_POOL_MAX_RECORD_BYTES]; /* worker: the record */
+	uint8_t out[PAGE_DEFLATE_MAX_BYTES]; /* worker: the zlib stream */
 };
 
 struct cp_batch {
@@ -63,8 +62,6 @@ struct cp_worker {
 };
 
 struct compress_pool {
-	compress_emit_fn *emit; /* receives records, on the caller's thread */
-	void *opaque;           /* emit's first argument */
 	enum page_deflate_engine engine;
 
 	struct batch_queue queue;
@@ -73,26 +70,13 @@ struct compress_pool {
 	struct cp_worker *worker;
 
 	unsigned fill;          /* caller: pages in the filling batch */
-	uint64_t inflight;      /* caller: pages taken, records not emitted */
+	unsigned taken;         /* caller: slots of the oldest batch taken */
+	uint64_t inflight;      /* caller: pages submitted, not taken out */
 };
 
 static struct cp_batch *batch_at(struct compress_pool *pool, uint64_t seq)
 {
 	return &pool->batch[seq % batch_queue_slots(&pool->queue)];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
 }
 
 static bool page_is_zero(const uint8_t *page)
@@ -102,20 +86,9 @@ static bool page_is_zero(const uint8_t *page)
 
 static void compress_slot(struct page_deflate *pd, struct cp_slot *s)
 {
-	if (page_is_zero(s->page)) {
-		put_be64(s->rec, s->offset | RAM_SAVE_FLAG_ZERO |
-					 RAM_SAVE_FLAG_CONTINUE);
-		s->rec[8] = 0;
-		s->rec_len = 9;
-		s->is_zero = true;
-		return;
-	}
-	size_t n = page_deflate_compress(pd, s->page, s->rec + 12);
-	put_be64(s->rec, s->offset | RAM_SAVE_FLAG_COMPRESS_PAGE |
-				 RAM_SAVE_FLAG_CONTINUE);
-	put_be32(s->rec + 8, (uint32_t)n);
-	s->rec_len = 12 + n;
-	s->is_zero = false;
+	s->is_zero = page_is_zero(s->page);
+	s->out_len = s->is_zero
+		? 0 : (uint32_t)page_deflate_compress(pd, s->page, s->out);
 }
 
 static void *worker_main(void *arg)
@@ -143,49 +116,13 @@ static void publish(struct compress_pool *pool)
 	batch_queue_publish(&pool->queue);
 }
 
-/* Emits the oldest batch, which must be done, and frees it for filling. */
-static void emit_oldest(struct compress_pool *pool)
-{
-	struct cp_batch *b = batch_at(pool, batch_queue_oldest(&pool->queue));
-	for (unsigned i = 0; i < b->npages; i++) {
-		const struct cp_slot *s = &b->slot[i];
-		pool->emit(pool->opaque, s->offset, s->rec, s->rec_len,
-			   s->is_zero);
-	}
-	pool->inflight -= b->npages;
-	b->npages = 0;
-	batch_queue_retire(&pool->queue);
-}
-
-/* Emits finished batches in order; with wait, every published one. */
-static void emit_ready(struct compress_pool *pool, bool wait)
-{
-	struct batch_queue *q = &pool->queue;
-	while (batch_queue_oldest(q) < batch_queue_filling(q)) {
-		uint64_t seq = batch_queue_oldest(q);
-		if (wait)
-			batch_queue_wait_done(q, seq);
-		else if (!batch_queue_is_done(q, seq))
-			return;
-		emit_oldest(pool);
-	}
-}
-
 bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
-			  const uint8_t *page, bool wait)
+			  const uint8_t *page)
 {
 	assert(offset % PAGE_BYTES == 0);
-	if (pool->fill == 0) {
-		/* Starting a batch: it must have been emitted. */
-		emit_ready(pool, false);
-		if (batch_queue_full(&pool->queue)) {
-			if (!wait)
-				return false;
-			batch_queue_wait_done(&pool->queue,
-					      batch_queue_oldest(&pool->queue));
-			emit_oldest(pool);
-		}
-	}
+	/* Full only between batches: a started batch has its free slots. */
+	if (pool->fill == 0 && batch_queue_full(&pool->queue))
+		return false;
 	struct cp_batch *b = batch_at(pool, batch_queue_filling(&pool->queue));
 	struct cp_slot *s = &b->slot[pool->fill++];
 	s->offset = offset;
@@ -196,11 +133,36 @@ bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
 	return true;
 }
 
-void compress_pool_collect(struct compress_pool *pool, bool drain)
+bool compress_pool_take(struct compress_pool *pool, bool wait,
+			struct compress_payload *out)
 {
-	if (drain)
+	struct batch_queue *q = &pool->queue;
+	if (wait)
 		publish(pool);
-	emit_ready(pool, drain);
+	uint64_t seq = batch_queue_oldest(q);
+	if (seq == batch_queue_filling(q))
+		return false; /* nothing with the workers */
+	if (pool->taken == 0) {
+		/* A batch's first slot: the worker's stores become visible. */
+		if (wait)
+			batch_queue_wait_done(q, seq);
+		else if (!batch_queue_is_done(q, seq))
+			return false;
+	}
+	struct cp_batch *b = batch_at(pool, seq);
+	const struct cp_slot *s = &b->slot[pool->taken++];
+	out->offset = s->offset;
+	out->is_zero = s->is_zero;
+	out->len = s->out_len;
+	out->data = s->out;
+	pool->inflight--;
+	if (pool->taken == b->npages) {
+		/* Free for filling; s->out lives on until submit refills it. */
+		pool->taken = 0;
+		b->npages = 0;
+		batch_queue_retire(q);
+	}
+	return true;
 }
 
 uint64_t compress_pool_inflight_pages(const struct compress_pool *pool)
@@ -231,8 +193,6 @@ void compress_pool_free(struct compress_pool *pool)
 
 struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 					       enum page_deflate_engine engine,
-					       compress_emit_fn *emit,
-					       void *opaque,
 					       struct error **errp)
 {
 	if (threads < 1 || threads > COMPRESS_POOL_MAX_THREADS) {
@@ -245,11 +205,7 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 			   PAGE_DEFLATE_MAX_LEVEL);
 		return NULL;
 	}
-	assert(emit);
-
 	struct compress_pool *pool = xcalloc(1, sizeof(*pool));
-	pool->emit = emit;
-	pool->opaque = opaque;
 	pool->engine = engine;
 	pool->nworkers = threads;
 	unsigned slots = batch_queue_slots_for(threads);
@@ -293,7 +249,6 @@ fail:
 }
 
 struct compress_pool *compress_pool_new(unsigned threads, int level,
-					compress_emit_fn *emit, void *opaque,
 					struct error **errp)
 {
 	if (level < 0 || level > PAGE_DEFLATE_MAX_LEVEL) {
@@ -302,5 +257,5 @@ struct compress_pool *compress_pool_new(unsigned threads, int level,
 		return NULL;
 	}
 	return compress_pool_new_engine(threads, level, page_deflate_pick(level),
-					emit, opaque, errp);
+					errp);
 }

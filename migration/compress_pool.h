@@ -1,27 +1,27 @@
 /*
  * compress_pool: the source side of the `compress` capability
  * (shared/docs/qemu-7.2-stream.md §10).  Worker threads turn guest pages
- * into finished RAM records, which the caller writes into its stream:
+ * into payloads: one complete zlib stream of the page (at most
+ * RAM_COMPRESS_MAX_LEN bytes), or "all zero" when the page is (found by
+ * the worker, as in QEMU 7.2).  The pool writes no wire bytes: the caller
+ * puts the record header around each payload (COMPRESS_PAGE or ZERO).
  *
- *   COMPRESS_PAGE: be64 (offset | 0x100 | 0x020) | be32 len | len bytes,
- *                  one complete zlib stream of the page (len <= 4110)
- *   ZERO:          be64 (offset | 0x002 | 0x020) | u8 0
- *                  when the page is all zero (found by the worker, as in
- *                  QEMU 7.2)
+ * A page goes submit -> a worker -> take, and nothing calls back:
  *
- * Every record carries CONTINUE: the caller must have named the block in
- * an earlier record of the stream (QEMU 7.2 sends the first page of a block
- * on the normal path for that reason).
+ *   while (!compress_pool_submit(pool, offset, page))
+ *           take one payload (wait) and write it, or give up (busy);
+ *   ...
+ *   while (compress_pool_take(pool, drain, &p))
+ *           write p;
  *
  * Contract:
- * - One caller thread: compress_pool_submit() and compress_pool_collect()
- *   are called from the same thread (the RAM save loop); emit runs on that
- *   thread, inside those two calls, never on a worker.
+ * - One caller thread: every call but the workers' own is the caller's.
  * - submit copies the page before it returns: that is the moment its
  *   contents are taken; the caller may let the guest write it again.
- * - Records reach emit strictly in submission order, so two submissions of
- *   the same page reach the stream in the order their contents were taken.
- * - Records of pages submitted before a drain are all emitted by the drain;
+ * - Payloads come out of take strictly in submission order, so two
+ *   submissions of the same page reach the stream in the order their
+ *   contents were taken.
+ * - take with wait returns every submitted page before it returns false;
  *   the caller drains at the end of every RAM section (before EOS), so no
  *   compressed record spills into the next section.  Within one section the
  *   caller must not send another record for a page it submitted there:
@@ -41,65 +41,60 @@
 #include "util/error.h"
 
 #define COMPRESS_POOL_MAX_THREADS 255 /* QEMU's compress-threads maximum */
-/* Header (8) + be32 length (4) + payload. */
-#define COMPRESS_POOL_MAX_RECORD_BYTES (8 + 4 + PAGE_DEFLATE_MAX_BYTES)
 
-/*
- * Receives one finished record: record[0..len) goes into the stream as is.
- * offset is the page's offset in its block (also in the record's header);
- * is_zero tells a ZERO record (9 bytes) from a COMPRESS_PAGE one.  record
- * is valid only during the call.
- */
-typedef void compress_emit_fn(void *opaque, uint64_t offset,
-			      const uint8_t *record, size_t len, bool is_zero);
+/* One finished page, as take hands it out. */
+struct compress_payload {
+	uint64_t offset;     /* the page's offset in its block, as submitted */
+	bool is_zero;        /* the page was all zero: len is 0 */
+	size_t len;          /* bytes at data, <= RAM_COMPRESS_MAX_LEN */
+	const uint8_t *data; /* the zlib stream; valid until the next submit */
+};
 
 struct compress_pool;
 
 /*
  * Starts threads (1..COMPRESS_POOL_MAX_THREADS) workers compressing at
- * level (0..9) with the engine page_deflate_pick(level) chooses.  emit and
- * opaque receive every record (see the contract).  NULL with *errp set on a
- * bad argument or when a thread, a compressor or the page buffers (about
- * 1 MiB a thread) cannot be created.
+ * level (0..9) with the engine page_deflate_pick(level) chooses.  NULL
+ * with *errp set on a bad argument or when a thread, a compressor or the
+ * page buffers (about 1 MiB a thread) cannot be created.
  */
 struct compress_pool *compress_pool_new(unsigned threads, int level,
-					compress_emit_fn *emit, void *opaque,
 					struct error **errp);
 
 /* As compress_pool_new(), with the engine given (tests, benchmarks). */
 struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 					       enum page_deflate_engine engine,
-					       compress_emit_fn *emit,
-					       void *opaque,
 					       struct error **errp);
 
 /*
- * Stops and joins the workers and frees everything.  Records not yet
- * emitted are dropped: drain first to keep them.  NULL is fine.
+ * Stops and joins the workers and frees everything.  Payloads not yet
+ * taken are dropped: drain first to keep them.  NULL is fine.
  */
 void compress_pool_free(struct compress_pool *pool);
 
 /*
- * Takes a copy of the 4096 bytes at page, to be compressed and emitted as
- * the record for offset (page-aligned, asserted).  May first emit finished
- * records of earlier pages.  When every buffer of the pool is in use:
- * wait=true blocks until the oldest batch is compressed (and emits it);
- * wait=false returns false and takes nothing - the caller sends the page
- * on the normal path and counts it busy (QEMU's compress-wait-thread off).
- * Returns true when the page was taken.
+ * Takes a copy of the RAM_PAGE_SIZE bytes at page, to be compressed and
+ * handed out by take for offset (page-aligned, asserted).  Returns false
+ * and takes nothing when every buffer of the pool holds a page not yet
+ * taken out: the caller takes payloads (with wait, the oldest batch's
+ * free a buffer) and submits again, or sends the page on the normal path
+ * and counts it busy (QEMU's compress-wait-thread off).
  */
 bool compress_pool_submit(struct compress_pool *pool, uint64_t offset,
-			  const uint8_t *page, bool wait);
+			  const uint8_t *page);
 
 /*
- * Emits the records that are finished, in submission order, stopping at
- * the first unfinished one.  drain=true hands all submitted pages to the
- * workers and waits until every record has been emitted.
+ * The oldest payload not taken yet, in submission order, into *out.
+ * wait=false: false when it is not finished, or no submitted page is with
+ * the workers yet (they get pages a batch at a time).  wait=true: hands
+ * every submitted page to the workers and sleeps until the oldest is
+ * finished; false only when the pool holds no page at all.
  */
-void compress_pool_collect(struct compress_pool *pool, bool drain);
+bool compress_pool_take(struct compress_pool *pool, bool wait,
+			struct compress_payload *out);
 
 /*
- * Pages taken by submit whose records have not been emitted yet: the
+ * Pages taken by submit whose payloads have not been taken out yet: the
  * bytes the stream will still get from the pool (caller's thread).
  */
 uint64_t compress_pool_inflight_pages(const struct compress_pool *pool);

@@ -49,7 +49,7 @@
 #include "migration/batch_queue.h"
 #include "util/xalloc.h"
 
-#define PAGE_BYTES 4096
+#define PAGE_BYTES RAM_PAGE_SIZE
 #define BATCH_JOBS 16        /* payloads per hand-over */
 #define INFLIGHT_BUCKETS 4096 /* power of two; sharing one only delays */
 

@@ -34,11 +34,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migration/ram_wire.h"
 #include "util/error.h"
 
 #define DECOMPRESS_POOL_MAX_THREADS 255 /* QEMU's decompress-threads max */
-/* Largest payload QEMU 7.2 accepts: zlib's compressBound(4096). */
-#define DECOMPRESS_POOL_MAX_PAYLOAD_BYTES 4110
+/* Largest payload QEMU 7.2 accepts. */
+#define DECOMPRESS_POOL_MAX_PAYLOAD_BYTES RAM_COMPRESS_MAX_LEN
 
 struct decompress_pool;
 

@@ -16,7 +16,7 @@ struct mig_stats {
 	atomic_uint_fast64_t downtime_bytes;  /* ... while it was stopped */
 	atomic_uint_fast64_t duplicate;       /* zero pages */
 	atomic_uint_fast64_t normal;          /* whole pages */
-	atomic_uint_fast64_t remaining_bytes; /* dirty pages left x 4096 */
+	atomic_uint_fast64_t remaining_bytes; /* dirty pages left x page size */
 	atomic_uint_fast64_t dirty_sync_count;
 	atomic_uint_fast64_t dirty_pages_rate;
 	atomic_uint_fast64_t pages_per_second;

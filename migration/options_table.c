@@ -8,8 +8,10 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "migration/ram_wire.h"
+
 /* The smallest XBZRLE cache QEMU accepts: its target page size. */
-#define MIG_TARGET_PAGE_SIZE_BYTES 4096ULL
+#define MIG_TARGET_PAGE_SIZE_BYTES ((uint64_t)RAM_PAGE_SIZE)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

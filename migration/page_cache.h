@@ -42,9 +42,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration/ram_wire.h"
 #include "util/error.h"
 
-#define PAGE_CACHE_PAGE_SIZE 4096
+#define PAGE_CACHE_PAGE_SIZE RAM_PAGE_SIZE
 /* a page survives two dirty syncs before another address may take its slot */
 #define PAGE_CACHE_LIFETIME_SYNCS 2
 
@@ -91,7 +92,7 @@ bool page_cache_resize(struct page_cache **cache, uint64_t new_size_bytes,
 
 /* Number of slots (a power of two). */
 uint64_t page_cache_slots(const struct page_cache *cache);
-/* Bytes of page copies the cache can hold (slots * 4096). */
+/* Bytes of page copies the cache can hold (slots * RAM_PAGE_SIZE). */
 uint64_t page_cache_size_bytes(const struct page_cache *cache);
 /* Slots in use. */
 uint64_t page_cache_used(const struct page_cache *cache);

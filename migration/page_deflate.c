@@ -14,7 +14,7 @@
 /* zlib header for level 0/1 (FLEVEL 0): CM 8, 32 KiB window, FCHECK. */
 #define ZLIB_HDR0 0x78
 #define ZLIB_HDR1_FASTEST 0x01
-#define STORED_BYTES (2 + 5 + PAGE_DEFLATE_PAGE_BYTES + 4)
+#define STORED_BYTES RAM_COMPRESS_STORED_LEN
 
 struct page_deflate {
 	enum page_deflate_engine engine;

@@ -37,11 +37,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migration/ram_wire.h"
 #include "util/error.h"
 
-#define PAGE_DEFLATE_PAGE_BYTES 4096
-/* zlib's compressBound(4096); QEMU 7.2's destination rejects longer data. */
-#define PAGE_DEFLATE_MAX_BYTES 4110
+#define PAGE_DEFLATE_PAGE_BYTES RAM_PAGE_SIZE
+/* QEMU 7.2's destination rejects longer data. */
+#define PAGE_DEFLATE_MAX_BYTES RAM_COMPRESS_MAX_LEN
 #define PAGE_DEFLATE_MAX_LEVEL 9
 
 enum page_deflate_engine {
@@ -81,7 +82,8 @@ enum page_deflate_engine page_deflate_engine(const struct page_deflate *pd);
 size_t page_deflate_compress(struct page_deflate *pd, const uint8_t *page,
 			     uint8_t *out);
 
-/* The stored (level 0) form of page in out; returns 4107. */
+/* The stored (level 0) form of page in out; returns
+ * RAM_COMPRESS_STORED_LEN. */
 size_t page_deflate_stored(const uint8_t *page, uint8_t *out);
 
 #endif

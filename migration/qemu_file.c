@@ -131,8 +131,8 @@ void qemu_put_be64(struct qemu_file *f, uint64_t v)
 void qemu_put_string8(struct qemu_file *f, const char *s)
 {
 	size_t len = strlen(s);
-	if (len > 255)
-		len = 255; /* callers only pass names they checked */
+	if (len > WIRE_STRING8_MAX)
+		len = WIRE_STRING8_MAX; /* callers only pass names they checked */
 	qemu_put_u8(f, (uint8_t)len);
 	qemu_put_buffer(f, (const uint8_t *)s, len);
 }
@@ -232,7 +232,7 @@ uint64_t qemu_get_be64(struct qemu_file *f)
 	return hi << 32 | qemu_get_be32(f);
 }
 
-bool qemu_get_string8(struct qemu_file *f, char dst[256])
+bool qemu_get_string8(struct qemu_file *f, char dst[WIRE_STRING8_BUF])
 {
 	uint8_t len = qemu_get_u8(f);
 	if (!qemu_get_buffer(f, (uint8_t *)dst, len)) {

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "migration/ram_wire.h"
+
 #define QEMU_FILE_BUF_SIZE (256 * 1024)
 
 struct qemu_file {
@@ -48,7 +50,8 @@ void qemu_put_be16(struct qemu_file *f, uint16_t v);
 void qemu_put_be32(struct qemu_file *f, uint32_t v);
 void qemu_put_be64(struct qemu_file *f, uint64_t v);
 void qemu_put_buffer(struct qemu_file *f, const uint8_t *data, size_t len);
-/* u8 length + bytes (section and block names); len must be <= 255. */
+/* u8 length + bytes (section and block names); len must be <=
+ * WIRE_STRING8_MAX. */
 void qemu_put_string8(struct qemu_file *f, const char *s);
 int qemu_file_flush(struct qemu_file *f);
 
@@ -58,8 +61,8 @@ uint32_t qemu_get_be32(struct qemu_file *f);
 uint64_t qemu_get_be64(struct qemu_file *f);
 /* Reads exactly len bytes; on EOF or error sets the error (EIO at EOF). */
 bool qemu_get_buffer(struct qemu_file *f, uint8_t *dst, size_t len);
-/* Reads a string8 into dst (256 bytes), NUL-terminated. */
-bool qemu_get_string8(struct qemu_file *f, char dst[256]);
+/* Reads a string8 into dst, NUL-terminated. */
+bool qemu_get_string8(struct qemu_file *f, char dst[WIRE_STRING8_BUF]);
 /* Discards len bytes. */
 bool qemu_skip(struct qemu_file *f, size_t len);
 /* True when the stream ended cleanly at this point (no byte left). */

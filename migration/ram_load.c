@@ -12,6 +12,9 @@
 #include "util/buffer_zero.h"
 #include "util/xalloc.h"
 
+_Static_assert(GUEST_PAGE_SIZE == RAM_PAGE_SIZE,
+	       "a wire page is a guest page: records index the block by it");
+
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 		   bool compress_enabled, unsigned decompress_threads)
 {
@@ -54,7 +57,7 @@ static int load_block_list(struct ram_load *rl, struct qemu_file *f,
 	/* As QEMU: the total only says when the list ends; entries are
 	 * subtracted from it (a wrong total reads past the list). */
 	while (total) {
-		char name[256];
+		char name[WIRE_STRING8_BUF];
 		qemu_get_string8(f, name);
 		uint64_t len = qemu_get_be64(f);
 		if (qemu_file_error(f))
@@ -149,7 +152,7 @@ static int check_block(struct ram_load *rl, struct qemu_file *f,
 		       uint64_t flags, uint64_t addr, struct error **errp)
 {
 	if (!(flags & RAM_FLAG_CONTINUE)) {
-		char name[256];
+		char name[WIRE_STRING8_BUF];
 		qemu_get_string8(f, name);
 		if (qemu_file_error(f))
 			return stream_error(f, errp);
@@ -182,8 +185,8 @@ static int load_zero(struct ram_load *rl, struct qemu_file *f, uint8_t *page,
 	uint8_t fill = qemu_get_u8(f);
 	if (qemu_file_error(f))
 		return stream_error(f, errp);
-	if (fill || (!known_zero && !buffer_is_zero(page, GUEST_PAGE_SIZE)))
-		memset(page, fill, GUEST_PAGE_SIZE);
+	if (fill || (!known_zero && !buffer_is_zero(page, RAM_PAGE_SIZE)))
+		memset(page, fill, RAM_PAGE_SIZE);
 	if (rl->known_zero) {
 		if (fill)
 			bitmap_clear_bit(rl->known_zero, page_index);
@@ -199,7 +202,7 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 			    uint64_t kind, uint64_t addr, struct error **errp)
 {
 	uint8_t *page = rl->ram->host + addr;
-	uint64_t page_index = addr / GUEST_PAGE_SIZE;
+	uint64_t page_index = addr / RAM_PAGE_SIZE;
 	bool known_zero = rl->known_zero &&
 			  bitmap_test_bit(rl->known_zero, page_index);
 	if (rl->known_zero && kind != RAM_FLAG_ZERO)
@@ -213,7 +216,7 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 	case RAM_FLAG_ZERO:
 		return load_zero(rl, f, page, page_index, known_zero, errp);
 	case RAM_FLAG_PAGE:
-		if (!qemu_get_buffer(f, page, GUEST_PAGE_SIZE))
+		if (!qemu_get_buffer(f, page, RAM_PAGE_SIZE))
 			return stream_error(f, errp);
 		rl->normal_pages++;
 		return 0;

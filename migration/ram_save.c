@@ -12,6 +12,9 @@
 #include "util/clock.h"
 #include "util/xalloc.h"
 
+_Static_assert(GUEST_PAGE_SIZE == RAM_PAGE_SIZE,
+	       "a guest page goes as one wire page");
+
 #define RATE_PERIOD_NS 1000000000LL /* rates over >= 1 s, as QEMU */
 /* The pool's record-size average: each record weighs 1/16. */
 #define POOL_AVG_SHIFT 4
@@ -49,8 +52,14 @@ void ram_save_config_read(struct ram_save_config *cfg, struct mig_options *o)
 	mig_options_release(&snap);
 }
 
-static void count_bytes(struct ram_save *rs, uint64_t n)
+/*
+ * The one place RAM bytes are counted: everything written to f since
+ * start, headers included, as the stream measured it.
+ */
+static void count_since(struct ram_save *rs, const struct qemu_file *f,
+			uint64_t start)
 {
+	uint64_t n = f->total_bytes - start;
 	STAT_ADD(rs->stats->transferred, n);
 	if (atomic_load_explicit(rs->guest_running, memory_order_relaxed))
 		STAT_ADD(rs->stats->precopy_bytes, n);
@@ -58,32 +67,12 @@ static void count_bytes(struct ram_save *rs, uint64_t n)
 		STAT_ADD(rs->stats->downtime_bytes, n);
 }
 
-/* A compress pool record: straight into the current section. */
-static void emit_pool_record(void *opaque, uint64_t offset,
-			     const uint8_t *record, size_t len, bool is_zero)
-{
-	struct ram_save *rs = opaque;
-	(void)offset;
-	qemu_put_buffer(rs->pool_file, record, len);
-	count_bytes(rs, len);
-	rs->pool_record_bytes_x16 += len;
-	rs->pool_record_bytes_x16 -= rs->pool_record_bytes_x16 >> POOL_AVG_SHIFT;
-	if (is_zero) {
-		STAT_ADD(rs->stats->duplicate, 1);
-	} else {
-		STAT_ADD(rs->stats->compress_pages, 1);
-		STAT_ADD(rs->stats->compressed_size, len - 8);
-		rs->period_compress_pages++;
-		rs->period_compressed_bytes += len - 8;
-	}
-}
-
 static bool make_pool(struct ram_save *rs, struct error **errp)
 {
 	/* Until records say otherwise, a page costs the most a record can:
 	 * the first section stays under its budget rather than over. */
 	if (!rs->pool_record_bytes_x16)
-		rs->pool_record_bytes_x16 = COMPRESS_POOL_MAX_RECORD_BYTES
+		rs->pool_record_bytes_x16 = RAM_COMPRESS_MAX_RECORD_BYTES
 					    << POOL_AVG_SHIFT;
 	/* The level is 0..9: the store checked it (compress-level). */
 	int level = rs->cfg.compress_level;
@@ -91,8 +80,7 @@ static bool make_pool(struct ram_save *rs, struct error **errp)
 		? page_deflate_pick(level)
 		: (enum page_deflate_engine)rs->cfg.compress_engine;
 	rs->pool = compress_pool_new_engine(rs->cfg.compress_threads, level,
-					    engine, emit_pool_record, rs,
-					    errp);
+					    engine, errp);
 	return rs->pool != NULL;
 }
 
@@ -192,7 +180,7 @@ void ram_save_setup(struct ram_save *rs, struct qemu_file *f)
 	qemu_put_string8(f, GUEST_RAM_BLOCK_NAME);
 	qemu_put_be64(f, ram->size_bytes);
 	qemu_put_be64(f, RAM_FLAG_EOS);
-	count_bytes(rs, f->total_bytes - start);
+	count_since(rs, f, start);
 }
 
 uint64_t ram_save_pending_bytes(const struct ram_save *rs)
@@ -276,7 +264,7 @@ static void put_normal_page(struct ram_save *rs, struct qemu_file *f,
 			    uint64_t offset, const uint8_t *data)
 {
 	put_record_header(rs, f, offset, RAM_FLAG_PAGE);
-	qemu_put_buffer(f, data, GUEST_PAGE_SIZE);
+	qemu_put_buffer(f, data, RAM_PAGE_SIZE);
 	STAT_ADD(rs->stats->normal, 1);
 }
 
@@ -323,26 +311,77 @@ static bool save_xbzrle_page(struct ram_save *rs, struct qemu_file *f,
 	}
 	if (!rs->last_stage)
 		memcpy(cached, rs->xbzrle_page, XBZRLE_PAGE_SIZE);
-	uint64_t start = f->total_bytes;
 	put_record_header(rs, f, offset, RAM_FLAG_XBZRLE);
+	/* QEMU's xbzrle_bytes: what follows the header. */
+	uint64_t body = f->total_bytes;
 	qemu_put_u8(f, RAM_XBZRLE_ENCODING);
 	qemu_put_be16(f, (uint16_t)len);
 	qemu_put_buffer(f, rs->xbzrle_out, (size_t)len);
-	uint64_t bytes = f->total_bytes - start - 8;
-	STAT_ADD(s->xbzrle_bytes, bytes);
-	rs->period_xbzrle_bytes += bytes;
-	count_bytes(rs, 8 + bytes);
+	STAT_ADD(s->xbzrle_bytes, f->total_bytes - body);
+	rs->period_xbzrle_bytes += f->total_bytes - body;
 	return true;
 }
 
-static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
+/* A page the pool finished: its record, written here like every other. */
+static void put_pool_payload(struct ram_save *rs, struct qemu_file *f,
+			     const struct compress_payload *p)
+{
+	uint64_t start = f->total_bytes;
+	if (p->is_zero) {
+		put_zero_page(rs, f, p->offset);
+	} else {
+		put_record_header(rs, f, p->offset, RAM_FLAG_COMPRESS_PAGE);
+		/* QEMU's compressed_size: what follows the header. */
+		uint64_t body = f->total_bytes;
+		qemu_put_be32(f, (uint32_t)p->len);
+		qemu_put_buffer(f, p->data, p->len);
+		STAT_ADD(rs->stats->compress_pages, 1);
+		STAT_ADD(rs->stats->compressed_size, f->total_bytes - body);
+		rs->period_compress_pages++;
+		rs->period_compressed_bytes += f->total_bytes - body;
+	}
+	rs->pool_record_bytes_x16 += f->total_bytes - start;
+	rs->pool_record_bytes_x16 -= rs->pool_record_bytes_x16 >> POOL_AVG_SHIFT;
+}
+
+/* The pool's finished pages into f, in order; drain: all of them. */
+static void put_pool_payloads(struct ram_save *rs, struct qemu_file *f,
+			      bool drain)
+{
+	struct compress_payload p;
+	while (compress_pool_take(rs->pool, drain, &p))
+		put_pool_payload(rs, f, &p);
+}
+
+/*
+ * Gives the page to the pool.  When every buffer is in use, the finished
+ * payloads go out first; then, with compress-wait-thread, one at a time
+ * until a buffer frees.  false: busy, the page goes on the normal path.
+ */
+static bool submit_to_pool(struct ram_save *rs, struct qemu_file *f,
+			   uint64_t offset, const uint8_t *data)
+{
+	if (compress_pool_submit(rs->pool, offset, data))
+		return true;
+	put_pool_payloads(rs, f, false);
+	while (!compress_pool_submit(rs->pool, offset, data)) {
+		struct compress_payload p;
+		if (!rs->cfg.compress_wait_thread ||
+		    !compress_pool_take(rs->pool, true, &p))
+			return false;
+		put_pool_payload(rs, f, &p);
+	}
+	return true;
+}
+
+/* One page's record (or none): zero, pool, xbzrle or raw, in that order. */
+static void put_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 {
 	uint64_t offset = page * GUEST_PAGE_SIZE;
 	const uint8_t *data = rs->ram->host + offset;
 	rs->period_pages++;
 	rs->pages_handled++;
 
-	uint64_t start = f->total_bytes;
 	bool zero = buffer_is_zero(data, GUEST_PAGE_SIZE);
 
 	/* qmig's rule: the bulk pass fills the cache, so the first re-send of
@@ -364,9 +403,7 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	 * is sent at most once per section and the pool drains at its end. */
 	if (rs->pool && !zero && rs->block_named &&
 	    (!rs->cache || rs->bulk_stage)) {
-		rs->pool_file = f;
-		if (compress_pool_submit(rs->pool, offset, data,
-					 rs->cfg.compress_wait_thread))
+		if (submit_to_pool(rs, f, offset, data))
 			return;
 		STAT_ADD(rs->stats->compress_busy, 1);
 		rs->period_busy++;
@@ -378,16 +415,20 @@ static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 		if (rs->cache && !rs->bulk_stage && !rs->last_stage)
 			page_cache_insert(rs->cache, offset, NULL,
 					  rs->sync_count, NULL);
-		count_bytes(rs, f->total_bytes - start);
 		return;
 	}
-	if (rs->cache && !rs->bulk_stage && rs->block_named) {
-		if (save_xbzrle_page(rs, f, offset, &data))
-			return;
-		start = f->total_bytes;
-	}
+	if (rs->cache && !rs->bulk_stage && rs->block_named &&
+	    save_xbzrle_page(rs, f, offset, &data))
+		return;
 	put_normal_page(rs, f, offset, data);
-	count_bytes(rs, f->total_bytes - start);
+}
+
+/* Whatever put_page writes, the pool's payloads included, counts here. */
+static void save_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
+{
+	uint64_t start = f->total_bytes;
+	put_page(rs, f, page);
+	count_since(rs, f, start);
 }
 
 /* The next dirty page from the search position, wrapping once. */
@@ -417,12 +458,11 @@ static void send_dirty_page(struct ram_save *rs, struct qemu_file *f,
 /* Compressed records all in this section, then its EOS. */
 static void end_section_data(struct ram_save *rs, struct qemu_file *f)
 {
-	if (rs->pool) {
-		rs->pool_file = f;
-		compress_pool_collect(rs->pool, true);
-	}
+	uint64_t start = f->total_bytes;
+	if (rs->pool)
+		put_pool_payloads(rs, f, true);
 	qemu_put_be64(f, RAM_FLAG_EOS);
-	count_bytes(rs, 8);
+	count_since(rs, f, start);
 	update_remaining(rs);
 }
 
@@ -446,8 +486,9 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 		send_dirty_page(rs, f, page);
 		/* Finished records move from the estimate to the stream. */
 		if (rs->pool && (++n & 63) == 0) {
-			rs->pool_file = f;
-			compress_pool_collect(rs->pool, false);
+			uint64_t before = f->total_bytes;
+			put_pool_payloads(rs, f, false);
+			count_since(rs, f, before);
 		}
 	}
 	end_section_data(rs, f);

@@ -76,7 +76,6 @@ struct ram_save {
 	uint8_t *xbzrle_out;       /* encoded delta */
 
 	struct compress_pool *pool; /* compress on */
-	struct qemu_file *pool_file; /* where pool records go (this section) */
 	/* Recent pool records' mean size x 16 (a moving average): what a
 	 * page still in the pool will cost the stream. */
 	uint64_t pool_record_bytes_x16;

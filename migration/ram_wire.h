@@ -1,16 +1,30 @@
 /*
- * The `ram` section's record flags (QEMU 7.2, ram section version 4).  A
- * record starts with a be64 whose low 12 bits are these flags and whose
+ * The wire of QEMU 7.2's `ram` section (ram section version 4) in one
+ * place: record flags, header and payload sizes, the page size and the
+ * string limit.  Every file that writes, reads or sizes a buffer for these
+ * bytes takes the number from here, so one edit moves them all and the
+ * asserts below catch a derived size that no longer matches.
+ *
+ * A record starts with a be64 whose low 12 bits are the flags and whose
  * other bits are the page offset inside the block (pages are 4 KiB, so the
  * bits are free).  shared/docs/qemu-7.2-stream.md §8 has every byte.
+ *
+ * Plain constants, no includes: the codecs (xbzrle, page_deflate,
+ * page_cache, the pools) size their pages from here without depending on
+ * anything else of migration/.
  */
 #ifndef QMIG_MIGRATION_RAM_WIRE_H
 #define QMIG_MIGRATION_RAM_WIRE_H
 
+/* TARGET_PAGE_SIZE of an x86 QEMU: what one record carries. */
+#define RAM_PAGE_BITS 12
+/* An int, as the literal it replaces: the codecs compare it with ints. */
+#define RAM_PAGE_SIZE 4096
+
 #define RAM_FLAG_FULL 0x001          /* obsolete: rejected on load */
 #define RAM_FLAG_ZERO 0x002          /* u8 fill byte follows (always 0) */
 #define RAM_FLAG_MEM_SIZE 0x004      /* setup: block list follows */
-#define RAM_FLAG_PAGE 0x008          /* 4096 raw bytes follow */
+#define RAM_FLAG_PAGE 0x008          /* RAM_PAGE_SIZE raw bytes follow */
 #define RAM_FLAG_EOS 0x010           /* end of this section's RAM data */
 #define RAM_FLAG_CONTINUE 0x020      /* same block as before: no name */
 #define RAM_FLAG_XBZRLE 0x040        /* u8 1, be16 len, XBZRLE data */
@@ -21,7 +35,48 @@
 
 #define RAM_SECTION_VERSION 4
 #define RAM_XBZRLE_ENCODING 0x01
-/* zlib's compressBound(4096): the largest compressed page 7.2 accepts. */
-#define RAM_COMPRESS_MAX_LEN 4110
+
+/*
+ * Strings on the wire (section, block and machine names) are a u8 length
+ * and the bytes: at most 255 of them, 256 with the NUL a reader adds.
+ */
+#define WIRE_STRING8_MAX 255
+#define WIRE_STRING8_BUF (WIRE_STRING8_MAX + 1)
+
+/* Record sizes: the be64 header, then what each flag puts after it. */
+#define RAM_RECORD_HEADER_BYTES 8     /* be64 offset | flags */
+#define RAM_ZERO_BODY_BYTES 1         /* u8 fill */
+#define RAM_XBZRLE_PREFIX_BYTES 3     /* u8 encoding, be16 len */
+#define RAM_COMPRESS_PREFIX_BYTES 4   /* be32 len */
+
+/*
+ * zlib's compressBound(RAM_PAGE_SIZE) (zlib 1.2.11+, what 7.2's zlib
+ * computes): the largest compressed page 7.2 accepts.
+ */
+#define RAM_COMPRESS_MAX_LEN                                               \
+	(RAM_PAGE_SIZE + (RAM_PAGE_SIZE >> 12) + (RAM_PAGE_SIZE >> 14) +   \
+	 (RAM_PAGE_SIZE >> 25) + 13)
+/* A page as one stored deflate block: zlib header (2), block header (5),
+ * the page, Adler-32 (4).  zlib's level 0 writes exactly this. */
+#define RAM_COMPRESS_STORED_LEN (2 + 5 + RAM_PAGE_SIZE + 4)
+/* The largest COMPRESS_PAGE record without the block name. */
+#define RAM_COMPRESS_MAX_RECORD_BYTES                                      \
+	(RAM_RECORD_HEADER_BYTES + RAM_COMPRESS_PREFIX_BYTES +             \
+	 RAM_COMPRESS_MAX_LEN)
+
+_Static_assert(RAM_PAGE_SIZE == 1 << RAM_PAGE_BITS, "page size and bits agree");
+_Static_assert(RAM_FLAG_MASK == RAM_PAGE_SIZE - 1,
+	       "the flags fill exactly the bits a page offset leaves free");
+_Static_assert(RAM_RECORD_HEADER_BYTES == sizeof(unsigned long long),
+	       "the record header is one be64");
+_Static_assert(RAM_COMPRESS_MAX_LEN == 4110,
+	       "QEMU 7.2 rejects compressed pages over 4110 bytes");
+_Static_assert(RAM_COMPRESS_STORED_LEN == 4107,
+	       "a stored page is 4107 bytes, as zlib level 0 writes it");
+_Static_assert(RAM_COMPRESS_STORED_LEN <= RAM_COMPRESS_MAX_LEN,
+	       "the stored fallback must fit what 7.2 accepts");
+_Static_assert(RAM_PAGE_SIZE <= 0xffff,
+	       "an XBZRLE record's be16 length can hold a whole page");
+_Static_assert(WIRE_STRING8_MAX == 0xff, "a string8 length is one u8");
 
 #endif

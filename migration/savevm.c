@@ -9,6 +9,7 @@
 
 /* What 7.2 sends after EOF for -M none: it describes the FULL sections
  * (byte-exact, 486 bytes; stream doc §7). */
+_Static_assert(RAM_PAGE_SIZE == 4096, "the vmdesc below says page_size 4096");
 static const char vmdescription_json[] =
 	"{\"page_size\": 4096, \"devices\": [{\"name\": \"timer\", "
 	"\"instance_id\": 0, \"vmsd_name\": \"timer\", \"version\": 2, "
@@ -199,7 +200,7 @@ static int load_section_start(struct load_ctx *c, uint8_t type,
 			      struct error **errp)
 {
 	uint32_t id = qemu_get_be32(c->f);
-	char name[256];
+	char name[WIRE_STRING8_BUF];
 	qemu_get_string8(c->f, name);
 	uint32_t instance = qemu_get_be32(c->f);
 	uint32_t version = qemu_get_be32(c->f);
@@ -284,12 +285,12 @@ static int load_configuration(struct load_ctx *c, struct error **errp)
 	uint32_t len = qemu_get_be32(c->f);
 	if (qemu_file_error(c->f))
 		return cut_short(c->f, errp);
-	if (len > 255) {
+	if (len > WIRE_STRING8_MAX) {
 		error_setf_code(errp, EINVAL,
 				"Machine type name too long (%u bytes)", len);
 		return -EINVAL;
 	}
-	char name[256];
+	char name[WIRE_STRING8_BUF];
 	if (!qemu_get_buffer(c->f, (uint8_t *)name, len))
 		return cut_short(c->f, errp);
 	name[len] = '\0';

@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define XBZRLE_PAGE_SIZE 4096
+#include "migration/ram_wire.h"
+
+#define XBZRLE_PAGE_SIZE RAM_PAGE_SIZE
 
 /* Results of xbzrle_encode() besides a positive length. */
 #define XBZRLE_NO_CHANGE 0   /* new equals old: nothing to send */

@@ -108,17 +108,12 @@ static void test_guest_ram(void **state)
 			     "Cannot allocate memory");
 }
 
-static void drop_record(void *opaque, uint64_t offset, const uint8_t *record,
-			size_t len, bool is_zero)
-{
-}
-
 /* The pools' page buffers: the pool is not made, nothing leaks. */
 static void test_pool_buffers(void **state)
 {
 	struct error *err = NULL;
 	inject_fail(INJECT_CALLOC, 1 * MiB, 0, 1);
-	assert_null(compress_pool_new(8, 1, drop_record, NULL, &err));
+	assert_null(compress_pool_new(8, 1, &err));
 	assert_int_equal(inject_failures(INJECT_CALLOC), 1);
 	inject_clear();
 	assert_int_equal(err->code, ENOMEM);

@@ -66,20 +66,6 @@ static void make_page(uint8_t *p, uint64_t *seed, unsigned kind)
 	}
 }
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Inflates like QEMU 7.2's destination: one call, must reach the end. */
 static void check_zlib_reads(const uint8_t *data, size_t len,
 			     const uint8_t *page)
@@ -99,7 +85,7 @@ static void check_zlib_reads(const uint8_t *data, size_t len,
 	assert_memory_equal(out, page, PAGE);
 }
 
-/* What emit saw: one entry per record, with a copy of the record. */
+/* What take handed out: one entry per payload, with a copy of its bytes. */
 struct sink {
 	size_t n, alloc;
 	struct rec {
@@ -110,20 +96,18 @@ struct sink {
 	} *r;
 };
 
-static void sink_emit(void *opaque, uint64_t offset, const uint8_t *record,
-		      size_t len, bool is_zero)
+static void sink_add(struct sink *s, const struct compress_payload *p)
 {
-	struct sink *s = opaque;
 	if (s->n == s->alloc) {
 		s->alloc = s->alloc ? 2 * s->alloc : 256;
 		s->r = xrealloc(s->r, s->alloc * sizeof(*s->r));
 	}
 	struct rec *r = &s->r[s->n++];
-	r->offset = offset;
-	r->is_zero = is_zero;
-	r->len = len;
-	r->bytes = xmalloc(len);
-	memcpy(r->bytes, record, len);
+	r->offset = p->offset;
+	r->is_zero = p->is_zero;
+	r->len = p->len;
+	r->bytes = xmalloc(p->len + 1);
+	memcpy(r->bytes, p->data, p->len);
 }
 
 static void sink_release(struct sink *s)
@@ -134,29 +118,49 @@ static void sink_release(struct sink *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Checks one record's bytes against the page it stands for. */
+/* Finished payloads into s, as the RAM saver writes them; drain: all. */
+static void take_all(struct compress_pool *pool, struct sink *s, bool drain)
+{
+	struct compress_payload p;
+	while (compress_pool_take(pool, drain, &p))
+		sink_add(s, &p);
+}
+
+/*
+ * The RAM saver's submit: when the pool is full, finished payloads out,
+ * then with wait one at a time until a buffer frees.  false: busy.
+ */
+static bool submit_page(struct compress_pool *pool, struct sink *s,
+			uint64_t offset, const uint8_t *page, bool wait)
+{
+	if (compress_pool_submit(pool, offset, page))
+		return true;
+	take_all(pool, s, false);
+	while (!compress_pool_submit(pool, offset, page)) {
+		struct compress_payload p;
+		if (!wait || !compress_pool_take(pool, true, &p))
+			return false;
+		sink_add(s, &p);
+	}
+	return true;
+}
+
+/* Checks one payload against the page it stands for. */
 static void check_record(const struct rec *r, uint64_t offset,
 			 const uint8_t *page)
 {
 	assert_int_equal(r->offset, offset);
-	assert_true(r->len >= 9);
-	uint64_t hdr = get_be64(r->bytes);
-	assert_int_equal(hdr & ~0xfffULL, offset);
 	bool zero = true;
 	for (int i = 0; i < PAGE && zero; i++)
 		zero = page[i] == 0;
 	if (zero) {
 		assert_true(r->is_zero);
-		assert_int_equal(hdr & 0xfff, 0x022);
-		assert_int_equal(r->len, 9);
-		assert_int_equal(r->bytes[8], 0);
+		assert_int_equal(r->len, 0);
 		return;
 	}
 	assert_false(r->is_zero);
-	assert_int_equal(hdr & 0xfff, 0x120);
-	uint32_t len = get_be32(r->bytes + 8);
-	assert_int_equal(r->len, 12 + len);
-	check_zlib_reads(r->bytes + 12, len, page);
+	assert_true(r->len > 0 && r->len <= PAGE_DEFLATE_MAX_BYTES);
+	check_zlib_reads(r->bytes, r->len, page);
 }
 
 /* ---- page_deflate: each engine, each level, read back by zlib ---- */
@@ -276,7 +280,7 @@ static void test_engine_pick(void **state)
 	for (int l = 2; l <= 9; l++)
 		assert_int_equal(page_deflate_pick(l), PAGE_DEFLATE_LIBDEFLATE);
 	struct compress_pool *pool =
-		compress_pool_new(1, 1, sink_emit, NULL, NULL);
+		compress_pool_new(1, 1, NULL);
 	assert_non_null(pool);
 	assert_int_equal(compress_pool_engine(pool), PAGE_DEFLATE_IGZIP);
 	compress_pool_free(pool);
@@ -299,21 +303,20 @@ static void round_trip(unsigned threads, int level, int engine,
 	struct sink sink = { 0 };
 	struct error *err = NULL;
 	struct compress_pool *pool =
-		engine < 0 ? compress_pool_new(threads, level, sink_emit,
-					       &sink, &err)
+		engine < 0 ? compress_pool_new(threads, level, &err)
 			   : compress_pool_new_engine(threads, level, engine,
-						      sink_emit, &sink, &err);
+						      &err);
 	assert_null(err);
 	assert_non_null(pool);
 	for (unsigned i = 0; i < npages; i++) {
 		/* Offsets not in address order: the pool must not care. */
 		uint64_t off = (uint64_t)((i * 7919u) % npages) * PAGE;
-		assert_true(compress_pool_submit(pool, off,
+		assert_true(submit_page(pool, &sink, off,
 						 pages + (size_t)i * PAGE, true));
 		if (i % 5 == 0)
-			compress_pool_collect(pool, false);
+			take_all(pool, &sink, false);
 	}
-	compress_pool_collect(pool, true);
+	take_all(pool, &sink, true);
 	assert_int_equal(sink.n, npages);
 	for (unsigned i = 0; i < npages; i++)
 		check_record(&sink.r[i], (uint64_t)((i * 7919u) % npages) * PAGE,
@@ -348,7 +351,7 @@ static void test_order_same_page(void **state)
 	for (unsigned threads = 1; threads <= 4; threads *= 2) {
 		struct sink sink = { 0 };
 		struct compress_pool *pool =
-			compress_pool_new(threads, 1, sink_emit, &sink, NULL);
+			compress_pool_new(threads, 1, NULL);
 		assert_non_null(pool);
 		uint8_t page[PAGE];
 		uint64_t seed = 5;
@@ -356,21 +359,20 @@ static void test_order_same_page(void **state)
 			/* Costly pages now and then, so workers finish out of order. */
 			make_page(page, &seed, i % 3 ? 2 : 4);
 			memcpy(page, &i, sizeof(i));
-			assert_true(compress_pool_submit(
-				pool, (uint64_t)(i % OFFSETS) * PAGE, page,
+			assert_true(submit_page(
+				pool, &sink, (uint64_t)(i % OFFSETS) * PAGE, page,
 				true));
 			if (i % 100 == 0)
-				compress_pool_collect(pool, i % 1000 == 0);
+				take_all(pool, &sink, i % 1000 == 0);
 		}
-		compress_pool_collect(pool, true);
+		take_all(pool, &sink, true);
 		assert_int_equal(sink.n, ROUNDS);
 		for (uint32_t i = 0; i < ROUNDS; i++) {
 			const struct rec *r = &sink.r[i];
 			assert_int_equal(r->offset, (uint64_t)(i % OFFSETS) * PAGE);
 			uint8_t out[PAGE];
 			uLongf olen = PAGE;
-			uint32_t len = get_be32(r->bytes + 8);
-			assert_int_equal(uncompress(out, &olen, r->bytes + 12, len),
+			assert_int_equal(uncompress(out, &olen, r->bytes, r->len),
 					 Z_OK);
 			uint32_t seq;
 			memcpy(&seq, out, sizeof(seq));
@@ -385,20 +387,18 @@ static void test_zero_pages(void **state)
 {
 	struct sink sink = { 0 };
 	struct compress_pool *pool =
-		compress_pool_new(2, 1, sink_emit, &sink, NULL);
+		compress_pool_new(2, 1, NULL);
 	assert_non_null(pool);
 	uint8_t zero[PAGE] = { 0 }, last[PAGE] = { 0 }, first[PAGE] = { 0 };
 	last[PAGE - 1] = 1;
 	first[0] = 1;
-	assert_true(compress_pool_submit(pool, 0x3000, zero, true));
-	assert_true(compress_pool_submit(pool, 0x4000, last, true));
-	assert_true(compress_pool_submit(pool, 0x5000, first, true));
-	assert_true(compress_pool_submit(pool, 0xfffff000, zero, true));
-	compress_pool_collect(pool, true);
+	assert_true(submit_page(pool, &sink, 0x3000, zero, true));
+	assert_true(submit_page(pool, &sink, 0x4000, last, true));
+	assert_true(submit_page(pool, &sink, 0x5000, first, true));
+	assert_true(submit_page(pool, &sink, 0xfffff000, zero, true));
+	take_all(pool, &sink, true);
 	assert_int_equal(sink.n, 4);
-	static const uint8_t zero_rec[9] = { 0, 0, 0, 0, 0, 0, 0x30, 0x22, 0 };
-	assert_int_equal(sink.r[0].len, 9);
-	assert_memory_equal(sink.r[0].bytes, zero_rec, 9);
+	check_record(&sink.r[0], 0x3000, zero);
 	check_record(&sink.r[1], 0x4000, last);
 	check_record(&sink.r[2], 0x5000, first);
 	check_record(&sink.r[3], 0xfffff000, zero);
@@ -412,20 +412,20 @@ static void test_inflight_pages(void **state)
 {
 	struct sink sink = { 0 };
 	struct compress_pool *pool =
-		compress_pool_new(2, 1, sink_emit, &sink, NULL);
+		compress_pool_new(2, 1, NULL);
 	assert_non_null(pool);
 	uint8_t page[PAGE];
 	assert_int_equal(compress_pool_inflight_pages(pool), 0);
 	for (unsigned i = 0; i < 100; i++) {
 		memset(page, (int)i + 1, sizeof(page));
-		assert_true(compress_pool_submit(pool, (uint64_t)i * PAGE, page,
+		assert_true(submit_page(pool, &sink, (uint64_t)i * PAGE, page,
 						 true));
 		assert_int_equal(compress_pool_inflight_pages(pool) + sink.n,
 				 i + 1);
 	}
-	compress_pool_collect(pool, false);
+	take_all(pool, &sink, false);
 	assert_int_equal(compress_pool_inflight_pages(pool) + sink.n, 100);
-	compress_pool_collect(pool, true);
+	take_all(pool, &sink, true);
 	assert_int_equal(compress_pool_inflight_pages(pool), 0);
 	assert_int_equal(sink.n, 100);
 	compress_pool_free(pool);
@@ -441,7 +441,7 @@ static void test_busy_no_wait(void **state)
 	enum { N = 20000 };
 	struct sink sink = { 0 };
 	struct compress_pool *pool =
-		compress_pool_new(1, 9, sink_emit, &sink, NULL);
+		compress_pool_new(1, 9, NULL);
 	assert_non_null(pool);
 	/*
 	 * Pages made beforehand, so submitting costs a memcpy against
@@ -456,12 +456,12 @@ static void test_busy_no_wait(void **state)
 	for (uint32_t i = 0; i < N && busy < 200; i++) {
 		memcpy(page, made[i % 4], PAGE);
 		memcpy(page, &i, sizeof(i));
-		taken[i] = compress_pool_submit(pool, (uint64_t)i * PAGE, page,
+		taken[i] = submit_page(pool, &sink, (uint64_t)i * PAGE, page,
 						false);
 		busy += !taken[i];
-		compress_pool_collect(pool, false);
+		take_all(pool, &sink, false);
 	}
-	compress_pool_collect(pool, true);
+	take_all(pool, &sink, true);
 	assert_true(busy > 0);
 	size_t k = 0;
 	for (uint32_t i = 0; i < N; i++) {
@@ -482,12 +482,12 @@ static void test_free_undrained(void **state)
 {
 	struct sink sink = { 0 };
 	struct compress_pool *pool =
-		compress_pool_new(2, 6, sink_emit, &sink, NULL);
+		compress_pool_new(2, 6, NULL);
 	uint8_t page[PAGE];
 	uint64_t seed = 11;
 	for (int i = 0; i < 100; i++) {
 		make_page(page, &seed, 2);
-		compress_pool_submit(pool, (uint64_t)i * PAGE, page, true);
+		submit_page(pool, &sink, (uint64_t)i * PAGE, page, true);
 	}
 	compress_pool_free(pool);
 	sink_release(&sink);
@@ -497,22 +497,22 @@ static void test_free_undrained(void **state)
 static void test_bad_arguments(void **state)
 {
 	struct error *err = NULL;
-	assert_null(compress_pool_new(0, 1, sink_emit, NULL, &err));
+	assert_null(compress_pool_new(0, 1, &err));
 	assert_string_equal(err->msg, "compress thread count 0 is not in 1..255");
 	error_free(err);
 	err = NULL;
-	assert_null(compress_pool_new(256, 1, sink_emit, NULL, &err));
+	assert_null(compress_pool_new(256, 1, &err));
 	error_free(err);
 	err = NULL;
-	assert_null(compress_pool_new(1, 10, sink_emit, NULL, &err));
+	assert_null(compress_pool_new(1, 10, &err));
 	assert_string_equal(err->msg, "compression level 10 is not in 0..9");
 	error_free(err);
 	err = NULL;
-	assert_null(compress_pool_new(1, -1, sink_emit, NULL, &err));
+	assert_null(compress_pool_new(1, -1, &err));
 	error_free(err);
 	err = NULL;
 	assert_null(compress_pool_new_engine(1, 1, PAGE_DEFLATE_STORED,
-					     sink_emit, NULL, &err));
+					     &err));
 	assert_non_null(err);
 	error_free(err);
 }

@@ -215,6 +215,7 @@ struct walk {
 	size_t block_list_at; /* the MEM_SIZE record */
 	size_t eof_at;
 	struct counts kinds;
+	uint64_t ram_bytes;  /* every RAM record, block list and EOS included */
 };
 
 static uint64_t be_at(const uint8_t *p, int n)
@@ -236,8 +237,8 @@ static size_t walk_block_list(const uint8_t *b, size_t pos, uint64_t total)
 }
 
 /* The record at *pos, which moves past it; false once it was EOS. */
-static bool walk_record(struct walk *w, const uint8_t *b, size_t *pos,
-			uint8_t section)
+static bool walk_one(struct walk *w, const uint8_t *b, size_t *pos,
+		     uint8_t section)
 {
 	uint64_t hdr = be_at(b + *pos, 8);
 	struct rec r = { .at = *pos, .flags = hdr & RAM_FLAG_MASK,
@@ -279,6 +280,45 @@ static bool walk_record(struct walk *w, const uint8_t *b, size_t *pos,
 	w->r[w->n++] = r;
 	*pos = r.data_at + r.data_len;
 	return true;
+}
+
+/* walk_one, adding the record's bytes to what the RAM code sent. */
+static bool walk_record(struct walk *w, const uint8_t *b, size_t *pos,
+			uint8_t section)
+{
+	size_t at = *pos;
+	bool more = walk_one(w, b, pos, section);
+	w->ram_bytes += *pos - at;
+	return more;
+}
+
+/* What follows the headers of every record of kind (QEMU's
+ * compressed_size and, with overflows apart, xbzrle_bytes). */
+static uint64_t body_bytes(const struct walk *w, uint64_t kind)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if ((w->r[i].flags & ~(uint64_t)RAM_FLAG_CONTINUE) == kind)
+			n += w->r[i].data_len;
+	return n;
+}
+
+/*
+ * The saver's byte counters against the walker's: every byte of the RAM
+ * records counted once (headers included) and the codecs' sizes without
+ * their headers, as QEMU 7.2 counts them.
+ */
+static void expect_byte_counters(const struct source *s, const struct walk *w)
+{
+	assert_int_equal(STAT_GET(s->stats.transferred), w->ram_bytes);
+	assert_int_equal(STAT_GET(s->stats.precopy_bytes) +
+				 STAT_GET(s->stats.downtime_bytes),
+			 w->ram_bytes);
+	assert_int_equal(STAT_GET(s->stats.compressed_size),
+			 body_bytes(w, RAM_FLAG_COMPRESS_PAGE));
+	assert_int_equal(STAT_GET(s->stats.xbzrle_bytes),
+			 body_bytes(w, RAM_FLAG_XBZRLE) +
+				 STAT_GET(s->stats.xbzrle_overflow) * PAGE);
 }
 
 /* Sizes of the FULL sections after the RAM (stream doc §12). */
@@ -375,6 +415,7 @@ static void test_plain_round_trip(void **state)
 	 * EOS went while the guest was stopped. */
 	assert_int_equal(STAT_GET(s.stats.transferred), 28 + records + 16);
 	assert_int_equal(STAT_GET(s.stats.downtime_bytes), 8);
+	expect_byte_counters(&s, &w);
 
 	struct counts got = round_trip(&s, bytes, len, false);
 	expect_counts(&got, &want);
@@ -492,6 +533,7 @@ static void test_xbzrle_round_trip(void **state)
 	assert_int_equal(STAT_GET(s.stats.xbzrle_cache_miss), 1);
 	/* encodes: p2, p3 (no change), p4; p1, p5; p2 */
 	assert_int_equal(STAT_GET(s.stats.xbzrle_pages), 6);
+	expect_byte_counters(&s, &w);
 	walk_release(&w);
 	free(bytes);
 	source_release(&s);
@@ -521,6 +563,7 @@ static void test_compress_round_trips(void **state)
 		struct counts got = round_trip(&s, bytes, len, true);
 		expect_counts(&got, &want);
 		assert_int_equal(STAT_GET(s.stats.compress_pages), 51 + 8);
+		expect_byte_counters(&s, &w);
 		walk_release(&w);
 		free(bytes);
 		source_release(&s);
@@ -556,6 +599,7 @@ static void test_compress_xbzrle_round_trip(void **state)
 	expect_counts(&w.kinds, &want);
 	struct counts got = round_trip(&s, bytes, len, true);
 	expect_counts(&got, &want);
+	expect_byte_counters(&s, &w);
 	walk_release(&w);
 	free(bytes);
 	source_release(&s);

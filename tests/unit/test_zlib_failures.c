@@ -100,19 +100,13 @@ static void test_deflate_error_stores(void **state)
 	page_deflate_free(pd);
 }
 
-static void drop_record(void *opaque, uint64_t offset, const uint8_t *record,
-			size_t len, bool is_zero)
-{
-}
-
 /* The third of three workers cannot get its compressor, or the second
  * of three its inflate state: no pool, the others' state freed. */
 static void test_pool_init_fails(void **state)
 {
 	struct error *err = NULL;
 	inject_fail(INJECT_DEFLATE_INIT, 0, 2, 1);
-	assert_null(compress_pool_new_engine(3, 6, PAGE_DEFLATE_ZLIB,
-					     drop_record, NULL, &err));
+	assert_null(compress_pool_new_engine(3, 6, PAGE_DEFLATE_ZLIB, &err));
 	assert_int_equal(inject_failures(INJECT_DEFLATE_INIT), 1);
 	inject_clear();
 	expect_error(err, "deflateInit failed: " ZLIB_INIT_FAILED);
@@ -134,15 +128,13 @@ struct payloads {
 	unsigned n;
 };
 
-static void keep_record(void *opaque, uint64_t offset, const uint8_t *record,
-			size_t len, bool is_zero)
+static void keep_payload(struct payloads *p, const struct compress_payload *c)
 {
-	struct payloads *p = opaque;
-	assert_false(is_zero);
-	assert_true(p->n < 32 && len > 12);
-	memcpy(p->data[p->n], record + 12, len - 12);
-	p->len[p->n] = len - 12;
-	p->offset[p->n++] = offset;
+	assert_false(c->is_zero);
+	assert_true(p->n < 32 && c->len > 0);
+	memcpy(p->data[p->n], c->data, c->len);
+	p->len[p->n] = c->len;
+	p->offset[p->n++] = c->offset;
 }
 
 /* Pages compressed by a pool whose every deflate() fails: all stored,
@@ -152,15 +144,18 @@ static void compress_pages(const uint8_t *pages, struct payloads *out,
 {
 	struct error *err = NULL;
 	memset(out, 0, sizeof(*out));
-	struct compress_pool *pool = compress_pool_new_engine(
-		2, 6, PAGE_DEFLATE_ZLIB, keep_record, out, &err);
+	struct compress_pool *pool =
+		compress_pool_new_engine(2, 6, PAGE_DEFLATE_ZLIB, &err);
 	assert_non_null(pool);
 	if (deflate_fails)
 		inject_fail(INJECT_DEFLATE, 0, 0, 0);
+	/* 32 pages fit in two workers' buffers: nothing to take first. */
 	for (unsigned i = 0; i < 32; i++)
 		assert_true(compress_pool_submit(pool, i * PAGE,
-						 pages + i * PAGE, true));
-	compress_pool_collect(pool, true);
+						 pages + i * PAGE));
+	struct compress_payload c;
+	while (compress_pool_take(pool, true, &c))
+		keep_payload(out, &c);
 	if (deflate_fails)
 		assert_int_equal(inject_failures(INJECT_DEFLATE), 32);
 	inject_clear();
