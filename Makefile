@@ -20,11 +20,11 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -DQMIG_VERSION=\"$(VERSION)\" $(CFLAGS) $(SANITIZE_FLAGS) $(COVER_FLAGS) \
              -I. -D_GNU_SOURCE -pthread
 # zlib (reference deflate), libdeflate and ISA-L igzip (faster page
-# compressors, migration/page_deflate.c), readline, jansson.
+# compressors, codec/page_deflate.c), readline, jansson.
 LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lpthread -lm
 LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
 
-LIB_SRCS = $(wildcard util/*.c ram/*.c migration/*.c monitor/*.c)
+LIB_SRCS = $(wildcard util/*.c codec/*.c ram/*.c migration/*.c monitor/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)

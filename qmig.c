@@ -12,7 +12,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/vm.h"
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"

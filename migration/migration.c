@@ -327,7 +327,7 @@ static bool open_return_path(struct mig_run *r, int fd, struct error **errp)
 		error_setf(errp, "the return-path capability needs a socket transport (tcp:, unix:, fd:)");
 		return false;
 	}
-	rp_put_open_commands(r->f, 1);
+	savevm_put_open_return_path(r->f, 1);
 	r->rp_on = rp_reader_start(&r->rp, fd, errp);
 	return r->rp_on;
 }

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "migration/options.h"
+#include "migration/options_table.h"
 
 /*
  * The capability set caps[] with the parameters num[]/str[]: QEMU's

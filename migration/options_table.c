@@ -3,7 +3,7 @@
  * lookups (contract in options.h).  Everything per capability and per
  * parameter is here; the store, the checks and the monitors only walk it.
  */
-#include "migration/options.h"
+#include "migration/options_table.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/decompress_pool.h"
+#include "codec/decompress_pool.h"
 #include "migration/ram_wire.h"
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 #include "util/bitmap.h"
 #include "util/buffer_zero.h"
 #include "util/xalloc.h"

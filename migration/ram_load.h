@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "migration/decompress_pool.h"
+#include "codec/decompress_pool.h"
 #include "migration/qemu_file.h"
 #include "ram/guest_ram.h"
 #include "util/error.h"

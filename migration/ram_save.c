@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/compress_pool.h"
-#include "migration/page_cache.h"
+#include "codec/compress_pool.h"
+#include "codec/page_cache.h"
 #include "migration/ram_wire.h"
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 #include "util/bitmap.h"
 #include "util/buffer_zero.h"
 #include "util/clock.h"

@@ -9,17 +9,17 @@
  * other bits are the page offset inside the block (pages are 4 KiB, so the
  * bits are free).  shared/docs/qemu-7.2-stream.md §8 has every byte.
  *
- * Plain constants, no includes: the codecs (xbzrle, page_deflate,
- * page_cache, the pools) size their pages from here without depending on
- * anything else of migration/.
+ * The page and deflate sizes come from the codecs' codec/page.h (the layer
+ * below); the asserts pin them to what QEMU 7.2's wire needs.
  */
 #ifndef QMIG_MIGRATION_RAM_WIRE_H
 #define QMIG_MIGRATION_RAM_WIRE_H
 
+#include "codec/page.h"
+
 /* TARGET_PAGE_SIZE of an x86 QEMU: what one record carries. */
-#define RAM_PAGE_BITS 12
-/* An int, as the literal it replaces: the codecs compare it with ints. */
-#define RAM_PAGE_SIZE 4096
+#define RAM_PAGE_BITS CODEC_PAGE_BITS
+#define RAM_PAGE_SIZE CODEC_PAGE_SIZE
 
 #define RAM_FLAG_FULL 0x001          /* obsolete: rejected on load */
 #define RAM_FLAG_ZERO 0x002          /* u8 fill byte follows (always 0) */
@@ -49,16 +49,10 @@
 #define RAM_XBZRLE_PREFIX_BYTES 3     /* u8 encoding, be16 len */
 #define RAM_COMPRESS_PREFIX_BYTES 4   /* be32 len */
 
-/*
- * zlib's compressBound(RAM_PAGE_SIZE) (zlib 1.2.11+, what 7.2's zlib
- * computes): the largest compressed page 7.2 accepts.
- */
-#define RAM_COMPRESS_MAX_LEN                                               \
-	(RAM_PAGE_SIZE + (RAM_PAGE_SIZE >> 12) + (RAM_PAGE_SIZE >> 14) +   \
-	 (RAM_PAGE_SIZE >> 25) + 13)
-/* A page as one stored deflate block: zlib header (2), block header (5),
- * the page, Adler-32 (4).  zlib's level 0 writes exactly this. */
-#define RAM_COMPRESS_STORED_LEN (2 + 5 + RAM_PAGE_SIZE + 4)
+/* zlib's compressBound() of a page: the largest compressed page 7.2
+ * accepts; and a page as one stored deflate block. */
+#define RAM_COMPRESS_MAX_LEN CODEC_DEFLATE_BOUND
+#define RAM_COMPRESS_STORED_LEN CODEC_DEFLATE_STORED_BYTES
 /* The largest COMPRESS_PAGE record without the block name. */
 #define RAM_COMPRESS_MAX_RECORD_BYTES                                      \
 	(RAM_RECORD_HEADER_BYTES + RAM_COMPRESS_PREFIX_BYTES +             \

@@ -6,20 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "migration/savevm.h"
 #include "util/sock_io.h"
 #include "util/xalloc.h"
-
-void rp_put_open_commands(struct qemu_file *f, uint32_t ping_value)
-{
-	qemu_put_u8(f, QEMU_VM_COMMAND);
-	qemu_put_be16(f, RP_CMD_OPEN_RETURN_PATH);
-	qemu_put_be16(f, 0);
-	qemu_put_u8(f, QEMU_VM_COMMAND);
-	qemu_put_be16(f, RP_CMD_PING);
-	qemu_put_be16(f, 4);
-	qemu_put_be32(f, ping_value);
-}
 
 bool rp_send(int fd, uint16_t type, uint32_t value)
 {

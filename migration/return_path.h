@@ -11,7 +11,8 @@
  *     type 1 SHUT  be32 0 when everything was loaded, 1 on failure
  *
  * DESIGN
- * Source: one reader thread per migration reads the messages from a dup of
+ * Source: savevm_put_open_return_path() writes the two COMMAND sections;
+ * one reader thread per migration reads the messages from a dup of
  * the stream socket and records them under its own lock; the migration
  * thread asks rp_reader_wait_shut() once it has sent everything, and checks
  * rp_reader_failed() between sections to stop early.  Cancel shuts the
@@ -35,9 +36,6 @@
 #define RP_MSG_MAX_LEN 512        /* longer messages are a broken peer */
 /* The source's error when the destination's SHUT reports a failure. */
 #define RP_DESTINATION_FAILED "the destination failed to load the migration"
-
-/* Source: the two COMMAND sections after the configuration. */
-void rp_put_open_commands(struct qemu_file *f, uint32_t ping_value);
 
 struct rp_reader {
 	int fd;                   /* dup of the stream socket */

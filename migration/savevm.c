@@ -31,6 +31,17 @@ void savevm_put_header(struct qemu_file *f)
 			strlen(SAVEVM_MACHINE_NAME));
 }
 
+void savevm_put_open_return_path(struct qemu_file *f, uint32_t ping_value)
+{
+	qemu_put_u8(f, QEMU_VM_COMMAND);
+	qemu_put_be16(f, RP_CMD_OPEN_RETURN_PATH);
+	qemu_put_be16(f, 0);
+	qemu_put_u8(f, QEMU_VM_COMMAND);
+	qemu_put_be16(f, RP_CMD_PING);
+	qemu_put_be16(f, 4);
+	qemu_put_be32(f, ping_value);
+}
+
 void savevm_put_section_start(struct qemu_file *f, uint8_t type, uint32_t id,
 			      const char *name, uint32_t version)
 {

@@ -41,6 +41,9 @@ enum savevm_section_type {
 
 /* Header and configuration section. */
 void savevm_put_header(struct qemu_file *f);
+/* The return-path capability's two COMMAND sections after the
+ * configuration: OPEN_RETURN_PATH, then PING ping_value. */
+void savevm_put_open_return_path(struct qemu_file *f, uint32_t ping_value);
 /* START or FULL section header: id, name, instance 0, version. */
 void savevm_put_section_start(struct qemu_file *f, uint8_t type, uint32_t id,
 			      const char *name, uint32_t version);

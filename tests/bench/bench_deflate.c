@@ -35,9 +35,9 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
-#include "migration/compress_pool.h"
-#include "migration/decompress_pool.h"
-#include "migration/page_deflate.h"
+#include "codec/compress_pool.h"
+#include "codec/decompress_pool.h"
+#include "codec/page_deflate.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 

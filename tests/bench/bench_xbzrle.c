@@ -31,7 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 #include "util/clock.h"
 
 #define PAGE XBZRLE_PAGE_SIZE

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 
 #define PAGE XBZRLE_PAGE_SIZE
 

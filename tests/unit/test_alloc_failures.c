@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/compress_pool.h"
-#include "migration/decompress_pool.h"
-#include "migration/page_cache.h"
+#include "codec/compress_pool.h"
+#include "codec/decompress_pool.h"
+#include "codec/page_cache.h"
 #include "migration/ram_save.h"
 #include "tests/unit/lib/inject.h"
 #include "tests/unit/lib/mig_pair.h"

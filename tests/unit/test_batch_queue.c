@@ -1,5 +1,5 @@
 /*
- * migration/batch_queue: ring sizing, and one producer with real worker
+ * codec/batch_queue: ring sizing, and one producer with real worker
  * threads: every batch is claimed exactly once, retired in submission
  * order, and its results are visible to the producer once it reads done.
  */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "migration/batch_queue.h"
+#include "codec/batch_queue.h"
 
 static void test_slots_for(void **state)
 {

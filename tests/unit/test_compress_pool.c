@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "migration/compress_pool.h"
+#include "codec/compress_pool.h"
 #include "util/xalloc.h"
 
 #define PAGE 4096

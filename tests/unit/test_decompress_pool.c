@@ -18,9 +18,9 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
-#include "migration/decompress_pool.h"
+#include "codec/decompress_pool.h"
 #include "migration/options.h"
-#include "migration/page_deflate.h"
+#include "codec/page_deflate.h"
 #include "util/xalloc.h"
 
 #define PAGE 4096

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/page_cache.h"
+#include "codec/page_cache.h"
 
 #define PAGE PAGE_CACHE_PAGE_SIZE
 

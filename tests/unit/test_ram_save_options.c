@@ -16,10 +16,10 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "migration/compress_pool.h"
+#include "codec/compress_pool.h"
 #include "migration/options.h"
 #include "migration/options_hmp.h"
-#include "migration/page_cache.h"
+#include "codec/page_cache.h"
 #include "migration/qemu_file.h"
 #include "migration/ram_load.h"
 #include "migration/ram_save.h"

@@ -464,7 +464,7 @@ static uint8_t *stream_with_commands(uint16_t extra_cmd, size_t *len)
 		qemu_put_be16(f, extra_cmd);
 		qemu_put_be16(f, 0);
 	} else {
-		rp_put_open_commands(f, 7);
+		savevm_put_open_return_path(f, 7);
 	}
 	qemu_put_u8(f, QEMU_VM_EOF);
 	return written(f, len);

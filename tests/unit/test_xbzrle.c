@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 #include "xbzrle_vectors.h"
 
 #define PAGE XBZRLE_PAGE_SIZE

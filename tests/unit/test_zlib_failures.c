@@ -21,9 +21,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "migration/compress_pool.h"
-#include "migration/decompress_pool.h"
-#include "migration/page_deflate.h"
+#include "codec/compress_pool.h"
+#include "codec/decompress_pool.h"
+#include "codec/page_deflate.h"
 #include "tests/unit/lib/inject.h"
 #include "tests/unit/lib/mig_pair.h"
 #include "util/xalloc.h"

@@ -1,4 +1,4 @@
-#include "migration/page_deflate.h"
+#include "codec/page_deflate.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -14,7 +14,7 @@
 /* zlib header for level 0/1 (FLEVEL 0): CM 8, 32 KiB window, FCHECK. */
 #define ZLIB_HDR0 0x78
 #define ZLIB_HDR1_FASTEST 0x01
-#define STORED_BYTES RAM_COMPRESS_STORED_LEN
+#define STORED_BYTES CODEC_DEFLATE_STORED_BYTES
 
 struct page_deflate {
 	enum page_deflate_engine engine;

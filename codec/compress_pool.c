@@ -4,7 +4,7 @@
  * Threads: one caller (the RAM save loop) and nworkers workers.
  *
  * Work moves in batches of up to BATCH_PAGES pages through a batch_queue
- * (migration/batch_queue.h: a ring in submission order, one lock round
+ * (codec/batch_queue.h: a ring in submission order, one lock round
  * trip per batch and hand-over, not per page).  A batch goes FILLING
  * (caller) -> queued -> claimed by one worker -> done -> taken out by the
  * caller, slot by slot (retired with its last slot), and only then is
@@ -27,7 +27,7 @@
  *
  * Shutdown: quit the queue, join every worker, free.
  */
-#include "migration/compress_pool.h"
+#include "codec/compress_pool.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/batch_queue.h"
+#include "codec/batch_queue.h"
 #include "util/xalloc.h"
 
 #define PAGE_BYTES PAGE_DEFLATE_PAGE_BYTES

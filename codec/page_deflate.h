@@ -31,18 +31,18 @@
  * Thread safety: a struct page_deflate is used by one thread at a time;
  * different ones are independent.
  */
-#ifndef QMIG_MIGRATION_PAGE_DEFLATE_H
-#define QMIG_MIGRATION_PAGE_DEFLATE_H
+#ifndef QMIG_CODEC_PAGE_DEFLATE_H
+#define QMIG_CODEC_PAGE_DEFLATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "migration/ram_wire.h"
+#include "codec/page.h"
 #include "util/error.h"
 
-#define PAGE_DEFLATE_PAGE_BYTES RAM_PAGE_SIZE
+#define PAGE_DEFLATE_PAGE_BYTES CODEC_PAGE_SIZE
 /* QEMU 7.2's destination rejects longer data. */
-#define PAGE_DEFLATE_MAX_BYTES RAM_COMPRESS_MAX_LEN
+#define PAGE_DEFLATE_MAX_BYTES CODEC_DEFLATE_BOUND
 #define PAGE_DEFLATE_MAX_LEVEL 9
 
 enum page_deflate_engine {
@@ -83,7 +83,7 @@ size_t page_deflate_compress(struct page_deflate *pd, const uint8_t *page,
 			     uint8_t *out);
 
 /* The stored (level 0) form of page in out; returns
- * RAM_COMPRESS_STORED_LEN. */
+ * CODEC_DEFLATE_STORED_BYTES. */
 size_t page_deflate_stored(const uint8_t *page, uint8_t *out);
 
 #endif

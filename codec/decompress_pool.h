@@ -27,19 +27,19 @@
  * a record in flight must not be read or written by anyone else until
  * decompress_pool_wait_page() or decompress_pool_flush() returns.
  */
-#ifndef QMIG_MIGRATION_DECOMPRESS_POOL_H
-#define QMIG_MIGRATION_DECOMPRESS_POOL_H
+#ifndef QMIG_CODEC_DECOMPRESS_POOL_H
+#define QMIG_CODEC_DECOMPRESS_POOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "migration/ram_wire.h"
+#include "codec/page.h"
 #include "util/error.h"
 
 #define DECOMPRESS_POOL_MAX_THREADS 255 /* QEMU's decompress-threads max */
 /* Largest payload QEMU 7.2 accepts. */
-#define DECOMPRESS_POOL_MAX_PAYLOAD_BYTES RAM_COMPRESS_MAX_LEN
+#define DECOMPRESS_POOL_MAX_PAYLOAD_BYTES CODEC_DEFLATE_BOUND
 
 struct decompress_pool;
 

@@ -2,7 +2,7 @@
  * compress_pool: the source side of the `compress` capability
  * (shared/docs/qemu-7.2-stream.md §10).  Worker threads turn guest pages
  * into payloads: one complete zlib stream of the page (at most
- * RAM_COMPRESS_MAX_LEN bytes), or "all zero" when the page is (found by
+ * CODEC_DEFLATE_BOUND bytes), or "all zero" when the page is (found by
  * the worker, as in QEMU 7.2).  The pool writes no wire bytes: the caller
  * puts the record header around each payload (COMPRESS_PAGE or ZERO).
  *
@@ -30,14 +30,14 @@
  * - Nothing fails after compress_pool_new(): the level is fixed, buffers are
  *   preallocated and every engine falls back to a stored block.
  */
-#ifndef QMIG_MIGRATION_COMPRESS_POOL_H
-#define QMIG_MIGRATION_COMPRESS_POOL_H
+#ifndef QMIG_CODEC_COMPRESS_POOL_H
+#define QMIG_CODEC_COMPRESS_POOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "migration/page_deflate.h"
+#include "codec/page_deflate.h"
 #include "util/error.h"
 
 #define COMPRESS_POOL_MAX_THREADS 255 /* QEMU's compress-threads maximum */
@@ -46,7 +46,7 @@
 struct compress_payload {
 	uint64_t offset;     /* the page's offset in its block, as submitted */
 	bool is_zero;        /* the page was all zero: len is 0 */
-	size_t len;          /* bytes at data, <= RAM_COMPRESS_MAX_LEN */
+	size_t len;          /* bytes at data, <= CODEC_DEFLATE_BOUND */
 	const uint8_t *data; /* the zlib stream; valid until the next submit */
 };
 
@@ -73,7 +73,7 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 void compress_pool_free(struct compress_pool *pool);
 
 /*
- * Takes a copy of the RAM_PAGE_SIZE bytes at page, to be compressed and
+ * Takes a copy of the CODEC_PAGE_SIZE bytes at page, to be compressed and
  * handed out by take for offset (page-aligned, asserted).  Returns false
  * and takes nothing when every buffer of the pool holds a page not yet
  * taken out: the caller takes payloads (with wait, the oldest batch's

@@ -4,7 +4,7 @@
  * Threads: one caller (the RAM loader) and nworkers workers.
  *
  * Work moves in batches of up to BATCH_JOBS payloads through a batch_queue
- * (migration/batch_queue.h: a ring in submission order, one lock round
+ * (codec/batch_queue.h: a ring in submission order, one lock round
  * trip per batch and hand-over).  A batch is published when full, or when
  * the caller has to wait for one of its pages (wait_page, flush); it is
  * refilled only once done and retired.  The holder of a batch (caller
@@ -33,7 +33,7 @@
  *
  * Shutdown: quit the queue, join every worker, free.
  */
-#include "migration/decompress_pool.h"
+#include "codec/decompress_pool.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -46,10 +46,10 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
-#include "migration/batch_queue.h"
+#include "codec/batch_queue.h"
 #include "util/xalloc.h"
 
-#define PAGE_BYTES RAM_PAGE_SIZE
+#define PAGE_BYTES CODEC_PAGE_SIZE
 #define BATCH_JOBS 16        /* payloads per hand-over */
 #define INFLIGHT_BUCKETS 4096 /* power of two; sharing one only delays */
 

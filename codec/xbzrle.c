@@ -27,7 +27,7 @@
  * The variant is chosen once through encode_impl (the only mutable static:
  * set idempotently by whichever thread gets there first).
  */
-#include "migration/xbzrle.h"
+#include "codec/xbzrle.h"
 
 #include <assert.h>
 #include <stdbool.h>

@@ -22,8 +22,8 @@
  * Threads: batch_queue_claim() and batch_queue_finish() are the workers';
  * every other call is the producer's.
  */
-#ifndef QMIG_MIGRATION_BATCH_QUEUE_H
-#define QMIG_MIGRATION_BATCH_QUEUE_H
+#ifndef QMIG_CODEC_BATCH_QUEUE_H
+#define QMIG_CODEC_BATCH_QUEUE_H
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,4 +1,4 @@
-#include "migration/batch_queue.h"
+#include "codec/batch_queue.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -12,16 +12,16 @@
  * nzrun_len is never 0; unchanged bytes after the last data run are not
  * encoded.
  */
-#ifndef QMIG_MIGRATION_XBZRLE_H
-#define QMIG_MIGRATION_XBZRLE_H
+#ifndef QMIG_CODEC_XBZRLE_H
+#define QMIG_CODEC_XBZRLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "migration/ram_wire.h"
+#include "codec/page.h"
 
-#define XBZRLE_PAGE_SIZE RAM_PAGE_SIZE
+#define XBZRLE_PAGE_SIZE CODEC_PAGE_SIZE
 
 /* Results of xbzrle_encode() besides a positive length. */
 #define XBZRLE_NO_CHANGE 0   /* new equals old: nothing to send */

@@ -2,7 +2,7 @@
  * XBZRLE page cache: a direct-mapped table of page copies with QEMU 7.2's
  * replacement rule (see page_cache.h for the contract).  Single-threaded.
  */
-#include "migration/page_cache.h"
+#include "codec/page_cache.h"
 
 #include <assert.h>
 #include <errno.h>

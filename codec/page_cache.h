@@ -1,7 +1,7 @@
 /*
  * The XBZRLE page cache of the migration source: the copy of each page as it
  * was last sent, to encode the next version against (QEMU 7.2
- * migration/page_cache.c rules, shared/docs/qemu-7.2-stream.md §9.3).
+ * codec/page_cache.c rules, shared/docs/qemu-7.2-stream.md §9.3).
  *
  * Rules:
  *   - direct-mapped: slots = size_bytes / 4096 rounded down to a power of
@@ -36,16 +36,16 @@
  * during migration is not even applied, §9.3), where page_cache_resize()
  * keeps the pages that still fit.
  */
-#ifndef QMIG_MIGRATION_PAGE_CACHE_H
-#define QMIG_MIGRATION_PAGE_CACHE_H
+#ifndef QMIG_CODEC_PAGE_CACHE_H
+#define QMIG_CODEC_PAGE_CACHE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "migration/ram_wire.h"
+#include "codec/page.h"
 #include "util/error.h"
 
-#define PAGE_CACHE_PAGE_SIZE RAM_PAGE_SIZE
+#define PAGE_CACHE_PAGE_SIZE CODEC_PAGE_SIZE
 /* a page survives two dirty syncs before another address may take its slot */
 #define PAGE_CACHE_LIFETIME_SYNCS 2
 
@@ -92,7 +92,7 @@ bool page_cache_resize(struct page_cache **cache, uint64_t new_size_bytes,
 
 /* Number of slots (a power of two). */
 uint64_t page_cache_slots(const struct page_cache *cache);
-/* Bytes of page copies the cache can hold (slots * RAM_PAGE_SIZE). */
+/* Bytes of page copies the cache can hold (slots * CODEC_PAGE_SIZE). */
 uint64_t page_cache_size_bytes(const struct page_cache *cache);
 /* Slots in use. */
 uint64_t page_cache_used(const struct page_cache *cache);
