@@ -11,7 +11,7 @@
 
 #include "migration/incoming.h"
 #include "migration/migration.h"
-#include "migration/vm.h"
+#include "migration/machine.h"
 #include "codec/xbzrle.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"
@@ -191,7 +191,7 @@ static void apply_test_settings(void)
 static bool build_vm(struct vm *vm, const struct cmdline *cl,
 		     struct error **errp)
 {
-	if (vm_init(vm, cl->ram_bytes, errp) < 0)
+	if (machine_init(vm, cl->ram_bytes, errp) < 0)
 		return false;
 	if (cl->name)
 		vm->name = xstrdup(cl->name);

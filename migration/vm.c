@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/migration.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 
@@ -29,7 +28,6 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->changed, NULL);
 	mig_options_init(&vm->options);
-	vm->outgoing = migration_new();
 	vm->runstate = RUNSTATE_PAUSED;
 	vm->autostart = true;
 	vm->clock_offset_ns = -clock_now_ns();
@@ -41,7 +39,6 @@ void vm_release(struct vm *vm)
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_stop(&vm->workloads[i]);
 	free(vm->workloads);
-	migration_free(vm->outgoing);
 	mig_options_release(&vm->options);
 	guest_ram_release(&vm->ram);
 	free(vm->name);

@@ -66,7 +66,7 @@ struct vm {
 	struct workload *workloads;
 	size_t nworkloads;
 	struct mig_options options; /* has its own lock */
-	struct migration *outgoing; /* never NULL after vm_init */
+	struct migration *outgoing; /* attached by machine_init */
 	struct incoming *incoming;  /* NULL unless -incoming was given */
 	int64_t clock_offset_ns;    /* for the timer device section */
 
@@ -78,6 +78,8 @@ struct vm {
 	atomic_int monitor_connections;
 };
 
+/* The bare machine: RAM, run state and options, no migration attached
+ * (migration/machine.h builds the whole one). */
 int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp);
 void vm_release(struct vm *vm);
 

@@ -45,3 +45,12 @@ else
 	n=$((n + 1))
 	echo "ok $n - # SKIP docs/monitor.md drift: $qmig not built"
 fi
+
+# 4. The layers of docs/architecture.md: no include from a folder to one
+#    above it, no two modules including each other.
+if command -v python3 > /dev/null; then
+	check "includes follow the layers, no cycles" "$(python3 tests/include_layers.py 2>&1)"
+else
+	n=$((n + 1))
+	echo "ok $n - # SKIP include layers: no python3"
+fi

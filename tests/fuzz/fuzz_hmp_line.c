@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "migration/options.h"
-#include "migration/vm.h"
+#include "migration/machine.h"
 #include "monitor/line_reader.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	if (!ready) {
-		if (vm_init(&test_vm, 16 * 4096, NULL) < 0)
+		if (machine_init(&test_vm, 16 * 4096, NULL) < 0)
 			abort();
 		ready = true;
 	}

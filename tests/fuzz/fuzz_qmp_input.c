@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/vm.h"
+#include "migration/machine.h"
 #include "monitor/qmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	if (!ready) {
-		if (vm_init(&test_vm, 16 * 4096, NULL) < 0)
+		if (machine_init(&test_vm, 16 * 4096, NULL) < 0)
 			abort();
 		test_vm.runstate = RUNSTATE_RUNNING;
 		qmp_server_init(&server, &test_vm);

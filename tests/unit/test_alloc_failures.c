@@ -102,7 +102,7 @@ static void test_guest_ram(void **state)
 	struct vm vm;
 	err = NULL;
 	inject_fail(INJECT_MMAP, 0, 0, 1);
-	assert_int_equal(vm_init(&vm, 16 * MiB, &err), -1);
+	assert_int_equal(machine_init(&vm, 16 * MiB, &err), -1);
 	inject_clear();
 	expect_error(err, 0, "cannot allocate 16777216 bytes of guest RAM: "
 			     "Cannot allocate memory");

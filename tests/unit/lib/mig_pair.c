@@ -65,8 +65,8 @@ void test_source_init(struct test_source *s, uint64_t ram_bytes)
 {
 	memset(s, 0, sizeof(*s));
 	struct error *err = NULL;
-	if (vm_init(&s->vm, ram_bytes, &err) < 0)
-		fail_msg("vm_init: %s", err->msg);
+	if (machine_init(&s->vm, ram_bytes, &err) < 0)
+		fail_msg("machine_init: %s", err->msg);
 	ram_fill_mixed(&s->vm.ram, 5);
 	pthread_mutex_lock(&s->vm.lock);
 	vm_start_locked(&s->vm);
@@ -78,7 +78,7 @@ void test_source_init(struct test_source *s, uint64_t ram_bytes)
 void test_source_release(struct test_source *s)
 {
 	test_source_wait_end(s);
-	vm_release(&s->vm);
+	machine_release(&s->vm);
 }
 
 void test_source_cap(struct test_source *s, const char *name, bool on)

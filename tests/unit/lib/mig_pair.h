@@ -22,7 +22,7 @@
 
 #include "migration/migration.h"
 #include "migration/savevm.h"
-#include "migration/vm.h"
+#include "migration/machine.h"
 #include "tests/unit/lib/test_ram.h"
 #include "util/error.h"
 
