@@ -1,8 +1,10 @@
 #include "codec/batch_queue.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 
+#include "util/error.h"
 #include "util/xalloc.h"
 
 #define SLOTS_PER_WORKER 8 /* see batch_queue_slots_for() */
@@ -17,6 +19,18 @@ unsigned batch_queue_slots_for(unsigned workers)
 	if (deep < workers * 2)
 		deep = workers * 2;
 	return deep + 1; /* + the one being filled */
+}
+
+void *batch_queue_alloc_batches(unsigned slots, size_t size,
+				const char *what, unsigned threads,
+				struct error **errp)
+{
+	void *batches = calloc(slots, size);
+	if (!batches)
+		error_setf_code(errp, ENOMEM,
+				"cannot allocate %zu bytes of %s buffers for %u threads",
+				slots * size, what, threads);
+	return batches;
 }
 
 void batch_queue_init(struct batch_queue *q, unsigned slots)

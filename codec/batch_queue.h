@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct batch_queue {
@@ -53,6 +54,17 @@ struct batch_queue {
  * 16 and 32 gained nothing more.
  */
 unsigned batch_queue_slots_for(unsigned workers);
+
+struct error;
+
+/* The pool's batches: `slots` of `size` bytes each, zeroed by calloc so
+ * that untouched batches cost no resident memory.  This is the pool's one
+ * big allocation (tens of MiB for 255 threads, the user's choice), so it
+ * fails with "cannot allocate N bytes of WHAT buffers for T threads" and
+ * fails the migration, not the VM, as in QEMU 7.2. */
+void *batch_queue_alloc_batches(unsigned slots, size_t size,
+				const char *what, unsigned threads,
+				struct error **errp);
 
 void batch_queue_init(struct batch_queue *q, unsigned slots);
 /* Workers must have been joined. */

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "codec/batch_queue.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 #define PAGE_BYTES PAGE_DEFLATE_PAGE_BYTES
@@ -211,16 +212,10 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 	unsigned slots = batch_queue_slots_for(threads);
 	batch_queue_init(&pool->queue, slots);
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
-	/* calloc: untouched batches cost no resident memory.  The one big
-	 * allocation (8 MiB for 8 threads, 67 MiB for 255: the user's
-	 * choice) fails the migration, not the VM, as in QEMU 7.2. */
-	pool->batch = calloc(slots, sizeof(*pool->batch));
-	if (!pool->batch) {
-		error_setf_code(errp, ENOMEM,
-				"cannot allocate %zu bytes of compression buffers for %u threads",
-				slots * sizeof(*pool->batch), threads);
+	pool->batch = batch_queue_alloc_batches(slots, sizeof(*pool->batch),
+						"compression", threads, errp);
+	if (!pool->batch)
 		goto fail;
-	}
 
 	for (unsigned i = 0; i < threads; i++) {
 		struct cp_worker *w = &pool->worker[i];
@@ -231,15 +226,9 @@ struct compress_pool *compress_pool_new_engine(unsigned threads, int level,
 	}
 	for (unsigned i = 0; i < threads; i++) {
 		struct cp_worker *w = &pool->worker[i];
-		int rc = pthread_create(&w->tid, NULL, worker_main, w);
-		if (rc) {
-			error_setf_code(errp, rc,
-					"cannot create compression thread: %s",
-					strerror(rc));
+		if (!thread_start(&w->tid, worker_main, w, "compress", errp))
 			goto fail;
-		}
 		w->started = true;
-		pthread_setname_np(w->tid, "compress");
 	}
 	return pool;
 

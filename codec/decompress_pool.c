@@ -47,6 +47,7 @@
 #include <zlib.h>
 
 #include "codec/batch_queue.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 #define PAGE_BYTES CODEC_PAGE_SIZE
@@ -322,15 +323,10 @@ struct decompress_pool *decompress_pool_new_engine(unsigned threads,
 	unsigned slots = batch_queue_slots_for(threads);
 	batch_queue_init(&pool->queue, slots);
 	pool->worker = xcalloc(threads, sizeof(*pool->worker));
-	/* The one big allocation (33 MiB for 255 threads): failing it fails
-	 * the load, with its message, rather than aborting. */
-	pool->batch = calloc(slots, sizeof(*pool->batch));
-	if (!pool->batch) {
-		error_setf_code(errp, ENOMEM,
-				"cannot allocate %zu bytes of decompression buffers for %u threads",
-				slots * sizeof(*pool->batch), threads);
+	pool->batch = batch_queue_alloc_batches(slots, sizeof(*pool->batch),
+						"decompression", threads, errp);
+	if (!pool->batch)
 		goto fail;
-	}
 	for (unsigned i = 0; i < INFLIGHT_BUCKETS; i++)
 		atomic_init(&pool->inflight[i], 0);
 	atomic_init(&pool->failed, false);
@@ -350,15 +346,9 @@ struct decompress_pool *decompress_pool_new_engine(unsigned threads,
 	}
 	for (unsigned i = 0; i < threads; i++) {
 		struct dp_worker *w = &pool->worker[i];
-		int rc = pthread_create(&w->tid, NULL, worker_main, w);
-		if (rc) {
-			error_setf_code(errp, rc,
-					"cannot create decompression thread: %s",
-					strerror(rc));
+		if (!thread_start(&w->tid, worker_main, w, "decompress", errp))
 			goto fail;
-		}
 		w->started = true;
-		pthread_setname_np(w->tid, "decompress");
 	}
 	return pool;
 

@@ -10,6 +10,7 @@
 #include "migration/ram_load.h"
 #include "migration/return_path.h"
 #include "migration/savevm.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 struct incoming *incoming_new(void)
@@ -172,10 +173,7 @@ bool incoming_start(struct vm *vm, const char *uri,
 	if (addr.kind == TRANSPORT_TCP || addr.kind == TRANSPORT_UNIX)
 		in->socket_address = transport_addr_describe(&addr);
 	set_status_locked(vm, MIG_STATUS_SETUP);
-	int rc = pthread_create(&in->thread, NULL, incoming_thread, vm);
-	if (rc) {
-		error_setf(errp, "cannot create the incoming thread: %s",
-			   strerror(rc));
+	if (!thread_start(&in->thread, incoming_thread, vm, "incoming", errp)) {
 		close(in->listen_fd);
 		in->listen_fd = -1;
 		set_status_locked(vm, MIG_STATUS_FAILED);

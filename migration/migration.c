@@ -12,6 +12,7 @@
 #include "migration/return_path.h"
 #include "migration/savevm.h"
 #include "util/clock.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* Sections stay small enough that convergence is re-checked often. */
@@ -496,12 +497,11 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	r->vm = vm;
 	r->m = m;
 	r->child = -1;
-	int rc = pthread_create(&m->thread, NULL, migration_thread, r);
-	if (rc) {
+	struct error *err = NULL;
+	if (!thread_start(&m->thread, migration_thread, r, "migration", &err)) {
 		free(r);
-		m->error_desc = xasprintf("cannot create the migration thread: %s",
-					  strerror(rc));
-		error_setf(errp, "%s", m->error_desc);
+		m->error_desc = xstrdup(err->msg);
+		error_propagate(errp, err);
 		set_status_locked(vm, MIG_STATUS_FAILED);
 		return false;
 	}

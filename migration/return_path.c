@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/sock_io.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 bool rp_send(int fd, uint16_t type, uint32_t value)
@@ -75,10 +76,8 @@ bool rp_reader_start(struct rp_reader *rp, int fd, struct error **errp)
 	}
 	pthread_mutex_init(&rp->lock, NULL);
 	pthread_cond_init(&rp->changed, NULL);
-	int rc = pthread_create(&rp->thread, NULL, reader_thread, rp);
-	if (rc) {
-		error_setf(errp, "cannot start the return-path thread: %s",
-			   strerror(rc));
+	if (!thread_start(&rp->thread, reader_thread, rp, "return-path",
+			  errp)) {
 		pthread_cond_destroy(&rp->changed);
 		pthread_mutex_destroy(&rp->lock);
 		close(rp->fd);

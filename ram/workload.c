@@ -10,6 +10,7 @@
 
 #include "util/clock.h"
 #include "util/size_parse.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
 /* xorshift64*: fast, good enough to make pages look unlike each other. */
@@ -344,12 +345,8 @@ int workload_start(struct workload *w, const struct workload_spec *spec,
 	case WORKLOAD_RANDOM:
 		break;
 	}
-	int rc = pthread_create(&w->thread, NULL, workload_thread, w);
-	if (rc) {
-		error_setf(errp, "workload: cannot create thread: %s",
-			   strerror(rc));
+	if (!thread_start(&w->thread, workload_thread, w, "workload", errp))
 		return -1;
-	}
 	w->has_thread = true;
 	return 0;
 }
