@@ -76,7 +76,7 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 # The sanitizer of this build, for the process tests: their deadlines scale
-# by it (tests/process/timing.py).
+# by it (tests/process/harness/timing.py).
 QMIG_SANITIZER ?= $(if $(findstring thread,$(SANITIZE_FLAGS)),thread,$(if \
 		  $(findstring address,$(SANITIZE_FLAGS)),address))
 

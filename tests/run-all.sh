@@ -5,7 +5,7 @@
 #   process: pytest over tests/process (counted from its junit report)
 # Environment: QMIG, PYTHON, QEMU, BUILD (set by `make check`);
 # QMIG_SANITIZER (address, thread or empty: set by check-asan/check-tsan)
-# scales every process-test deadline (tests/process/timing.py);
+# scales every process-test deadline (tests/process/harness/timing.py);
 # PYTEST_ARGS adds pytest options (e.g. -k NAME).
 # The counts are also written to $BUILD/test-results/counts.
 

@@ -20,25 +20,33 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from harness import Qemu, Qmig  # noqa: E402
+from harness import MiB, Qemu, Qmig, TOOLS  # noqa: E402
+from harness import QEMU_FIXTURES as FIXTURES  # noqa: E402
+from harness import process as harness_process  # noqa: E402
+from harness import qmig_bin as find_qmig  # noqa: E402
 
-# shared/ stands beside the work tree (as on CI); QMIG_SHARED overrides.
-SHARED = os.environ.get("QMIG_SHARED") or os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
-FIXTURES = os.path.join(SHARED, "fixtures", "qemu-7.2")
-TOOLS = os.path.join(SHARED, "tools")
-MiB = 1 << 20
+
+@pytest.fixture(autouse=True)
+def no_crashes():
+    """Fails the test if any process it started (through any helper)
+    died of a signal nobody sent, and leaves none of them running."""
+    harness_process.started.clear()
+    yield
+    procs = list(harness_process.started)
+    harness_process.started.clear()
+    crashed = [p for p in procs if p.crashed()]
+    for p in procs:
+        p.close()
+    assert not crashed, "\n".join("%s died of signal %d; stderr:\n%s"
+                                  % (p.name, -p.returncode, p.stderr())
+                                  for p in crashed)
 
 
 @pytest.fixture(scope="session")
 def qmig_bin():
-    p = os.environ.get("QMIG") or os.path.join(ROOT, "build", "qmig")
-    p = os.path.abspath(p)
-    assert os.access(p, os.X_OK), "no qmig binary at %s (run make, or set QMIG)" % p
-    return p
+    return find_qmig()
 
 
 @pytest.fixture(scope="session")
@@ -84,32 +92,21 @@ def fixture_image(tmp_path_factory, fixture_dir):
 @pytest.fixture
 def spawn(qmig_bin, tmp_path):
     """spawn(args, name='qmig', connect=True) -> Qmig, killed at teardown."""
-    procs = []
 
     def start(args, name="qmig", connect=True, workdir=None):
         q = Qmig(qmig_bin, workdir or tmp_path, args, name=name, connect=connect)
-        procs.append(q)
         if connect:
             q.wait_started()
         return q
     yield start
-    crashed = [q for q in procs if q.crashed()]
-    for q in procs:
-        q.close()
-    # A qmig that died of a signal is a crash, whatever the test expected.
-    assert not crashed, "\n".join("%s died of signal %d; stderr:\n%s"
-                                  % (q.name, -q.returncode, q.stderr()) for q in crashed)
+    # conftest's no_crashes checks and closes them
 
 
 @pytest.fixture
 def spawn_qemu(qemu_bin, tmp_path):
     """spawn_qemu(name='qemu', **Qemu kwargs) -> Qemu, killed at teardown."""
-    procs = []
 
     def start(name="qemu", **kw):
         q = Qemu(qemu_bin, kw.pop("workdir", tmp_path), name=name, **kw)
-        procs.append(q)
         return q
     yield start
-    for q in procs:
-        q.close()

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from timing import scaled
+from harness import scaled
 
-from conftest import FIXTURES, SHARED, TOOLS
+from harness import QEMU_FIXTURES as FIXTURES, SHARED, TOOLS
 from harness import MonitorClosed, ram_equal, diff_pages
 
 sys.path.insert(0, TOOLS)

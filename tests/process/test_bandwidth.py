@@ -15,7 +15,7 @@ import time
 import pytest
 
 from harness import free_port, poll, ram_equal, diff_pages
-import migcheck
+from harness import migcheck
 
 MiB = 1 << 20
 RAM_MIB = 128

@@ -8,7 +8,7 @@ running and migrates again once the size is sane."""
 import os
 
 from harness import free_port, ram_equal, diff_pages
-from qmp_helpers import QMPClient
+from harness import QMPClient
 
 MiB = 1 << 20
 EiB = 1 << 60  # `1E`: a page table alone would be 4 PiB

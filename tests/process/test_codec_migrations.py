@@ -6,7 +6,7 @@ of a migration.  Every migration must end with equal RAM on both sides
 import pytest
 
 from harness import free_port, ram_equal, diff_pages, seed_invariant
-import migcheck
+from harness import migcheck
 
 MiB = 1 << 20
 RAM = "32M"

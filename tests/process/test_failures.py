@@ -9,8 +9,8 @@ import re
 import pytest
 
 from harness import free_port, ram_equal, diff_pages
-import migcheck
-from timing import scaled
+from harness import migcheck
+from harness import scaled
 
 MiB = 1 << 20
 # 32 MiB of realistic content plus a little dirtying: about 10 MB to send,

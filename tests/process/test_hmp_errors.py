@@ -12,8 +12,7 @@ import socket
 
 import pytest
 
-from hmp_helpers import (QmigProcess, fixture, is_error, piped_stderr,
-                         replace_lines, run_piped)
+from harness import (Qmig, fixture, is_error, piped_stderr, qmig_bin, replace_lines, run_piped)
 
 QMIG_DIFFERS = {
     # The seeds' spellings, kept by qmig (issue #5); QEMU 7.2 removed them.
@@ -47,13 +46,13 @@ def is_connecting_migrate(cmd):
 
 
 def test_errors_over_socket(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         for e in fixture("errors"):
             cmd = e["cmd"]
             want = normalize_failure(after_deviations(cmd, e["out"]))
-            got = normalize_failure(s.cmd(cmd))
+            got = normalize_failure(s.hmp(cmd))
             assert got == want, cmd
             if is_connecting_migrate(cmd):
                 # QEMU's transcript was typed by hand: each failed before
@@ -114,10 +113,10 @@ def test_errors_piped(tmp_path):
 
 
 def test_exec_failure_wording(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
-        assert s.cmd("migrate -d exec:") == ""
+        s = q.session()
+        assert s.hmp("migrate -d exec:") == ""
         assert s.wait_settled() == "failed (Unable to write to command: Broken pipe)"
     finally:
         q.close()

@@ -4,8 +4,7 @@ generated docs/monitor.md against the binary."""
 import os
 import subprocess
 
-from hmp_helpers import ROOT, QmigProcess, fixture, qmig_bin, run_piped
-
+from harness import Qmig, ROOT, fixture, qmig_bin, run_piped
 # qmig's own commands (QEMU 7.2 removed them: `unknown command`).
 QMIG_ONLY = {"migrate_set_cache_size", "migrate_set_cachesize"}
 # QEMU commands qmig does not have (no such device or feature).
@@ -19,9 +18,9 @@ def qmig_help_lines():
 
 
 def test_help_for_each_command_is_qemus(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         checked = 0
         for e in fixture("help"):
             cmd = e["cmd"]
@@ -29,9 +28,9 @@ def test_help_for_each_command_is_qemus(tmp_path):
                 continue
             words = cmd.split()
             if len(words) > 1 and words[1] in QMIG_ONLY:
-                assert s.cmd(cmd).startswith(words[1] + " value -- set the XBZRLE cache size")
+                assert s.hmp(cmd).startswith(words[1] + " value -- set the XBZRLE cache size")
                 continue
-            assert s.cmd(cmd) == e["out"], cmd
+            assert s.hmp(cmd) == e["out"], cmd
             checked += 1
         assert checked >= 25
     finally:

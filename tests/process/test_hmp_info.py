@@ -6,8 +6,7 @@ after, line for line; through a unix monitor and through a piped script.
 
 import pytest
 
-from hmp_helpers import (QmigProcess, fixture, is_error, piped_stderr,
-                         replace_lines, run_piped)
+from harness import (Qmig, fixture, is_error, piped_stderr, qmig_bin, replace_lines, run_piped)
 
 # Capabilities qmig refuses to turn on (options.c says why).  QEMU 7.2
 # accepted these lines; qmig answers with its own error.
@@ -38,11 +37,11 @@ def expected_set_params():
 
 
 def test_fresh_vm_socket(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         for e in fixture("info-fresh"):
-            assert s.cmd(e["cmd"]) == e["out"], e["cmd"]
+            assert s.hmp(e["cmd"]) == e["out"], e["cmd"]
     finally:
         q.close()
 
@@ -56,11 +55,11 @@ def test_fresh_vm_piped():
 
 
 def test_set_parameters_and_capabilities_socket(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         for cmd, want in expected_set_params():
-            assert s.cmd(cmd) == want, cmd
+            assert s.hmp(cmd) == want, cmd
     finally:
         q.close()
 

@@ -6,7 +6,7 @@ the guest (info status) after the bad line, as a user would see them."""
 
 import subprocess
 
-from hmp_helpers import PROMPT, QmigProcess, qmig_bin, run_piped
+from harness import PROMPT, Qmig, qmig_bin, run_piped
 
 MAX_LINE = 64 * 1024
 
@@ -14,13 +14,13 @@ MAX_LINE = 64 * 1024
 def replies(s, n):
     """The next n replies of session s (each up to its prompt), raw."""
     prompt = PROMPT.encode()
-    while s.buf.count(prompt) < n:
+    buf = b""
+    while buf.count(prompt) < n:
         data = s.sock.recv(65536)
-        assert data, "monitor closed; got %r" % s.buf
-        s.buf += data
-    parts = s.buf.split(prompt)
-    assert len(parts) == n + 1 and parts[-1] == b"", "more than %d replies: %r" % (n, s.buf)
-    s.buf = b""
+        assert data, "monitor closed; got %r" % buf
+        buf += data
+    parts = buf.split(prompt)
+    assert len(parts) == n + 1 and parts[-1] == b"", "more than %d replies: %r" % (n, buf)
     return [p.decode() for p in parts[:-1]]
 
 
@@ -33,10 +33,10 @@ def default_params(tmp_path):
 
 
 def test_nul_byte_on_a_socket_runs_nothing(tmp_path):
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
-        params = s.cmd("info migrate_parameters")
+        s = q.session()
+        params = s.hmp("info migrate_parameters")
         for line, shown in [
             (b"stop\0 garbage", r"'stop\x00 garbage'"),
             (b"info status\0xyz", r"'info status\x00xyz'"),
@@ -47,13 +47,13 @@ def test_nul_byte_on_a_socket_runs_nothing(tmp_path):
             offset = line.index(b"\0")
             assert replies(s, 1)[0] == (
                 "NUL byte in line (at offset %d), nothing run: %s\r\n" % (offset, shown))
-            assert s.cmd("info status") == "VM status: running\n", line
-        assert s.cmd("info migrate_parameters") == params
+            assert s.hmp("info status") == "VM status: running\n", line
+        assert s.hmp("info migrate_parameters") == params
         # A NUL in one line does not leak into the next one.
         s.sock.sendall(b"stop\0\nstop\n")
         nul, stop = replies(s, 2)
         assert nul.startswith("NUL byte in line") and stop == ""
-        assert s.cmd("info status") == "VM status: paused\n"
+        assert s.hmp("info status") == "VM status: paused\n"
     finally:
         q.close()
 
@@ -62,10 +62,10 @@ def test_overlong_line_on_a_socket_changes_nothing(tmp_path):
     """The issue's case: the head alone would set max-bandwidth to
     12944670720 (12345 is taken as MiB).  The whole line is dropped; the
     rest of the connection is read as usual."""
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
-        params = s.cmd("info migrate_parameters")
+        s = q.session()
+        params = s.hmp("info migrate_parameters")
         head = b"migrate_set_parameter max-bandwidth 12345"
         line = head + b" " * (70 * 1024) + b"garbage-tail"
         # Sent in pieces, with the next command right behind the newline.
@@ -76,29 +76,29 @@ def test_overlong_line_on_a_socket_changes_nothing(tmp_path):
             "line too long (%d bytes, at most %d), nothing run: '%s'...\r\n"
             % (len(line), MAX_LINE, (head + b" " * 7).decode()),
             "VM status: running\r\n"]
-        assert s.cmd("info migrate_parameters") == params
+        assert s.hmp("info migrate_parameters") == params
         s.sock.sendall(b"stop" + b" " * MAX_LINE + b"\n")
         assert replies(s, 1)[0].startswith("line too long (%d bytes" % (MAX_LINE + 4))
-        assert s.cmd("info status") == "VM status: running\n"
-        assert s.cmd("info migrate_parameters") == params
+        assert s.hmp("info status") == "VM status: running\n"
+        assert s.hmp("info migrate_parameters") == params
     finally:
         q.close()
 
 
 def test_line_of_exactly_the_limit_runs(tmp_path):
     """64 KiB is allowed, one byte more is not; "\\r" does not count."""
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         cmd = b"migrate_set_parameter downtime-limit 1234"
         s.sock.sendall(cmd + b" " * (MAX_LINE - len(cmd)) + b"\r\n")
         assert replies(s, 1)[0] == ""
-        assert "downtime-limit: 1234 ms\n" in s.cmd("info migrate_parameters")
+        assert "downtime-limit: 1234 ms\n" in s.hmp("info migrate_parameters")
         cmd = b"migrate_set_parameter downtime-limit 4321"
         s.sock.sendall(cmd + b" " * (MAX_LINE + 1 - len(cmd)) + b"\n")
         assert replies(s, 1)[0].startswith(
             "line too long (%d bytes, at most %d), nothing run: " % (MAX_LINE + 1, MAX_LINE))
-        assert "downtime-limit: 1234 ms\n" in s.cmd("info migrate_parameters")
+        assert "downtime-limit: 1234 ms\n" in s.hmp("info migrate_parameters")
     finally:
         q.close()
 
@@ -172,17 +172,17 @@ def test_expression_overflow_wraps_instead_of_killing_qmig(tmp_path):
     """Found with fuzz_hmp_line's seeds: INT64_MIN / -1 (and % -1) trapped, so one
     monitor line killed qmig with SIGFPE (QEMU 7.2 dies the same way).
     Now the expression wraps, as + - * always did; -INT64_MIN too."""
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     try:
-        s = q.connect()
+        s = q.session()
         for i, expr in enumerate(["0x8000000000000000/-1 - 0x8000000000000000",
                                   "0x8000000000000000%-1",
                                   "-0x8000000000000000 + 0x8000000000000000",
                                   "-(-0x8000000000000000) - 0x8000000000000000"]):
             out = tmp_path / ("page%d.bin" % i)
-            assert s.cmd("pmemsave %s 4096 %s" % (expr, out)) == "", expr
+            assert s.hmp("pmemsave %s 4096 %s" % (expr, out)) == "", expr
             assert out.stat().st_size == 4096
-        assert s.cmd("info status") == "VM status: running\n"
+        assert s.hmp("info status") == "VM status: running\n"
         assert q.proc.poll() is None
     finally:
         q.close()

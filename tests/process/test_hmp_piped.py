@@ -4,9 +4,9 @@ command failed, end of input = quit after the commands before it."""
 
 import json
 import os
+import subprocess
 
-from hmp_helpers import HMP_FIXTURES, QmigProcess, free_port, run_piped, wait_for
-from timing import scaled
+from harness import HMP_FIXTURES, Qmig, free_port, poll, qmig_bin, run_piped, scaled
 
 CAPS_XBZRLE_ON = ("xbzrle: on\n" + "".join("%s: off\n" % c for c in (
     "rdma-pin-all auto-converge zero-blocks compress events postcopy-ram x-colo "
@@ -64,8 +64,6 @@ def test_output_and_errors_interleave_in_order(tmp_path):
     """stdout and stderr are flushed after each command."""
     out = tmp_path / "both"
     with open(out, "w") as f:
-        import subprocess
-        from hmp_helpers import qmig_bin
         p = subprocess.run([qmig_bin(), "-m", "64M"], input="info status\nfoo\ninfo status\n",
                            stdout=f, stderr=subprocess.STDOUT, text=True, timeout=scaled(30))
     assert out.read_text() == ("VM status: running\nqmig: line 2: unknown command: 'foo'\n"
@@ -76,9 +74,9 @@ def test_output_and_errors_interleave_in_order(tmp_path):
 def test_blocking_migrate_in_a_script(tmp_path):
     """`migrate URI` waits for the end; the next lines see it completed."""
     port = free_port()
-    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    dst = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst", connect=False)
     try:
-        d = dst.connect()
+        d = dst.session()
         r = run_piped("migrate_set_parameter max-bandwidth 256m\n"
                       "migrate tcp:127.0.0.1:%d\ninfo status\n"
                       "migrate tcp:127.0.0.1:%d\n" % (port, port),
@@ -88,7 +86,7 @@ def test_blocking_migrate_in_a_script(tmp_path):
                             "to previous migration\n")
         assert r.returncode == 1
         # The destination finishes its load just after the source completes.
-        wait_for(lambda: d.cmd("info status") == "VM status: running\n",
+        poll(lambda: d.hmp("info status") == "VM status: running\n",
                  what="the destination to run")
     finally:
         dst.close()

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from hmp_helpers import QmigProcess, Tmux, free_port, have_tmux, qmig_bin, wait_for
-from timing import scaled
+from harness import Qmig, Tmux, free_port, have_tmux, poll, qmig_bin, scaled
 
 pytestmark = pytest.mark.skipif(not have_tmux(), reason="tmux is not installed")
 
@@ -120,7 +119,7 @@ def test_keys_typed_while_a_command_runs(term, tmp_path):
             n = array.array("i", [0])
             fcntl.ioctl(r, termios.FIONREAD, n)
             return n[0]
-        wait_for(lambda: queued() == capacity, what="pmemsave to fill the FIFO")
+        poll(lambda: queued() == capacity, what="pmemsave to fill the FIFO")
         # qmig is blocked in write(): the command is running
         t.keys("Up", "C-u")
         t.type("info status")
@@ -148,9 +147,9 @@ def test_keys_typed_while_a_command_runs(term, tmp_path):
 
 def test_blocking_migrate_progress_then_statistics(term, tmp_path):
     port = free_port()
-    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    dst = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst", connect=False)
     try:
-        d = dst.connect()
+        d = dst.session()
         t = term("-workload", "idle")
         # About 20 MB to send at 4 MiB/s: about 5 s, so that a busy
         # machine still samples the progress line often enough.
@@ -185,16 +184,16 @@ def test_blocking_migrate_progress_then_statistics(term, tmp_path):
         assert "total ram: 65536 kbytes" in screen
         assert re.search(r"^transferred ram: \d+ kbytes$", screen, re.M)
         assert re.search(r"^dirty sync count: [1-9]\d*$", screen, re.M)
-        assert "Migration status: completed" in d.cmd("info migrate")
+        assert "Migration status: completed" in d.hmp("info migrate")
     finally:
         dst.close()
 
 
 def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
     port = free_port()
-    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    dst = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst", connect=False)
     try:
-        dst.connect()
+        dst.session()
         t = term("-workload", "idle")
         t.type("migrate_set_parameter max-bandwidth 2m")
         t.keys("Enter")

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from harness import free_port, poll, ram_equal, diff_pages
-import migcheck
+from harness import migcheck
 
 MiB = 1 << 20
 LOADER_ADDR = 0x400000

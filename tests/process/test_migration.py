@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from harness import free_port, ram_equal, diff_pages, seed_invariant
-import migcheck
+from harness import migcheck
 
 MiB = 1 << 20
 
@@ -183,7 +183,7 @@ def test_migrate_1G_random(spawn, tmp_path):
 def record_counts(stream):
     import subprocess
     import sys
-    from conftest import TOOLS
+    from harness import TOOLS
     out = subprocess.run([sys.executable, os.path.join(TOOLS, "qemu_stream.py"), "count",
                           stream, "--json"], check=True, stdout=subprocess.PIPE).stdout
     import json

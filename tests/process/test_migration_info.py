@@ -13,8 +13,7 @@ import time
 
 import pytest
 
-from qmp_helpers import Qmig, free_port
-from timing import scaled
+from harness import Qmig, free_port, qmig_bin, scaled
 
 GLOBALS = """globals:
 store-global-state: on
@@ -116,7 +115,7 @@ def procs(tmp_path):
     made = []
 
     def start(name, extra=(), ram="32M"):
-        q = Qmig(tmp_path, name, list(extra), ram=ram)
+        q = Qmig(qmig_bin(), tmp_path, ["-m", ram] + list(extra), name=name, qmp=True)
         made.append(q)
         return q
     yield start

@@ -7,9 +7,7 @@ import json
 import os
 import socket
 
-from hmp_helpers import HmpSession, QmigProcess, wait_for
-from qmp_helpers import QMPClient
-from timing import scaled
+from harness import HmpSession, QMPClient, Qmig, poll, qmig_bin, scaled
 
 LIMIT = 64
 TEXT = "too many monitor connections (the limit is %d)" % LIMIT
@@ -18,10 +16,10 @@ QMP_REFUSAL = {"error": {"class": "GenericError", "desc": TEXT}}
 
 
 def raw_connect(addr):
-    kind, where = addr
-    s = socket.socket(socket.AF_UNIX if kind == "unix" else socket.AF_INET)
+    """A plain socket to a unix path or a (host, port) pair."""
+    s = socket.socket(socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET)
     s.settimeout(scaled(60))
-    s.connect(where)
+    s.connect(addr)
     return s
 
 
@@ -51,60 +49,58 @@ def hmp_or_refusal(addr):
     if first.startswith(b"Error: "):
         assert first + read_to_eof(s) == HMP_REFUSAL
         return None
-    sess = HmpSession.__new__(HmpSession)
-    sess.sock, sess.buf = s, first
-    sess.greeting = sess._read_prompt()
+    sess = HmpSession(s, start=first)
     assert sess.greeting.startswith("qmig ")
     return sess
 
 
 def test_cap_shared_by_hmp_and_qmp(tmp_path):
-    qmp_path = str(tmp_path / "q.qmp")
-    q = QmigProcess(tmp_path, monitors=("unix", "tcp"),
-                    args=["-qmp", "unix:%s,server=on,wait=off" % qmp_path])
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], monitors=("unix", "tcp"),
+             qmp=True, connect=False)
+    qmp_path = q.qmp_path
     hmp, qmp = [], []
     try:
-        first = q.connect(0)
+        first = q.session(0)
         hmp.append(first)
-        params = first.cmd("info migrate_parameters")
+        params = first.hmp("info migrate_parameters")
         # 64 in all: HMP on both sockets and QMP, each past its greeting.
         while len(hmp) + len(qmp) < LIMIT:
             n = len(hmp) + len(qmp)
             if n % 2:
-                c = wait_for(lambda: QMPClient(qmp_path), what="a QMP connection")
+                c = poll(lambda: QMPClient(qmp_path), what="a QMP connection")
                 assert "QMP" in c.greeting
                 qmp.append(c)
                 assert c.cmd("qmp_capabilities") == {"return": {}}
             else:
-                hmp.append(q.connect(n % 4 // 2))
+                hmp.append(q.session(n % 4 // 2))
         # The 65th, on each listener, reads why and is closed.
-        for addr in q.addrs:
+        for addr in q.monitor_addrs:
             assert read_to_eof(raw_connect(addr)) == HMP_REFUSAL
-        line = read_to_eof(raw_connect(("unix", qmp_path)))
+        line = read_to_eof(raw_connect(qmp_path))
         assert line.endswith(b"\r\n") and json.loads(line) == QMP_REFUSAL
         # A refused client that had typed a command first still reads why.
-        s = raw_connect(q.addrs[1])
+        s = raw_connect(q.monitor_addrs[1])
         s.sendall(b"stop\n")
         assert read_to_eof(s) == HMP_REFUSAL
         # The open sessions go on; nothing was run or changed.
-        assert hmp[-1].cmd("info status") == "VM status: running\n"
+        assert hmp[-1].hmp("info status") == "VM status: running\n"
         assert qmp[-1].cmd("query-status")["return"]["status"] == "running"
-        assert first.cmd("info migrate_parameters") == params
+        assert first.hmp("info migrate_parameters") == params
 
         # Closing an HMP session frees a slot once qmig has seen the
         # close: poll until a new connection gets in, then the next one
         # is refused again.
         hmp.pop().close()
-        hmp.append(wait_for(lambda: hmp_or_refusal(q.addrs[0]), timeout=60,
+        hmp.append(poll(lambda: hmp_or_refusal(q.monitor_addrs[0]), timeout=60,
                             what="a freed slot after an HMP close"))
-        assert hmp_or_refusal(q.addrs[1]) is None
+        assert hmp_or_refusal(q.monitor_addrs[1]) is None
         # A QMP session's slot is the same pool.
         qmp.pop().close()
-        hmp.append(wait_for(lambda: hmp_or_refusal(q.addrs[1]), timeout=60,
+        hmp.append(poll(lambda: hmp_or_refusal(q.monitor_addrs[1]), timeout=60,
                             what="a freed slot after a QMP close"))
-        assert hmp[-1].cmd("info status") == "VM status: running\n"
-        assert hmp_or_refusal(q.addrs[0]) is None
-        assert first.cmd("info migrate_parameters") == params
+        assert hmp[-1].hmp("info status") == "VM status: running\n"
+        assert hmp_or_refusal(q.monitor_addrs[0]) is None
+        assert first.hmp("info migrate_parameters") == params
         assert q.proc.poll() is None
     finally:
         for c in hmp + qmp:
@@ -115,14 +111,14 @@ def test_cap_shared_by_hmp_and_qmp(tmp_path):
 def test_many_refusals_leave_the_server_serving(tmp_path):
     """Clients past the cap cost no thread and use no slot up: after 200
     refusals and all sessions closed, 64 fit again."""
-    q = QmigProcess(tmp_path)
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], connect=False)
     sessions = []
     try:
-        sessions = [q.connect() for _ in range(LIMIT)]
+        sessions = [q.session() for _ in range(LIMIT)]
         threads = len(os.listdir("/proc/%d/task" % q.proc.pid))
         assert threads <= LIMIT + 8, "%d threads for %d sessions" % (threads, LIMIT)
         for _ in range(200):
-            assert read_to_eof(raw_connect(q.addrs[0])) == HMP_REFUSAL
+            assert read_to_eof(raw_connect(q.monitor_addrs[0])) == HMP_REFUSAL
         # A refusal starts no thread.
         assert len(os.listdir("/proc/%d/task" % q.proc.pid)) == threads
         for s in sessions:
@@ -130,11 +126,11 @@ def test_many_refusals_leave_the_server_serving(tmp_path):
         sessions = []
         # Every slot comes back once qmig has seen each close.
         while len(sessions) < LIMIT:
-            s = wait_for(lambda: hmp_or_refusal(q.addrs[0]), timeout=60,
+            s = poll(lambda: hmp_or_refusal(q.monitor_addrs[0]), timeout=60,
                          what="slot %d back" % len(sessions))
             sessions.append(s)
-        assert hmp_or_refusal(q.addrs[0]) is None
-        assert sessions[0].cmd("info status") == "VM status: running\n"
+        assert hmp_or_refusal(q.monitor_addrs[0]) is None
+        assert sessions[0].hmp("info status") == "VM status: running\n"
     finally:
         for s in sessions:
             s.close()

@@ -12,10 +12,8 @@ import os
 
 import pytest
 
-from harness import free_port, poll, ram_equal, diff_pages
-from hmp_helpers import fixture_out, run_piped
-from qmp_helpers import Qmig as QmpQmig
-import migcheck
+from harness import (Qmig, diff_pages, fixture_out, free_port, migcheck, poll,
+                     qmig_bin, ram_equal, run_piped)
 
 MiB = 1 << 20
 
@@ -60,7 +58,7 @@ def test_hmp_hidden_until_set(name, default, other, bad, bad_qmp):
 
 @pytest.mark.parametrize("name,default,other,bad,bad_qmp", XPARAMS, ids=IDS)
 def test_qmp_hidden_until_set(tmp_path, name, default, other, bad, bad_qmp):
-    q = QmpQmig(tmp_path, "q")
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], name="q", qmp=True)
     try:
         c = q.qmp()
         fresh = c.ok("query-migrate-parameters")

@@ -3,24 +3,24 @@ checked byte for byte against QEMU 7.2's captured replies where qmig
 is meant to answer the same."""
 import json
 import os
+import pathlib
 import random
 import socket
 import time
 
 import pytest
 
-from qmp_helpers import FIXTURES, Qmig, QMPClient, transcript
-from timing import scaled
+from harness import FIXTURES, Qmig, QMPClient, qmig_bin, scaled, transcript
 
-QMP_FIX = FIXTURES / "qemu-7.2" / "qmp" if FIXTURES else None
-needs_fixtures = pytest.mark.skipif(QMP_FIX is None,
+QMP_FIX = pathlib.Path(FIXTURES, "qemu-7.2", "qmp")
+needs_fixtures = pytest.mark.skipif(not QMP_FIX.is_dir(),
                                     reason="shared/fixtures not found")
 QEMU_PACKAGE = "Debian 1:7.2+dfsg-7+deb12u18+b3"
 
 
 @pytest.fixture
 def vm(tmp_path):
-    q = Qmig(tmp_path, "vm")
+    q = Qmig(qmig_bin(), tmp_path, ["-m", "64M"], name="vm", qmp=True)
     yield q
     q.kill()
 

@@ -6,7 +6,7 @@ running.  Against qmig and against real QEMU 7.2 on either side."""
 import pytest
 
 from harness import free_port, ram_equal, diff_pages
-import migcheck
+from harness import migcheck
 
 MiB = 1 << 20
 

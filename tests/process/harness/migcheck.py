@@ -6,9 +6,7 @@ import json
 import os
 import re
 
-from conftest import FIXTURES
-
-HMP = os.path.join(FIXTURES, "hmp")
+from .paths import HMP_FIXTURES as HMP
 
 GLOBALS = ("globals:\nstore-global-state: on\nonly-migratable: off\nsend-configuration: on\n"
            "send-section-footer: on\ndecompress-error-check: on\nclear-bitmap-shift: 18\n")
@@ -155,7 +153,7 @@ def converge(src, bandwidth="1g"):
 
 def wait_passes(src, n, timeout=60):
     """Until src's migration has made n dirty syncs (or completed)."""
-    from harness import poll
+    from .waiting import poll
 
     def done():
         text = src.info_migrate()
@@ -168,7 +166,7 @@ def wait_passes(src, n, timeout=60):
 
 def poll_transferred(side, kbytes, timeout=15):
     """Wait until the source's 'transferred ram' reaches kbytes."""
-    from harness import poll
+    from .waiting import poll
 
     def enough():
         v = parse_info(side.info_migrate())

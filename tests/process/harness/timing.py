@@ -17,8 +17,7 @@ under test says it (the ASan or TSan runtime it was linked with), so that
 
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from .paths import ROOT
 
 # How much longer a wait may take per build: ASan costs about 2x and TSan
 # 5-15x on instrumented code (XBZRLE, zero-page scans, the pools'
