@@ -24,7 +24,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) -DQMIG_VERSION=\"$(VERSION)\" $(CFLAGS) $(SANITI
 LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lpthread -lm
 LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
 
-LIB_SRCS = $(wildcard util/*.c codec/*.c ram/*.c migration/*.c monitor/*.c)
+LIB_SRCS = $(wildcard util/*.c codec/*.c ram/*.c machine/*.c migration/*.c monitor/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)

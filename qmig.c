@@ -11,7 +11,7 @@
 
 #include "migration/incoming.h"
 #include "migration/migration.h"
-#include "migration/machine.h"
+#include "migration/machine_setup.h"
 #include "codec/xbzrle.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor_socket.h"

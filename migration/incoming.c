@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "migration/options.h"
 #include "migration/ram_load.h"
 #include "migration/return_path.h"
 #include "migration/savevm.h"
@@ -93,10 +94,10 @@ static void *incoming_thread(void *opaque)
 	}
 	pthread_mutex_lock(&vm->lock);
 	set_status_locked(vm, MIG_STATUS_ACTIVE);
-	bool compress = mig_options_cap(&vm->options, MIG_CAP_COMPRESS);
+	bool compress = mig_options_cap(vm->options, MIG_CAP_COMPRESS);
 	unsigned dthreads = (unsigned)mig_options_num(
-		&vm->options, MIG_PARAM_DECOMPRESS_THREADS);
-	enum decompress_engine engine = decompress_engine(&vm->options);
+		vm->options, MIG_PARAM_DECOMPRESS_THREADS);
+	enum decompress_engine engine = decompress_engine(vm->options);
 	pthread_mutex_unlock(&vm->lock);
 
 	struct qemu_file *f = qemu_file_new_fd(fd, false);

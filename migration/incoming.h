@@ -20,7 +20,7 @@
 
 #include "migration/migration.h"
 #include "migration/transport.h"
-#include "migration/vm.h"
+#include "machine/vm.h"
 
 struct incoming {
 	/* guarded by vm->lock */

@@ -43,9 +43,9 @@ int64_t migration_total_time_ms_locked(const struct migration *m)
 
 void migration_announce_status_locked(struct vm *vm, enum mig_status status)
 {
-	if (mig_options_cap(&vm->options, MIG_CAP_EVENTS)) {
+	if (mig_options_cap(vm->options, MIG_CAP_EVENTS)) {
 		struct vm_event ev = { .kind = VM_EVENT_MIGRATION,
-				       .status = status };
+				       .status = mig_status_name(status) };
 		vm_emit_event_locked(vm, &ev);
 	}
 	pthread_cond_broadcast(&vm->changed);
@@ -87,7 +87,7 @@ static void update_window(struct mig_run *r, const struct rate_window *w)
 	double ms = w->ms;
 	uint64_t pages = pages_sent(s) - r->window_start_pages;
 	uint64_t downtime_limit_ms =
-		mig_options_num(&r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
+		mig_options_num(r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
 
 	r->bandwidth_bytes_per_ms = ms > 0 ? (double)w->bytes / ms : 0;
 	r->threshold_bytes =
@@ -113,7 +113,7 @@ static void announce_passes(struct mig_run *r)
 		return;
 	pthread_mutex_lock(&r->vm->lock);
 	for (uint64_t n = r->passes_announced + 1; n <= count; n++) {
-		if (!mig_options_cap(&r->vm->options, MIG_CAP_EVENTS))
+		if (!mig_options_cap(r->vm->options, MIG_CAP_EVENTS))
 			break;
 		struct vm_event ev = { .kind = VM_EVENT_MIGRATION_PASS,
 				       .pass = n };
@@ -158,7 +158,7 @@ static bool ready_to_switch_over(struct mig_run *r)
 
 static uint64_t max_bandwidth(struct mig_run *r)
 {
-	return mig_options_num(&r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
+	return mig_options_num(r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
 }
 
 /*
@@ -179,7 +179,7 @@ static bool run_iterations(struct mig_run *r, struct error **errp)
 			return true;
 		if (ready_to_switch_over(r))
 			return true;
-		if (!ram_save_apply_options(&r->rs, &r->vm->options, errp))
+		if (!ram_save_apply_options(&r->rs, r->vm->options, errp))
 			return false;
 		/* max-bandwidth may change at any time, as in QEMU. */
 		rate_limit_set(&r->rl, max_bandwidth(r));
@@ -225,7 +225,7 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	pthread_mutex_lock(&vm->lock);
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
-	if (mig_options_cap(&vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
+	if (mig_options_cap(vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
 		m->continue_requested = false;
 		set_status_locked(vm, MIG_STATUS_PRE_SWITCHOVER);
@@ -349,12 +349,12 @@ static bool start_stream(struct mig_run *r, struct error **errp)
 		qemu_file_shutdown(r->f);
 
 	struct ram_save_config cfg;
-	ram_save_config_read(&cfg, &vm->options);
+	ram_save_config_read(&cfg, vm->options);
 	if (!ram_save_init(&r->rs, &vm->ram, &vm->guest_running, &m->stats,
 			   &cfg, errp))
 		return false;
 	savevm_put_header(r->f);
-	if (mig_options_cap(&vm->options, MIG_CAP_RETURN_PATH) &&
+	if (mig_options_cap(vm->options, MIG_CAP_RETURN_PATH) &&
 	    !open_return_path(r, fd, errp))
 		return false;
 	savevm_put_section_start(r->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
@@ -369,7 +369,7 @@ static bool start_stream(struct mig_run *r, struct error **errp)
 	if (!cancelled(r))
 		set_status_locked(vm, MIG_STATUS_ACTIVE);
 	STAT_SET(m->stats.expected_downtime_ms,
-		 mig_options_num(&vm->options, MIG_PARAM_DOWNTIME_LIMIT));
+		 mig_options_num(vm->options, MIG_PARAM_DOWNTIME_LIMIT));
 	pthread_mutex_unlock(&vm->lock);
 	return true;
 }

@@ -28,7 +28,7 @@
 #include "migration/mig_status.h"
 #include "migration/qemu_file.h"
 #include "migration/transport.h"
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "util/error.h"
 
 struct migration {

@@ -32,7 +32,7 @@ static void fill_xbzrle(struct vm *vm, const struct mig_stats *s,
 			struct mig_info_xbzrle *x)
 {
 	x->cache_size_bytes =
-		mig_options_num(&vm->options, MIG_PARAM_XBZRLE_CACHE_SIZE);
+		mig_options_num(vm->options, MIG_PARAM_XBZRLE_CACHE_SIZE);
 	x->bytes = STAT_GET(s->xbzrle_bytes);
 	x->pages = STAT_GET(s->xbzrle_pages);
 	x->cache_miss = STAT_GET(s->xbzrle_cache_miss);
@@ -73,10 +73,10 @@ static void fill_outgoing(struct vm *vm, struct mig_info *info)
 	info->setup_time_ms = m->setup_time_ms;
 	info->has_ram = true;
 	fill_ram(vm, m, completed, &info->ram);
-	info->has_xbzrle = mig_options_cap(&vm->options, MIG_CAP_XBZRLE);
+	info->has_xbzrle = mig_options_cap(vm->options, MIG_CAP_XBZRLE);
 	if (info->has_xbzrle)
 		fill_xbzrle(vm, &m->stats, &info->xbzrle);
-	info->has_compression = mig_options_cap(&vm->options, MIG_CAP_COMPRESS);
+	info->has_compression = mig_options_cap(vm->options, MIG_CAP_COMPRESS);
 	if (info->has_compression)
 		fill_compression(&m->stats, &info->compression);
 }

@@ -15,7 +15,7 @@
 
 #include "migration/migration.h"
 #include "migration/transport.h"
-#include "migration/vm.h"
+#include "machine/vm.h"
 
 /* MigrationStats (QEMU's `ram` member). */
 struct mig_info_ram {

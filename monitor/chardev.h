@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "util/error.h"
 
 struct chardev_spec {

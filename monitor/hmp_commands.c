@@ -94,13 +94,13 @@ static void hmp_info_migrate(struct monitor *mon, const struct hmp_values *v)
 static void hmp_info_migrate_capabilities(struct monitor *mon,
 					  const struct hmp_values *v)
 {
-	mig_options_format_caps(&mon->vm->options, &mon->out);
+	mig_options_format_caps(mon->vm->options, &mon->out);
 }
 
 static void hmp_info_migrate_parameters(struct monitor *mon,
 					const struct hmp_values *v)
 {
-	mig_options_format_params(&mon->vm->options, &mon->out);
+	mig_options_format_params(mon->vm->options, &mon->out);
 }
 
 /* ---- migration ---- */
@@ -255,8 +255,8 @@ static void hmp_migrate_start_postcopy(struct monitor *mon,
 				       const struct hmp_values *v)
 {
 	struct vm *vm = mon->vm;
-	if (!mig_options_cap(&vm->options, MIG_CAP_POSTCOPY_RAM) &&
-	    !mig_options_cap(&vm->options, MIG_CAP_DIRTY_BITMAPS))
+	if (!mig_options_cap(vm->options, MIG_CAP_POSTCOPY_RAM) &&
+	    !mig_options_cap(vm->options, MIG_CAP_DIRTY_BITMAPS))
 		monitor_error(mon, "Enable postcopy with migrate_set_capability before the start of migration");
 	else if (vm->outgoing->status == MIG_STATUS_NONE)
 		monitor_error(mon, "Postcopy must be started after migration has been started");
@@ -281,7 +281,7 @@ static void hmp_migrate_set_capability(struct monitor *mon,
 				       const struct hmp_values *v)
 {
 	struct error *err = NULL;
-	if (!mig_options_set_cap_hmp(&mon->vm->options, v->str[0], v->on[1],
+	if (!mig_options_set_cap_hmp(mon->vm->options, v->str[0], v->on[1],
 				     &err))
 		report(mon, err);
 }
@@ -291,7 +291,7 @@ static void hmp_migrate_set_parameter(struct monitor *mon,
 {
 	struct error *err = NULL;
 	/* qmig also takes the seeds' underscore spellings. */
-	if (!mig_options_set_param_hmp(&mon->vm->options, v->str[0], v->str[1],
+	if (!mig_options_set_param_hmp(mon->vm->options, v->str[0], v->str[1],
 				       true, &err))
 		report(mon, err);
 }
@@ -301,7 +301,7 @@ static void hmp_migrate_set_cache_size(struct monitor *mon,
 				       const struct hmp_values *v)
 {
 	struct error *err = NULL;
-	if (!mig_options_set_param_hmp(&mon->vm->options, "xbzrle-cache-size",
+	if (!mig_options_set_param_hmp(mon->vm->options, "xbzrle-cache-size",
 				       v->str[0], false, &err))
 		report(mon, err);
 }

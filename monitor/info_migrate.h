@@ -2,7 +2,7 @@
 #ifndef QMIG_MONITOR_INFO_MIGRATE_H
 #define QMIG_MONITOR_INFO_MIGRATE_H
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "util/strbuf.h"
 
 /* Appends the text ('\n' lines); caller holds vm->lock. */

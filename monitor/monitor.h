@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "util/strbuf.h"
 
 enum monitor_mode {

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "monitor/chardev.h"
 #include "util/error.h"
 

@@ -9,7 +9,7 @@
 #ifndef QMIG_MONITOR_MONITOR_STDIO_H
 #define QMIG_MONITOR_MONITOR_STDIO_H
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 
 /* Runs until `quit` or end of input; returns the process exit status
  * (1 if a piped command failed, else 0). */

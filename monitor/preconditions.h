@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "util/error.h"
 
 enum {

@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "migration/transport.h"
-#include "migration/vm.h"
+#include "machine/vm.h"
 #include "monitor/fd_registry.h"
 #include "monitor/qmp_json.h"
 #include "util/error.h"

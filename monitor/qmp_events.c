@@ -35,7 +35,7 @@ static void event_from_vm(void *opaque, const struct vm_event *ev)
 		break;
 	case VM_EVENT_MIGRATION:
 		name = "MIGRATION";
-		data = json_pack("{s:s}", "status", mig_status_name(ev->status));
+		data = json_pack("{s:s}", "status", ev->status);
 		break;
 	case VM_EVENT_MIGRATION_PASS:
 		name = "MIGRATION_PASS";

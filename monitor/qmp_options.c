@@ -166,7 +166,7 @@ json_t *qmp_query_migrate_parameters(struct qmp_session *s, json_t *args,
 				     struct error **errp)
 {
 	struct mig_options snap;
-	mig_options_snapshot(&s->vm->options, &snap);
+	mig_options_snapshot(s->vm->options, &snap);
 	json_t *v = qmp_options_parameters_json(&snap);
 	mig_options_release(&snap);
 	return v;
@@ -202,7 +202,7 @@ json_t *qmp_migrate_set_parameters(struct qmp_session *s, json_t *args,
 	struct mig_param_update update;
 	mig_param_update_init(&update);
 	bool ok = params_from_json(args, &update, errp) &&
-		  mig_options_apply_params(&s->vm->options, &update, errp);
+		  mig_options_apply_params(s->vm->options, &update, errp);
 	mig_param_update_release(&update);
 	return ok ? json_object() : NULL;
 }
@@ -213,7 +213,7 @@ json_t *qmp_query_migrate_capabilities(struct qmp_session *s, json_t *args,
 				       struct error **errp)
 {
 	struct mig_options snap;
-	mig_options_snapshot(&s->vm->options, &snap);
+	mig_options_snapshot(s->vm->options, &snap);
 	json_t *list = json_array();
 	for (int i = 0; i < MIG_CAP__COUNT; i++)
 		json_array_append_new(list,
@@ -301,7 +301,7 @@ json_t *qmp_migrate_set_capabilities(struct qmp_session *s, json_t *args,
 		update.set[cap] = true;
 		update.state[cap] = json_is_true(json_object_get(el, "state"));
 	}
-	if (!mig_options_apply_caps(&s->vm->options, &update, errp))
+	if (!mig_options_apply_caps(s->vm->options, &update, errp))
 		return NULL;
 	return json_object();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the layering docs/architecture.md promises, from the sources.
 
-Folders form a stack, util <- codec <- ram <- migration <- monitor <- qmig.c:
+Folders form a stack, util <- codec <- ram <- machine <- migration <- monitor <- qmig.c:
 a file may include its own folder and folders to its left, never one to its
 right.  And no two modules (a .c with its .h) may reach each other through
 their includes, inside a folder too: a cycle is where a change to one file
@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 
-LAYERS = ["util", "codec", "ram", "migration", "monitor"]
+LAYERS = ["util", "codec", "ram", "machine", "migration", "monitor"]
 
 
 def layer(path):

@@ -20,7 +20,7 @@ check "no banned libc functions" "$hits"
 # 2. Library code does not read the environment: what changes a migration
 #    is a migration parameter, test-only settings come from qmig.c's main().
 #    The one exception: readline's history file under $HOME.
-lib=$(printf '%s\n' $srcs | grep -E '^(util|ram|migration|monitor)/' || true)
+lib=$(printf '%s\n' $srcs | grep -E '^(util|codec|ram|machine|migration|monitor)/' || true)
 hits=$(grep -n 'getenv(' $lib 2>/dev/null |
 	grep -v '^monitor/monitor_stdio\.c:.*getenv("HOME")' || true)
 check "no getenv() in library code" "$hits"
@@ -53,4 +53,12 @@ if command -v python3 > /dev/null; then
 else
 	n=$((n + 1))
 	echo "ok $n - # SKIP include layers: no python3"
+fi
+
+# 5. No function over 80 lines (tests/function_length.py says why).
+if command -v python3 > /dev/null; then
+	check "no function over 80 lines" "$(python3 tests/function_length.py 2>&1)"
+else
+	n=$((n + 1))
+	echo "ok $n - # SKIP function length: no python3"
 fi

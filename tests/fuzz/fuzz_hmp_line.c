@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "migration/options.h"
-#include "migration/machine.h"
+#include "migration/machine_setup.h"
 #include "monitor/line_reader.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
@@ -61,7 +61,7 @@ struct state {
 static struct state state_now(void)
 {
 	struct state st = {
-		.options_generation = mig_options_generation(&test_vm.options),
+		.options_generation = mig_options_generation(test_vm.options),
 		.runstate = test_vm.runstate,
 	};
 	return st;
@@ -86,7 +86,7 @@ static void run_line(struct monitor *mon, struct line_reader *lr)
 		    lr->line.len > LINE_READER_MAX_BYTES)
 			abort();
 		hmp_run_line(mon, lr->line.buf);
-		if (mon->failed && mig_options_generation(&test_vm.options) !=
+		if (mon->failed && mig_options_generation(test_vm.options) !=
 					   before.options_generation)
 			abort();
 	}
@@ -117,8 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 	/* Every input from the same start: defaults, guest running. */
-	mig_options_release(&test_vm.options);
-	mig_options_init(&test_vm.options);
+	mig_options_release(test_vm.options);
+	mig_options_init(test_vm.options);
 	test_vm.runstate = RUNSTATE_RUNNING;
 	atomic_store(&test_vm.guest_running, true);
 

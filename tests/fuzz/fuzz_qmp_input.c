@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/machine.h"
+#include "migration/machine_setup.h"
 #include "monitor/qmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -176,15 +176,35 @@ def test_expected_downtime_not_zero_while_pages_remain(spawn, tmp_path):
     """With compress, a pass over the seed workload's 4 MiB went into the
     pool at once: the bitmap was empty until the next sync, and `expected
     downtime` read 0 ms with 4096 kbytes remaining.  It is now taken after
-    the sync the decision makes, so 0 ms means the rest fits in 1 ms."""
+    the sync the decision makes, so 0 ms means the rest fits in 1 ms.
+
+    The premise is a workload that re-dirties its area between syncs.  A
+    workload thread starved by the four compress threads on a loaded
+    2-core machine can leave a pass with nothing dirty, and then the
+    migration rightly converges before the figures could be sampled: that
+    attempt proves nothing either way and a fresh pair tries again."""
+    for attempt in range(3):
+        bad = expected_downtime_samples(spawn, tmp_path, attempt)
+        if bad is not None:
+            break
+    else:
+        pytest.fail("in 3 attempts the seed workload never kept its area "
+                    "dirty for 4 passes")
+    assert not bad, "expected downtime 0 ms with RAM remaining: %r" % bad
+
+
+def expected_downtime_samples(spawn, tmp_path, attempt):
+    """The (expected, remaining) samples of one migration where expected
+    downtime read 0 ms with at least 1 MiB remaining; None if it left
+    precopy before 4 dirty syncs."""
     uri = "tcp:127.0.0.1:%d" % free_port()
-    dst = spawn(["-m", "32M", "-S", "-incoming", "defer"], name="dst")
+    dst = spawn(["-m", "32M", "-S", "-incoming", "defer"], name="dst%d" % attempt)
     assert dst.hmp("migrate_set_capability compress on") == ""
     assert dst.hmp("migrate_incoming " + uri) == ""
-    src = spawn(["-m", "32M", "-workload", "seed,area=4M"], name="src")
+    src = spawn(["-m", "32M", "-workload", "seed,area=4M"], name="src%d" % attempt)
     # The workload has written its area before the migration starts, or
     # the migration of an all-zero guest could be over at once.
-    page = str(tmp_path / "page0")
+    page = str(tmp_path / ("page0-%d" % attempt))
 
     def seeded():
         src.pmemsave(page, 4096)
@@ -203,9 +223,17 @@ def test_expected_downtime_not_zero_while_pages_remain(spawn, tmp_path):
               "migrate_set_capability pause-before-switchover on"]:
         assert src.hmp(c) == "", c
     assert src.hmp("migrate -d " + uri) == ""
-    # several passes over the area
-    poll(lambda: int(info(src).get("dirty sync count", "0")) >= 4, 60, 0.05,
-         "4 dirty syncs")
+
+    # several passes over the area, or an early convergence
+    def passes_or_left():
+        v = info(src)
+        if v["Migration status"] not in ("setup", "active"):
+            return "left"
+        return int(v.get("dirty sync count", "0")) >= 4 and "passes"
+    if poll(passes_or_left, 60, 0.05, "4 dirty syncs") == "left":
+        src.close()
+        dst.close()
+        return None
     bad = []
     taken = 0
     for _ in range(60):
@@ -220,4 +248,4 @@ def test_expected_downtime_not_zero_while_pages_remain(spawn, tmp_path):
             bad.append((expected, v["remaining ram"]))
         time.sleep(0.05)
     print("%d samples in precopy" % taken)
-    assert not bad, "expected downtime 0 ms with RAM remaining: %r" % bad
+    return bad

@@ -49,7 +49,7 @@ static void record_event(void *opaque, const struct vm_event *ev)
 		snprintf(word, sizeof(word), "RESUME");
 		break;
 	case VM_EVENT_MIGRATION:
-		snprintf(word, sizeof(word), "%s", mig_status_name(ev->status));
+		snprintf(word, sizeof(word), "%s", ev->status);
 		break;
 	case VM_EVENT_MIGRATION_PASS:
 		snprintf(word, sizeof(word), "pass:%llu",
@@ -84,7 +84,7 @@ void test_source_release(struct test_source *s)
 void test_source_cap(struct test_source *s, const char *name, bool on)
 {
 	struct error *err = NULL;
-	if (!mig_options_set_cap_hmp(&s->vm.options, name, on, &err))
+	if (!mig_options_set_cap_hmp(s->vm.options, name, on, &err))
 		fail_msg("%s: %s", name, err->msg);
 }
 
@@ -92,7 +92,7 @@ void test_source_param(struct test_source *s, const char *name,
 		       const char *value)
 {
 	struct error *err = NULL;
-	if (!mig_options_set_param_hmp(&s->vm.options, name, value, false,
+	if (!mig_options_set_param_hmp(s->vm.options, name, value, false,
 				       &err))
 		fail_msg("%s %s: %s", name, value, err->msg);
 }

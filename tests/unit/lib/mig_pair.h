@@ -22,7 +22,7 @@
 
 #include "migration/migration.h"
 #include "migration/savevm.h"
-#include "migration/machine.h"
+#include "migration/machine_setup.h"
 #include "tests/unit/lib/test_ram.h"
 #include "util/error.h"
 

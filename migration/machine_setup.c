@@ -1,11 +1,17 @@
-#include "migration/machine.h"
+#include "migration/machine_setup.h"
+
+#include <stdlib.h>
 
 #include "migration/migration.h"
+#include "migration/options.h"
+#include "util/xalloc.h"
 
 int machine_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 {
 	if (vm_init(vm, ram_bytes, errp) < 0)
 		return -1;
+	vm->options = xcalloc(1, sizeof(*vm->options));
+	mig_options_init(vm->options);
 	vm->outgoing = migration_new();
 	return 0;
 }
@@ -16,5 +22,8 @@ void machine_release(struct vm *vm)
 	 * the RAM that vm_release unmaps. */
 	migration_free(vm->outgoing);
 	vm->outgoing = NULL;
+	mig_options_release(vm->options);
+	free(vm->options);
+	vm->options = NULL;
 	vm_release(vm);
 }

@@ -1,4 +1,4 @@
-#include "migration/vm.h"
+#include "machine/vm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,6 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 		return -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->changed, NULL);
-	mig_options_init(&vm->options);
 	vm->runstate = RUNSTATE_PAUSED;
 	vm->autostart = true;
 	vm->clock_offset_ns = -clock_now_ns();
@@ -39,7 +38,6 @@ void vm_release(struct vm *vm)
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_stop(&vm->workloads[i]);
 	free(vm->workloads);
-	mig_options_release(&vm->options);
 	guest_ram_release(&vm->ram);
 	free(vm->name);
 	pthread_mutex_destroy(&vm->lock);

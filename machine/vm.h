@@ -1,20 +1,20 @@
 /*
  * The virtual machine qmig plays: its RAM, the workloads that write it,
- * its run state, the migration options, and the outgoing and incoming
- * migrations.  One big lock (QEMU's BQL) guards the run state and the
+ * its run state and events.  The migration state it carries (options,
+ * outgoing and incoming migrations) is only pointed to here: migration/
+ * reads the machine, the machine does not know the engine
+ * (migration/machine_setup.c attaches it).  One big lock (QEMU's BQL) guards the run state and the
  * migration states; monitors take it for every command, the migration
  * threads only around state changes, never across I/O.
  */
-#ifndef QMIG_MIGRATION_VM_H
-#define QMIG_MIGRATION_VM_H
+#ifndef QMIG_MACHINE_VM_H
+#define QMIG_MACHINE_VM_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "migration/mig_status.h"
-#include "migration/options.h"
 #include "ram/guest_ram.h"
 #include "ram/workload.h"
 
@@ -31,8 +31,9 @@ enum runstate {
 
 const char *runstate_name(enum runstate state);
 
-struct migration;  /* migration/migration.h */
-struct incoming;   /* migration/incoming.h */
+struct mig_options; /* migration/options.h */
+struct migration;   /* migration/migration.h */
+struct incoming;    /* migration/incoming.h */
 
 /* What happened, as the engine knows it; the QMP layer turns it into
  * QEMU's event name and data. */
@@ -45,8 +46,8 @@ enum vm_event_kind {
 
 struct vm_event {
 	enum vm_event_kind kind;
-	enum mig_status status;
-	uint64_t pass;
+	const char *status; /* MIGRATION: QEMU's MigrationStatus name */
+	uint64_t pass;      /* MIGRATION_PASS */
 };
 
 /* Receives events with vm->lock held (QMP delivers them). */
@@ -65,8 +66,8 @@ struct vm {
 	struct guest_ram ram;      /* fixed after vm_init */
 	struct workload *workloads;
 	size_t nworkloads;
-	struct mig_options options; /* has its own lock */
-	struct migration *outgoing; /* attached by machine_init */
+	struct mig_options *options; /* has its own lock; by machine_init */
+	struct migration *outgoing;  /* attached by machine_init */
 	struct incoming *incoming;  /* NULL unless -incoming was given */
 	int64_t clock_offset_ns;    /* for the timer device section */
 
@@ -78,8 +79,8 @@ struct vm {
 	atomic_int monitor_connections;
 };
 
-/* The bare machine: RAM, run state and options, no migration attached
- * (migration/machine.h builds the whole one). */
+/* The bare machine: RAM and run state, no migration state attached
+ * (migration/machine_setup.h builds the whole one). */
 int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp);
 void vm_release(struct vm *vm);
 
