@@ -210,7 +210,8 @@ static bool resolve_names(struct monitor *mon, const struct hmp_command *cmd,
 /* The leading "-d", also grouped as "-di"; returns where the other
  * arguments start, or NULL after reporting. */
 static const char *parse_flags(struct monitor *mon,
-			       const struct hmp_command *cmd, const char *p,
+			       const struct hmp_command *cmd,
+			       const char *help_name, const char *p,
 			       struct hmp_values *v)
 {
 	bool takes_flags = false;
@@ -227,7 +228,7 @@ static const char *parse_flags(struct monitor *mon,
 				    cmd->args[i].flag == *p)
 					found = i;
 			if (found < 0) {
-				monitor_usage_error(mon, cmd->name,
+				monitor_usage_error(mon, help_name,
 						    "%s: unsupported option -%c",
 						    cmd->name, *p);
 				return NULL;
@@ -239,11 +240,13 @@ static const char *parse_flags(struct monitor *mon,
 
 /* One integer expression; returns what follows, or NULL after reporting. */
 static const char *parse_int(struct monitor *mon, const char *name,
-			     const char *p, int64_t *out)
+			     const char *help_name, const char *p,
+			     int64_t *out)
 {
 	p = skip_spaces(p);
 	if (!*p) {
-		monitor_usage_error(mon, name, "%s: integer expected", name);
+		monitor_usage_error(mon, help_name, "%s: integer expected",
+				    name);
 		return NULL;
 	}
 	struct expr e = { .p = p };
@@ -251,18 +254,18 @@ static const char *parse_int(struct monitor *mon, const char *name,
 	if (!e.error)
 		return e.p;
 	if (e.bad)
-		monitor_usage_error(mon, name, "invalid char '%c' in expression",
-				    e.bad);
+		monitor_usage_error(mon, help_name,
+				    "invalid char '%c' in expression", e.bad);
 	else
-		monitor_usage_error(mon, name, "%s", e.error);
+		monitor_usage_error(mon, help_name, "%s", e.error);
 	return NULL;
 }
 
 /* Argument i of cmd from p; returns what follows, or NULL after
  * reporting.  Words go to owned[i], which the caller frees. */
 static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
-			     int i, const char *p, struct hmp_values *v,
-			     char **owned)
+			     const char *help_name, int i, const char *p,
+			     struct hmp_values *v, char **owned)
 {
 	const struct hmp_arg *a = &cmd->args[i];
 	const char *name = cmd->name;
@@ -278,8 +281,8 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		if (!next) {
 			if (a->type == HMP_ARG_OPT_STR)
 				return p;
-			monitor_usage_error(mon, name, "%s: string expected",
-					    name);
+			monitor_usage_error(mon, help_name,
+					    "%s: string expected", name);
 			return NULL;
 		}
 		owned[i] = word;
@@ -289,30 +292,37 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		next = get_word(p, &word);
 		if (!next || (strcmp(word, "on") && strcmp(word, "off"))) {
 			free(word);
-			monitor_usage_error(mon, name, "Expected 'on' or 'off'");
+			monitor_usage_error(mon, help_name,
+					    "Expected 'on' or 'off'");
 			return NULL;
 		}
 		v->on[i] = !strcmp(word, "on");
 		free(word);
 		return next;
 	case HMP_ARG_INT:
-		return parse_int(mon, name, p, &v->num[i]);
+		return parse_int(mon, name, help_name, p, &v->num[i]);
 	}
 	return NULL;
 }
 
-/* Fills v from the text after the command name; false after reporting. */
+/*
+ * Fills v from the text after the command name; false after reporting.
+ * Errors start with the row's name and point to `help HELP_NAME`, which
+ * for an info sub-command is "info NAME" (QEMU 7.2: `status: extraneous
+ * characters ...` then `Try "help info status" ...`).
+ */
 static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
-		       const char *p, struct hmp_values *v, char **owned)
+		       const char *help_name, const char *p,
+		       struct hmp_values *v, char **owned)
 {
 	if (cmd->args[0].name)
-		p = parse_flags(mon, cmd, p, v);
+		p = parse_flags(mon, cmd, help_name, p, v);
 	for (int i = 0; p && cmd->args[i].name; i++)
-		p = parse_arg(mon, cmd, i, p, v, owned);
+		p = parse_arg(mon, cmd, help_name, i, p, v, owned);
 	if (!p)
 		return false;
 	if (*skip_spaces(p)) {
-		monitor_usage_error(mon, cmd->name,
+		monitor_usage_error(mon, help_name,
 				    "%s: extraneous characters at the end of line",
 				    cmd->name);
 		return false;
@@ -334,7 +344,7 @@ static void run_command(struct monitor *mon, const struct hmp_command *cmd,
 	memset(&v, 0, sizeof(v));
 	char *owned[HMP_MAX_ARGS] = { 0 };
 	struct error *err = NULL;
-	if (!parse_args(mon, cmd, rest, &v, owned)) {
+	if (!parse_args(mon, cmd, full_name, rest, &v, owned)) {
 		/* reported */
 	} else if (mon->allow && !mon->allow(mon->allow_opaque, full_name)) {
 		monitor_usage_error(mon, NULL, "unknown command: '%s'", typed);
