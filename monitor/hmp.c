@@ -416,7 +416,40 @@ static void complete_from_table(const struct hmp_command *table,
 			add(opaque, c->name);
 }
 
-static void complete_value(enum hmp_completion kind, const char *word,
+static void complete_on_off(const char *word,
+			    void (*add)(void *, const char *), void *opaque)
+{
+	size_t n = strlen(word);
+	if (!strncmp("on", word, n))
+		add(opaque, "on");
+	if (!strncmp("off", word, n))
+		add(opaque, "off");
+}
+
+/* The values of parameter `name` (as typed, underscores allowed as the
+ * setter allows them); numbers, sizes and strings complete to nothing. */
+static void complete_param_value(const char *name, const char *word,
+				 void (*add)(void *, const char *),
+				 void *opaque)
+{
+	int i = name ? mig_param_lookup(name, true) : -1;
+	if (i < 0)
+		return;
+	const struct mig_param_info *p = &mig_param_table[i];
+	if (p->hmp_syntax == MIG_HMP_BOOL) {
+		complete_on_off(word, add, opaque);
+	} else if (p->hmp_syntax == MIG_HMP_ENUM) {
+		size_t n = strlen(word);
+		for (const char *const *e = p->enum_names; *e; e++)
+			if (!strncmp(*e, word, n))
+				add(opaque, *e);
+	}
+}
+
+/* Candidates for a value of kind; prev is the positional word before it
+ * (NULL if none). */
+static void complete_value(enum hmp_completion kind, const char *prev,
+			   const char *word,
 			   void (*add)(void *, const char *), void *opaque)
 {
 	size_t n = strlen(word);
@@ -435,10 +468,10 @@ static void complete_value(enum hmp_completion kind, const char *word,
 				add(opaque, mig_param_table[i].name);
 		break;
 	case HMP_COMPLETE_ON_OFF:
-		if (!strncmp("on", word, n))
-			add(opaque, "on");
-		if (!strncmp("off", word, n))
-			add(opaque, "off");
+		complete_on_off(word, add, opaque);
+		break;
+	case HMP_COMPLETE_PARAM_VALUE:
+		complete_param_value(prev, word, add, opaque);
 		break;
 	case HMP_COMPLETE_STATUS:
 		for (int i = 0; i < MIG_STATUS__COUNT; i++)
@@ -495,16 +528,20 @@ void hmp_complete(const char *line, const char *word,
 	for (int i = 0; cmd->args[i].name; i++)
 		takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
 	int argi = 0;
+	const char *prev = NULL;
 	for (int i = 1; i < nwords; i++)
-		if (!(takes_flags && words[i][0] == '-'))
+		if (!(takes_flags && words[i][0] == '-')) {
 			argi++;
+			prev = words[i];
+		}
 	if (takes_flags && word[0] == '-')
 		goto out;
 	for (int i = 0, pos = 0; cmd->args[i].name; i++) {
 		if (cmd->args[i].type == HMP_ARG_FLAG)
 			continue;
 		if (pos++ == argi) {
-			complete_value(cmd->args[i].complete, word, add, opaque);
+			complete_value(cmd->args[i].complete, prev, word, add,
+				       opaque);
 			break;
 		}
 	}

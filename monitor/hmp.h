@@ -32,6 +32,8 @@ enum hmp_completion {
 	HMP_COMPLETE_ON_OFF,
 	HMP_COMPLETE_STATUS,      /* migrate_continue's state */
 	HMP_COMPLETE_FILE,
+	HMP_COMPLETE_PARAM_VALUE, /* the value of the parameter named by the
+				   * word before: on/off or the enum's names */
 };
 
 struct hmp_arg {

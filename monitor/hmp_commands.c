@@ -486,7 +486,7 @@ const struct hmp_command hmp_commands[] = {
 	  .handler = hmp_migrate_set_capability },
 	{ .name = "migrate_set_parameter",
 	  .args = { { "parameter", HMP_ARG_STR, 0, HMP_COMPLETE_PARAMETER },
-		    { "value", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
+		    { "value", HMP_ARG_STR, 0, HMP_COMPLETE_PARAM_VALUE } },
 	  .params = "parameter value",
 	  .help = "Set the parameter for migration",
 	  .doc = "Any time, also during a migration. Value syntax and error "

@@ -29,6 +29,8 @@ static const char *const completion_names[] = {
 	[HMP_COMPLETE_ON_OFF] = "`on`, `off`",
 	[HMP_COMPLETE_STATUS] = "migration states",
 	[HMP_COMPLETE_FILE] = "",
+	[HMP_COMPLETE_PARAM_VALUE] = "`on`, `off` for a boolean parameter, "
+				     "the names of an enumeration",
 };
 
 static const char *const syntax_names[] = {
