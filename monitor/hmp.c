@@ -239,16 +239,10 @@ static const char *parse_flags(struct monitor *mon,
 }
 
 /* One integer expression; returns what follows, or NULL after reporting. */
-static const char *parse_int(struct monitor *mon, const char *name,
-			     const char *help_name, const char *p,
-			     int64_t *out)
+static const char *parse_int(struct monitor *mon, const char *help_name,
+			     const char *p, int64_t *out)
 {
-	p = skip_spaces(p);
-	if (!*p) {
-		monitor_usage_error(mon, help_name, "%s: integer expected",
-				    name);
-		return NULL;
-	}
+	/* (nothing at all is "unexpected end of expression", as QEMU) */
 	struct expr e = { .p = p };
 	*out = expr_sum(&e);
 	if (!e.error)
@@ -259,6 +253,63 @@ static const char *parse_int(struct monitor *mon, const char *name,
 	else
 		monitor_usage_error(mon, help_name, "%s", e.error);
 	return NULL;
+}
+
+/*
+ * xp's `/fmt` ([COUNT][FORMAT][SIZE] letters in any order, or nothing):
+ * what is absent is the session's last format and size, which this
+ * updates at once, before the rest of the line is parsed (as QEMU).
+ * Returns what follows, or NULL after reporting.
+ */
+static const char *parse_format(struct monitor *mon, const char *help_name,
+				const char *p, struct hmp_format *f)
+{
+	p = skip_spaces(p);
+	if (*p != '/') {
+		f->count = 1;
+		f->format = mon->last_format;
+		f->size = f->format == 'i' ? -1 : mon->last_size;
+		return p;
+	}
+	p++;
+	f->count = 1;
+	if (isdigit((unsigned char)*p)) {
+		char *end;
+		f->count = (int)strtoul(p, &end, 10);
+		p = end;
+	}
+	int format = -1, size = -1;
+	for (;; p++) {
+		if (strchr("oduxic", *p) && *p)
+			format = *p;
+		else if (*p == 'b')
+			size = 1;
+		else if (*p == 'h')
+			size = 2;
+		else if (*p == 'w')
+			size = 4;
+		else if (*p == 'g' || *p == 'L')
+			size = 8;
+		else
+			break;
+	}
+	if (*p && !isspace((unsigned char)*p)) {
+		monitor_usage_error(mon, help_name,
+				    "invalid char in format: '%c'", *p);
+		return NULL;
+	}
+	if (format < 0)
+		format = mon->last_format;
+	if (format != 'i') {
+		/* for 'i' an absent size stays -1 */
+		if (size < 0)
+			size = mon->last_size;
+		mon->last_size = size;
+	}
+	mon->last_format = (char)format;
+	f->format = (char)format;
+	f->size = size;
+	return p;
 }
 
 /* Argument i of cmd from p; returns what follows, or NULL after
@@ -300,7 +351,18 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		free(word);
 		return next;
 	case HMP_ARG_INT:
-		return parse_int(mon, name, help_name, p, &v->num[i]);
+		return parse_int(mon, help_name, p, &v->num[i]);
+	case HMP_ARG_INT32:
+		next = parse_int(mon, help_name, p, &v->num[i]);
+		if (next && (uint64_t)v->num[i] > UINT32_MAX) {
+			monitor_usage_error(mon, help_name,
+					    "'%s' has failed: integer is for 32-bit values",
+					    name);
+			return NULL;
+		}
+		return next;
+	case HMP_ARG_FORMAT:
+		return parse_format(mon, help_name, p, &v->fmt);
 	}
 	return NULL;
 }
@@ -553,6 +615,9 @@ out:
 void hmp_run_line(struct monitor *mon, const char *line)
 {
 	mon->failed = false;
+	/* Kept before it runs, as QEMU's readline: `info history` shows
+	 * itself. */
+	monitor_history_add(mon, line);
 	pthread_mutex_lock(&mon->vm->lock);
 	hmp_dispatch(mon, line);
 	pthread_mutex_unlock(&mon->vm->lock);

@@ -19,6 +19,8 @@ static const char *const arg_type_names[] = {
 	[HMP_ARG_INT] = "integer expression",
 	[HMP_ARG_FLAG] = "flag",
 	[HMP_ARG_CAPABILITY] = "capability name",
+	[HMP_ARG_INT32] = "integer expression (32 bits)",
+	[HMP_ARG_FORMAT] = "optional `/COUNT FORMAT SIZE` (`/4x`, `/2g`, `/8c`)",
 };
 
 static const char *const completion_names[] = {

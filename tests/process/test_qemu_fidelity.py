@@ -2,7 +2,14 @@
 to both, the same answer expected (skipped without QEMU, as the interop
 tests)."""
 
+import re
+import shutil
+import socket
+
 import pytest
+
+from harness import free_port
+from qmp_helpers import QMPClient
 
 
 def same_answers(qmig, qemu, lines):
@@ -25,3 +32,114 @@ def test_info_subcommand_errors_point_to_help_info(spawn, spawn_qemu, line):
     assert out.endswith('Try "help info %s" for more information\n' % line.split()[1])
     help_line = out.splitlines()[1].split('"')[1]
     assert qmig.hmp(help_line).startswith("info %s " % line.split()[1])
+
+
+def migrated_pair(spawn, spawn_qemu, tmp_path, fixture_image):
+    """A QEMU 7.2 whose RAM is a fixture image, migrated into a qmig:
+    two machines with the same 16 MiB of non-zero RAM."""
+    ram = tmp_path / "qemu-ram.img"
+    shutil.copyfile(fixture_image("plain"), ram)
+    qemu = spawn_qemu(name="qsrc", ram_mib=16, ram_file=ram)
+    port = free_port()
+    qmig = spawn(["-m", "16M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    assert qemu.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
+    assert qemu.migration_status() == "completed", qemu.info_migrate()
+    qmig.wait_status("completed", 30)
+    return qmig, qemu
+
+
+# The same lines in the same order on both, since a format or size left
+# out is the last one given: the dumps cover every format and size, counts
+# over a line, the end of RAM, and the parser's errors.
+MEMORY_LINES = [
+    "xp 0", "xp /4x 0x1000", "xp /8b 0x2000", "xp /3 0x2001", "xp /2h 0x3000",
+    "xp /2g 0x1010", "xp /5wx 0x4000", "xp /6d 0x5000", "xp /3u 0x5000",
+    "xp /4o 0x5000", "xp /4go 0x5000", "xp /2gd 0x5000", "xp /2hd 0x1000",
+    "xp /16c 0xfffff0", "xp /20c 0x1000", "xp /2c 0x5000", "xp /1bc 0x1000",
+    "xp /40x 0x1000", "xp /0x 0",
+    "xp /4x 0xfffff8", "xp /2x 0xfffff8", "xp /x 0x1000000", "xp /2x -8",
+    "xp /3i 0", "xp 0x100", "xp /x 0x100", "xp /s 0", "xp /-1x 0", "xp", "xp /4x",
+    "xp 0 1", "xp 0x 1",
+    "sum 0 4096", "sum 0x1000 0x10000", "sum 0xfffff0 0x20", "sum 0xfffff0 0x19",
+    "sum 0x1000000 16",
+    "sum 0xffffffff 2", "sum 0x80000000 1", "sum -1 2", "sum 0", "sum",
+    "memsave 0 4096 m.bin", "memsave 0 1", "memsave", "memsave 0 0x100000000 m.bin",
+    "system_reset 1", "info version 1", "info ramblock", "info ramblock x",
+]
+
+
+def test_memory_commands_as_qemu(spawn, spawn_qemu, tmp_path, fixture_image):
+    qmig, qemu = migrated_pair(spawn, spawn_qemu, tmp_path, fixture_image)
+    assert "0x00000000 0x00000000 0x00000000 0x00000000" not in qemu.hmp("xp /4x 0x1000"), \
+        "the fixture's RAM should not be zero there"
+    for line in MEMORY_LINES:
+        assert qmig.hmp(line) == qemu.hmp(line), line
+
+
+def test_info_history_as_qemu(spawn, spawn_qemu):
+    qmig = spawn(["-m", "16M"])
+    qemu = spawn_qemu()
+    lines = ["info status", "info name", "  info status", "info status",
+             "info nosuch", "help info history"]
+    for line in lines:
+        qmig.hmp(line)
+        qemu.hmp(line)
+    out = qmig.hmp("info history")
+    assert out == qemu.hmp("info history")
+    # a repeated line moves to the end; the asking line is in it
+    assert out.splitlines()[-2:] == ["4: 'help info history'", "5: 'info history'"]
+    # 64 lines at most, the oldest dropped
+    for i in range(70):
+        qmig.hmp("info name %d" % i)
+        qemu.hmp("info name %d" % i)
+    out = qmig.hmp("info history")
+    assert out == qemu.hmp("info history")
+    assert len(out.splitlines()) == 64
+
+
+def test_system_reset_as_qemu(spawn, spawn_qemu, tmp_path):
+    qmp_path = str(tmp_path / "qmig.qmp")
+    qmig = spawn(["-m", "16M", "-qmp", "unix:%s,server=on,wait=off" % qmp_path])
+    qemu = spawn_qemu()
+    q = QMPClient(qmp_path)
+    q.ok("qmp_capabilities")
+    for side in (qmig, qemu):
+        assert side.hmp("system_reset") == ""
+        assert side.vm_status() == "running"
+        assert side.hmp("stop") == ""
+        assert side.hmp("system_reset") == ""
+        assert side.vm_status() == "paused (prelaunch)"
+        assert side.hmp("cont") == ""
+        assert side.vm_status() == "running"
+    ev = q.wait_event("RESET")
+    assert ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}
+    q.close()
+
+
+def test_info_version_and_chardev(spawn, qmig_bin, tmp_path):
+    """`info chardev` names the port a `-monitor tcp:...:0` got, and that
+    port is a monitor."""
+    qmp_path = str(tmp_path / "q.qmp")
+    qmig = spawn(["-m", "16M", "-monitor", "tcp:127.0.0.1:0,server=on,wait=off",
+                  "-qmp", "unix:%s,server=on,wait=off" % qmp_path])
+    out = qmig.hmp("info chardev")
+    m = re.search(r"^compat_monitor\d+: filename=tcp:127\.0\.0\.1:(\d+),server=on$", out, re.M)
+    assert m and m.group(1) != "0", out
+    assert "compat_monitor0: filename=unix:%s,server=on\n" % qmp_path in out
+    assert re.search(r"^compat_monitor\d+: filename=unix:%s,server=on$"
+                     % re.escape(qmig.sock_path), out, re.M), out
+    with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=10) as s:
+        banner = b""
+        while not banner.endswith(b"(qmig) "):
+            chunk = s.recv(4096)
+            assert chunk, banner
+            banner += chunk
+    q = QMPClient(qmp_path)
+    q.ok("qmp_capabilities")
+    v = q.ok("query-version")
+    assert qmig.hmp("info version") == "%d.%d.%d%s\n" % (
+        v["qemu"]["major"], v["qemu"]["minor"], v["qemu"]["micro"], v["package"])
+    # query-chardev lists the same devices
+    assert sorted("%s: filename=%s" % (c["label"], c["filename"])
+                  for c in q.ok("query-chardev")) == sorted(out.splitlines())
+    q.close()

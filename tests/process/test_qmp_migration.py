@@ -283,9 +283,13 @@ def test_misc_commands(tmp_path):
                                                 "major": 7}
         assert q.ok("query-block") == []
         chardevs = q.ok("query-chardev")
+        # every monitor's device, as QEMU lists them (HMP's too)
         assert chardevs == [{"frontend-open": True, "filename":
                              "unix:%s,server=on" % vm.qmp_path,
-                             "label": "compat_monitor0"}]
+                             "label": "compat_monitor0"},
+                            {"frontend-open": True, "filename":
+                             "unix:%s,server=on" % vm.hmp_path,
+                             "label": "compat_monitor1"}]
         assert q.ok("qom-list", {"path": "/machine/peripheral"}) == [
             {"name": "type", "type": "string"}]
         r = q.cmd("qom-list", {"path": "/nowhere"})
