@@ -467,13 +467,6 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	struct migration *m = vm->outgoing;
 	if (!migrate_prepare(vm, req, errp))
 		return false;
-	struct transport_addr addr;
-	if (!transport_parse(req->uri, &addr, errp))
-		return false;
-	if (!transport_check_fd_name(&addr, req->fds, errp)) {
-		transport_addr_release(&addr);
-		return false;
-	}
 
 	if (m->thread_joinable) {
 		/* The previous run has finished (not running); reap it. */
@@ -481,7 +474,6 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 		m->thread_joinable = false;
 	}
 	transport_addr_release(&m->addr);
-	m->addr = addr;
 	m->fds = req->fds ? *req->fds : (struct transport_fd_names){ 0 };
 	free(m->error_desc);
 	m->error_desc = NULL;
@@ -491,6 +483,24 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	m->start_ms = clock_now_ms();
 	m->setup_time_ms = m->total_time_ms = m->downtime_ms = 0;
 	set_status_locked(vm, MIG_STATUS_SETUP);
+	/*
+	 * A URI that does not parse fails the migration it started, as in
+	 * QEMU 7.2: `setup` then `failed`, with the error as error-desc,
+	 * except for an unknown scheme, which QEMU leaves without one.
+	 */
+	struct transport_addr addr;
+	struct error *uri_err = NULL;
+	if (!transport_parse(req->uri, &addr, &uri_err) ||
+	    !transport_check_fd_name(&addr, req->fds, &uri_err)) {
+		transport_addr_release(&addr);
+		if (transport_scheme_known(req->uri))
+			m->error_desc = xstrdup(uri_err->msg);
+		set_status_locked(vm, MIG_STATUS_FAILED);
+		error_propagate(errp, uri_err);
+		return false;
+	}
+
+	m->addr = addr;
 
 	struct mig_run *r = xcalloc(1, sizeof(*r));
 	r->vm = vm;
