@@ -2,12 +2,14 @@
 to both, the same answer expected (skipped without QEMU, as the interop
 tests)."""
 
+import os
 import re
 import shutil
 import socket
 
 import pytest
 
+from conftest import FIXTURES
 from harness import free_port
 from qmp_helpers import QMPClient
 
@@ -143,3 +145,103 @@ def test_info_version_and_chardev(spawn, qmig_bin, tmp_path):
     assert sorted("%s: filename=%s" % (c["label"], c["filename"])
                   for c in q.ok("query-chardev")) == sorted(out.splitlines())
     q.close()
+
+
+BAD_URIS = ["tcp:127.0.0.1", "tcp:localhost:", "tcp::", "tcp:[::1]", "unix:", "unix",
+            "nosuch:x"]
+
+
+@pytest.mark.parametrize("uri", BAD_URIS)
+def test_bad_uri_fails_the_migration_as_qemu(spawn, spawn_qemu, uri):
+    """A URI that does not parse is this line's error and a failed
+    migration that `info migrate` shows, with the error as QEMU words it
+    (none for an unknown scheme)."""
+    qmig = spawn(["-m", "16M"])
+    qemu = spawn_qemu()
+    out = qemu.hmp("migrate " + uri)
+    assert out.startswith("Error: ")
+    assert qmig.hmp("migrate " + uri) == out
+    assert qmig.info_migrate() == qemu.info_migrate()
+    assert qmig.migration_status().startswith("failed")
+
+
+def test_bad_uri_events_as_qemu(spawn, spawn_qemu, tmp_path):
+    """QMP: the error, `setup` then `failed` events, and query-migrate."""
+    paths = {"qmig": str(tmp_path / "qmig.qmp"), "qemu": "qemu.qmp"}
+    spawn(["-m", "16M", "-qmp", "unix:%s,server=on,wait=off" % paths["qmig"]])
+    spawn_qemu(extra=["-qmp", "unix:qemu.qmp,server=on,wait=off"])
+    seen = {}
+    for who, path in (("qmig", paths["qmig"]), ("qemu", str(tmp_path / paths["qemu"]))):
+        q = QMPClient(path)
+        q.ok("qmp_capabilities")
+        q.ok("migrate-set-capabilities",
+             {"capabilities": [{"capability": "events", "state": True}]})
+        got = []
+        for uri in ("tcp:127.0.0.1", "unix:", "bogus", "fd:nosuch"):
+            got.append(q.err("migrate", {"uri": uri}))
+            got.append(q.wait_event("MIGRATION", {"status": "setup"})["data"])
+            got.append(q.wait_event("MIGRATION", {"status": "failed"})["data"])
+            got.append(q.ok("query-migrate"))
+        seen[who] = got
+        q.close()
+    assert seen["qmig"] == seen["qemu"]
+
+
+def plain_stream_cuts():
+    """Where to cut QEMU's own stream: inside every field of the header,
+    the configuration, the ram START section (block list, footer), a PART
+    section's id and records, the timer and globalstate sections (each
+    field, the footer's byte and id) and before EOF."""
+    with open(os.path.join(FIXTURES, "plain.stream"), "rb") as f:
+        data = f.read()
+    t = data.index(b"\x04\x00\x00\x00\x00\x05timer")
+    g = data.index(b"\x04\x00\x00\x00\x04\x0bglobalstate")
+    head = [2, 4, 6, 8, 9, 12, 13, 16, 17, 18, 20, 22, 25, 26, 30, 32, 34, 40, 42, 44,
+            46, 50, 51, 54, 58, 62, 63, 65, 67, 68, 70, 72, 80, 1000]
+    tail = [t, t + 2, t + 6, t + 12, t + 20, t + 28, t + 36, t + 42, t + 44,
+            g + 26, g + 40, g + 129, g + 131, g + 134]
+    return data, head + tail
+
+
+STREAM, CUTS = plain_stream_cuts()
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_truncated_streams_as_qemu(spawn, spawn_qemu, tmp_path, cut):
+    """QEMU 7.2 reads past the end of a stream as zeros and looks at the
+    file only at some points, so a cut stream gets a message that depends
+    on where it was cut; a qmig destination prints the same lines (with
+    its own prefix) and exits 1.  (An empty stream is left out: over
+    exec: QEMU waits in inmigrate for ever; see docs/usage.md.)"""
+    with open(tmp_path / "cut.stream", "wb") as f:
+        f.write(STREAM[:cut])
+    ram = tmp_path / "ram.img"
+    with open(ram, "wb") as f:
+        f.truncate(16 << 20)
+    q = spawn_qemu(ram_file=ram, incoming="exec:cat cut.stream", connect=False)
+    assert q.wait_exit(30) == 1
+    want = q.stderr().replace("qemu-system-x86_64: ", "qmig: ")
+    d = spawn(["-m", "16M", "-incoming", "exec:cat cut.stream"], connect=False)
+    assert d.wait_exit(30) == 1
+    assert d.stderr() == want
+
+
+def test_empty_stream_as_qemu(spawn, spawn_qemu, tmp_path):
+    """A source that connects and sends nothing: QEMU 7.2 over tcp: says
+    `Not a migration stream`; so does qmig, on every transport."""
+    errs = []
+    for who in ("qemu", "qmig"):
+        port = free_port()
+        uri = "tcp:127.0.0.1:%d" % port
+        if who == "qemu":
+            ram = tmp_path / "ram.img"
+            with open(ram, "wb") as f:
+                f.truncate(16 << 20)
+            p = spawn_qemu(ram_file=ram, incoming=uri)
+        else:
+            p = spawn(["-m", "16M", "-incoming", uri])
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
+        assert p.wait_exit(30) == 1
+        errs.append(p.stderr().replace("qemu-system-x86_64: ", "qmig: "))
+    assert errs[0] == errs[1] == ("qmig: Not a migration stream\n"
+                                  "qmig: load of migration failed: Invalid argument\n")
