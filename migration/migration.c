@@ -70,6 +70,9 @@ struct mig_run {
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 	bool rp_on;                 /* return-path capability: rp runs */
+	/* The run state the switch-over stopped: what globalstate sends
+	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
+	enum runstate stopped_from;
 	struct rp_reader rp;
 };
 
@@ -223,6 +226,7 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	struct migration *m = r->m;
 	pthread_mutex_lock(&vm->lock);
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
+	r->stopped_from = vm->runstate;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
 	if (mig_options_cap(&vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
@@ -239,13 +243,13 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 }
 
 /* The END section, the devices, EOF: everything that is left. */
-static void send_rest(struct mig_run *r, bool was_running)
+static void send_rest(struct mig_run *r)
 {
 	savevm_put_section_part(r->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
 	ram_save_complete(&r->rs, r->f);
 	announce_passes(r);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
-	savevm_put_devices(r->f, was_running ? "running" : "paused",
+	savevm_put_devices(r->f, runstate_name(r->stopped_from),
 			   r->vm->clock_offset_ns);
 	qemu_file_flush(r->f);
 }
@@ -382,7 +386,7 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	*vm_stopped = true;
 	if (!stop_for_switch_over(r, was_running))
 		return;
-	send_rest(r, *was_running);
+	send_rest(r);
 	/* Completed only once the destination confirms it loaded
 	 * everything (return-path). */
 	if (r->rp_on && !qemu_file_error(r->f))

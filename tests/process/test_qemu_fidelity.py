@@ -245,3 +245,118 @@ def test_empty_stream_as_qemu(spawn, spawn_qemu, tmp_path):
         errs.append(p.stderr().replace("qemu-system-x86_64: ", "qmig: "))
     assert errs[0] == errs[1] == ("qmig: Not a migration stream\n"
                                   "qmig: load of migration failed: Invalid argument\n")
+
+
+def zero_ram(tmp_path, name="ram.img", mib=16):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.truncate(mib << 20)
+    return path
+
+
+def destination(who, spawn, spawn_qemu, tmp_path, extra=()):
+    """A destination waiting with -incoming defer and a QMP socket: (the
+    process, its negotiated QMP client)."""
+    if who == "qemu":
+        p = spawn_qemu(name="qdst", ram_file=zero_ram(tmp_path, "qdst.img"), incoming="defer",
+                       extra=["-qmp", "unix:qdst.qmp,server=on,wait=off"] + list(extra))
+        path = str(tmp_path / "qdst.qmp")
+    else:
+        path = str(tmp_path / "dst.qmp")
+        p = spawn(["-m", "16M", "-incoming", "defer", "-qmp",
+                   "unix:%s,server=on,wait=off" % path] + list(extra), name="dst")
+    q = QMPClient(path)
+    q.ok("qmp_capabilities")
+    return p, q
+
+
+def event_words(q, until):
+    """The events so far, as words ("MIGRATION setup", "RESUME"), up to
+    and with the first one in until."""
+    words = []
+    while True:
+        if not q.events:
+            q.sock.settimeout(q.timeout)
+            msg = q.read_message()
+            assert "event" in msg, msg
+            q.events.append(msg)
+        ev = q.events.pop(0)
+        w = ev["event"]
+        if w == "MIGRATION":
+            w += " " + ev["data"]["status"]
+        words.append(w)
+        if w in until:
+            return words
+
+
+@pytest.mark.parametrize("events", [False, True], ids=["no-events-cap", "events-cap"])
+def test_destination_events_as_qemu(spawn, spawn_qemu, tmp_path, events):
+    """An auto-starting destination: QEMU 7.2 announces `setup` on
+    migrate-incoming even without the events capability, and sends RESUME
+    before `completed`."""
+    seen = {}
+    for who in ("qemu", "qmig"):
+        p, q = destination(who, spawn, spawn_qemu, tmp_path)
+        if events:
+            q.ok("migrate-set-capabilities",
+                 {"capabilities": [{"capability": "events", "state": True}]})
+        port = free_port()
+        q.ok("migrate-incoming", {"uri": "tcp:127.0.0.1:%d" % port})
+        src = spawn(["-m", "16M"], name="src-" + who)
+        assert src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
+        assert src.migration_status() == "completed"
+        seen[who] = event_words(q, {"MIGRATION completed", "RESUME"} if events else {"RESUME"})
+        if events and seen[who][-1] != "MIGRATION completed":
+            seen[who] += event_words(q, {"MIGRATION completed"})
+        q.close()
+        p.close()
+    assert seen["qmig"] == seen["qemu"]
+    want = ["MIGRATION setup", "MIGRATION active", "RESUME", "MIGRATION completed"]
+    assert seen["qmig"] == (want if events else ["MIGRATION setup", "RESUME"])
+
+
+@pytest.mark.parametrize("pair", ["qemu-qemu", "qmig-qemu", "qemu-qmig", "qmig-qmig"])
+def test_prelaunch_source_destination_ends_prelaunch(spawn, spawn_qemu, tmp_path, pair):
+    """A source started with -S (never run) sends `prelaunch` in its
+    globalstate, and its destination ends `paused (prelaunch)`, as QEMU
+    7.2 to QEMU 7.2."""
+    s_who, d_who = pair.split("-")
+    port = free_port()
+    uri = "tcp:127.0.0.1:%d" % port
+    if d_who == "qemu":
+        dst = spawn_qemu(name="qdst", ram_file=zero_ram(tmp_path, "qdst.img"), incoming=uri)
+    else:
+        dst = spawn(["-m", "16M", "-incoming", uri], name="dst")
+    if s_who == "qemu":
+        src = spawn_qemu(name="qsrc", ram_file=zero_ram(tmp_path, "qsrc.img"), extra=["-S"])
+    else:
+        src = spawn(["-m", "16M", "-S"], name="src")
+    assert src.vm_status() == "paused (prelaunch)"
+    assert src.hmp("migrate " + uri, timeout=60) == ""
+    assert src.migration_status() == "completed", src.info_migrate()
+    dst.wait_status("completed", 30)
+    assert dst.vm_status() == "paused (prelaunch)"
+
+
+def test_downtime_bytes_as_qemu(spawn, spawn_qemu, tmp_path):
+    """An idle guest: nothing is left for the switch-over, and QEMU 7.2's
+    source reports downtime-bytes 0 and no `downtime ram` line."""
+    got = {}
+    for who in ("qemu", "qmig"):
+        port = free_port()
+        dst = spawn(["-m", "16M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst-" + who)
+        path = str(tmp_path / ("%s-src.qmp" % who))
+        if who == "qemu":
+            src = spawn_qemu(name="qsrc", ram_file=zero_ram(tmp_path, "qsrc.img"),
+                             extra=["-qmp", "unix:%s,server=on,wait=off" % path])
+        else:
+            src = spawn(["-m", "16M", "-qmp", "unix:%s,server=on,wait=off" % path], name="src")
+        assert src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
+        assert src.migration_status() == "completed"
+        q = QMPClient(path)
+        q.ok("qmp_capabilities")
+        got[who] = (q.ok("query-migrate")["ram"]["downtime-bytes"],
+                    "downtime ram:" in src.info_migrate())
+        q.close()
+        dst.close()
+    assert got["qmig"] == got["qemu"] == (0, False)
