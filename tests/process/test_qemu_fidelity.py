@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 
 import pytest
 
 from conftest import FIXTURES
 from harness import free_port
 from qmp_helpers import QMPClient
+from timing import scaled
 
 
 def same_answers(qmig, qemu, lines):
@@ -360,3 +362,51 @@ def test_downtime_bytes_as_qemu(spawn, spawn_qemu, tmp_path):
         q.close()
         dst.close()
     assert got["qmig"] == got["qemu"] == (0, False)
+
+
+MEM_ARGS = ["4k", "12k", "5k", "2049k", "1k", "1b", "16385b", "1.5k", "0.5M", "1.5M", "1",
+            "16", "8191", "16M", "16m", "4097M", "128M,maxmem=256M",
+            "size=64M,slots=2,maxmem=1G", "64M,maxmem=64M", "64M,slots=0,maxmem=1G",
+            "16M,size=32M", "0.5", "1e3", "-1", "abc", "16MB", "size=", "16E", "17E",
+            "100000000000000000000", "16M,foo=1", "64M,slots=2", "64M,maxmem=32M",
+            "1G,maxmem=1G,slots=1", "64M,slots=x,maxmem=1G", "64M,maxmem=1x", "1T", "15E"]
+
+
+def qemu_ram(qemu_bin, tmp_path, arg):
+    r = subprocess.run([qemu_bin, "-M", "none", "-m", arg, "-display", "none", "-nodefaults",
+                        "-monitor", "stdio"], input="info memory_size_summary\nquit\n",
+                       capture_output=True, text=True, timeout=scaled(60), cwd=str(tmp_path))
+    m = re.search(r"base memory: (\d+)", r.stdout)
+    return (int(m.group(1)) if m else None), r.returncode, \
+        r.stderr.replace("qemu-system-x86_64: ", "qmig: ")
+
+
+def qmig_ram(qmig_bin, tmp_path, arg):
+    r = subprocess.run([qmig_bin, "-m", arg, "-monitor", "stdio"], input="info ramblock\n",
+                       capture_output=True, text=True, timeout=scaled(60), cwd=str(tmp_path))
+    m = re.search(r"^ +ram +4 KiB +0x0+ 0x([0-9a-f]+) ", r.stdout, re.M)
+    return (int(m.group(1), 16) if m else None), r.returncode, r.stderr
+
+
+@pytest.mark.parametrize("arg", MEM_ARGS)
+def test_memory_option_as_qemu(qemu_bin, qmig_bin, tmp_path, arg):
+    """-m: the same size (rounded up to 8 KiB, MiB without a suffix) or
+    the same refusal, line for line, as QEMU 7.2 -M none."""
+    q_size, q_rc, q_err = qemu_ram(qemu_bin, tmp_path, arg)
+    m_size, m_rc, m_err = qmig_ram(qmig_bin, tmp_path, arg)
+    if q_size is None:
+        assert q_rc == 1 and m_rc == 1 and m_size is None
+        assert m_err == q_err
+    else:
+        assert m_size == q_size, (m_err, q_err)
+        assert m_rc == 0 and m_err == ""
+
+
+@pytest.mark.parametrize("arg", ["0", "", "maxmem=1G"])
+def test_memory_option_without_ram(qemu_bin, qmig_bin, tmp_path, arg):
+    """QEMU 7.2 -M none runs without RAM then; qmig, whose machine is its
+    RAM, refuses (docs/usage.md)."""
+    assert qemu_ram(qemu_bin, tmp_path, arg)[0] == 0
+    size, rc, err = qmig_ram(qmig_bin, tmp_path, arg)
+    assert (size, rc) == (None, 1)
+    assert err == "qmig: -m %s: qmig needs some RAM: a machine without a RAM block is not supported\n" % arg
