@@ -18,7 +18,7 @@
 #include "monitor/monitor_stdio.h"
 #include "monitor/qmp.h"
 #include "monitor/qmp_cmdline.h"
-#include "util/size_parse.h"
+#include "ram/ram_size.h"
 #include "util/xalloc.h"
 
 #define MAX_LIST 16
@@ -46,7 +46,9 @@ static void usage(FILE *out)
 		"Usage: qmig [options]\n"
 		"Plays one QEMU 7.2 (machine 'none') in a live RAM migration.\n"
 		"\n"
-		"  -m SIZE            guest RAM (suffixes k, M, G; default unit M; default 128M)\n"
+		"  -m [size=]SIZE[,slots=N][,maxmem=SIZE]\n"
+		"                     guest RAM as QEMU reads it (suffixes k, M, G...;\n"
+		"                     MiB without one; rounded up to 8k; default 128M)\n"
 		"  -M none, -machine none\n"
 		"                     the machine (qmig has only 'none')\n"
 		"  -monitor DEV       HMP monitor: stdio, unix:PATH,server=on,wait=off,\n"
@@ -113,15 +115,14 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			strbuf_release(&sb);
 			exit(fflush(stdout) ? 1 : 0);
 		} else if (!strcmp(opt, "-m")) {
+			/* QEMU 7.2's reading and words (ram/ram_size.h);
+			 * it exits 1, hint lines unprefixed. */
 			const char *v = need_arg(argc, argv, &i);
-			if (!strncmp(v, "size=", 5))
-				v += 5;
-			uint64_t bytes;
-			if (size_parse_mib(v, NULL, &bytes) < 0 || !bytes ||
-			    bytes % GUEST_PAGE_SIZE)
-				die_usage("invalid RAM size '%s' (a multiple of 4k, e.g. 512M or 1G)",
-					  v);
-			cl->ram_bytes = bytes;
+			struct error *err = NULL;
+			if (ram_size_parse(v, &cl->ram_bytes, &err) < 0) {
+				fprintf(stderr, "qmig: %s\n", err->msg);
+				exit(1);
+			}
 		} else if (!strcmp(opt, "-M") || !strcmp(opt, "-machine")) {
 			const char *v = need_arg(argc, argv, &i);
 			if (strcmp(v, "none") && strcmp(v, "type=none"))
@@ -259,7 +260,7 @@ static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 		struct chardev_spec spec;
 		if (!chardev_spec_parse(dev, &spec, errp))
 			return false;
-		bool ok = monitor_socket_start(vm, &spec, errp);
+		bool ok = monitor_socket_start(vm, &spec, NULL, errp);
 		chardev_spec_release(&spec);
 		if (!ok)
 			return false;

@@ -40,6 +40,10 @@ void vm_release(struct vm *vm)
 	free(vm->workloads);
 	guest_ram_release(&vm->ram);
 	free(vm->name);
+	for (int i = 0; i < vm->nchardevs; i++) {
+		free(vm->chardevs[i].label);
+		free(vm->chardevs[i].filename);
+	}
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->changed);
 }
@@ -68,6 +72,17 @@ void vm_emit_event_locked(struct vm *vm, const struct vm_event *event)
 {
 	if (vm->event_fn)
 		vm->event_fn(vm->event_opaque, event);
+}
+
+void vm_system_reset_locked(struct vm *vm)
+{
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESET });
+	if (vm->runstate != RUNSTATE_RUNNING &&
+	    vm->runstate != RUNSTATE_INMIGRATE &&
+	    vm->runstate != RUNSTATE_FINISH_MIGRATE) {
+		vm->runstate = RUNSTATE_PRELAUNCH;
+		pthread_cond_broadcast(&vm->changed);
+	}
 }
 
 void vm_stop_locked(struct vm *vm, enum runstate new_state)
@@ -115,4 +130,22 @@ void vm_start_locked(struct vm *vm)
 		workload_resume(&vm->workloads[i]);
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });
 	pthread_cond_broadcast(&vm->changed);
+}
+
+void vm_add_chardev_locked(struct vm *vm, const char *label,
+			   const char *filename)
+{
+	if (vm->nchardevs == VM_MAX_CHARDEVS)
+		return;
+	vm->chardevs[vm->nchardevs].label = xstrdup(label);
+	vm->chardevs[vm->nchardevs].filename = xstrdup(filename);
+	vm->nchardevs++;
+}
+
+int vm_compat_monitors_locked(const struct vm *vm)
+{
+	int n = 0;
+	for (int i = 0; i < vm->nchardevs; i++)
+		n += !strncmp(vm->chardevs[i].label, "compat_monitor", 14);
+	return n;
 }

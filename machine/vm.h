@@ -42,6 +42,7 @@ enum vm_event_kind {
 	VM_EVENT_RESUME,
 	VM_EVENT_MIGRATION,       /* .status: either direction's new state */
 	VM_EVENT_MIGRATION_PASS,  /* .pass: the dirty sync count */
+	VM_EVENT_RESET,           /* a monitor's system_reset */
 };
 
 struct vm_event {
@@ -49,6 +50,19 @@ struct vm_event {
 	const char *status; /* MIGRATION: QEMU's MigrationStatus name */
 	uint64_t pass;      /* MIGRATION_PASS */
 };
+
+/*
+ * A monitor's character device, as `info chardev` and query-chardev list
+ * it: -chardev's id or QEMU's "compat_monitorN", and QEMU's filename
+ * ("unix:PATH,server=on", "tcp:HOST:PORT,server=on" with the port the
+ * socket got, "stdio").
+ */
+struct vm_chardev {
+	char *label;
+	char *filename;
+};
+
+#define VM_MAX_CHARDEVS 64
 
 /* Receives events with vm->lock held (QMP delivers them). */
 typedef void (*vm_event_fn)(void *opaque, const struct vm_event *event);
@@ -74,6 +88,9 @@ struct vm {
 	vm_event_fn event_fn;       /* may be NULL */
 	void *event_opaque;
 	bool quit_requested;        /* `quit`: main() exits */
+	/* The monitors' character devices, in the order they started. */
+	struct vm_chardev chardevs[VM_MAX_CHARDEVS];
+	int nchardevs;
 	/* Monitor connections open now, HMP and QMP together (no lock:
 	 * monitor/monitor_socket.c's accept loops cap it). */
 	atomic_int monitor_connections;
@@ -100,5 +117,21 @@ bool vm_is_running_locked(const struct vm *vm);
 void vm_user_stop_locked(struct vm *vm);
 bool vm_user_cont_locked(struct vm *vm, struct error **errp);
 void vm_emit_event_locked(struct vm *vm, const struct vm_event *event);
+
+/*
+ * The monitors' system_reset (held lock).  The machine has no CPU, no
+ * ROM and no device whose state a reset restores, and QEMU keeps RAM
+ * across a reset, so what remains is QEMU's visible part: the RESET
+ * event, and a VM that is not running (nor migrating in or out) becomes
+ * `prelaunch`, as QEMU's main loop does after a reset.
+ */
+void vm_system_reset_locked(struct vm *vm);
+
+/* Records a monitor's character device (held lock); past
+ * VM_MAX_CHARDEVS the device works but is not listed. */
+void vm_add_chardev_locked(struct vm *vm, const char *label,
+			   const char *filename);
+/* How many "compat_monitorN" labels there are: the next N. */
+int vm_compat_monitors_locked(const struct vm *vm);
 
 #endif

@@ -124,8 +124,8 @@ static void *incoming_thread(void *opaque)
 		fail_and_exit(vm, err, -ret);
 
 	pthread_mutex_lock(&vm->lock);
-	set_status_locked(vm, MIG_STATUS_COMPLETED);
-	/* As QEMU: run if the source ran (or sent no state) and no -S. */
+	/* As QEMU: run if the source ran (or sent no state) and no -S; the
+	 * run state is set, and RESUME sent, before `completed`. */
 	bool source_ran = !result.has_globalstate ||
 			  !strcmp(result.runstate, "running");
 	if (vm->autostart && source_ran) {
@@ -137,6 +137,7 @@ static void *incoming_thread(void *opaque)
 					: RUNSTATE_PAUSED;
 		pthread_cond_broadcast(&vm->changed);
 	}
+	set_status_locked(vm, MIG_STATUS_COMPLETED);
 	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }
@@ -173,7 +174,12 @@ bool incoming_start(struct vm *vm, const char *uri,
 	in->started = true;
 	if (addr.kind == TRANSPORT_TCP || addr.kind == TRANSPORT_UNIX)
 		in->socket_address = transport_addr_describe(&addr);
-	set_status_locked(vm, MIG_STATUS_SETUP);
+	/* QEMU 7.2 announces this one even without the events capability. */
+	in->status = MIG_STATUS_SETUP;
+	vm_emit_event_locked(vm, &(struct vm_event){
+		.kind = VM_EVENT_MIGRATION,
+		.status = mig_status_name(MIG_STATUS_SETUP) });
+	pthread_cond_broadcast(&vm->changed);
 	if (!thread_start(&in->thread, incoming_thread, vm, "incoming", errp)) {
 		close(in->listen_fd);
 		in->listen_fd = -1;

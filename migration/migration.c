@@ -71,6 +71,9 @@ struct mig_run {
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 	bool rp_on;                 /* return-path capability: rp runs */
+	/* The run state the switch-over stopped: what globalstate sends
+	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
+	enum runstate stopped_from;
 	struct rp_reader rp;
 };
 
@@ -224,6 +227,7 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	struct migration *m = r->m;
 	pthread_mutex_lock(&vm->lock);
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
+	r->stopped_from = vm->runstate;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
 	if (mig_options_cap(vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
@@ -240,13 +244,13 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 }
 
 /* The END section, the devices, EOF: everything that is left. */
-static void send_rest(struct mig_run *r, bool was_running)
+static void send_rest(struct mig_run *r)
 {
 	savevm_put_section_part(r->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
 	ram_save_complete(&r->rs, r->f);
 	announce_passes(r);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
-	savevm_put_devices(r->f, was_running ? "running" : "paused",
+	savevm_put_devices(r->f, runstate_name(r->stopped_from),
 			   r->vm->clock_offset_ns);
 	qemu_file_flush(r->f);
 }
@@ -383,7 +387,7 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	*vm_stopped = true;
 	if (!stop_for_switch_over(r, was_running))
 		return;
-	send_rest(r, *was_running);
+	send_rest(r);
 	/* Completed only once the destination confirms it loaded
 	 * everything (return-path). */
 	if (r->rp_on && !qemu_file_error(r->f))
@@ -468,13 +472,6 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	struct migration *m = vm->outgoing;
 	if (!migrate_prepare(vm, req, errp))
 		return false;
-	struct transport_addr addr;
-	if (!transport_parse(req->uri, &addr, errp))
-		return false;
-	if (!transport_check_fd_name(&addr, req->fds, errp)) {
-		transport_addr_release(&addr);
-		return false;
-	}
 
 	if (m->thread_joinable) {
 		/* The previous run has finished (not running); reap it. */
@@ -482,7 +479,6 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 		m->thread_joinable = false;
 	}
 	transport_addr_release(&m->addr);
-	m->addr = addr;
 	m->fds = req->fds ? *req->fds : (struct transport_fd_names){ 0 };
 	free(m->error_desc);
 	m->error_desc = NULL;
@@ -492,6 +488,24 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	m->start_ms = clock_now_ms();
 	m->setup_time_ms = m->total_time_ms = m->downtime_ms = 0;
 	set_status_locked(vm, MIG_STATUS_SETUP);
+	/*
+	 * A URI that does not parse fails the migration it started, as in
+	 * QEMU 7.2: `setup` then `failed`, with the error as error-desc,
+	 * except for an unknown scheme, which QEMU leaves without one.
+	 */
+	struct transport_addr addr;
+	struct error *uri_err = NULL;
+	if (!transport_parse(req->uri, &addr, &uri_err) ||
+	    !transport_check_fd_name(&addr, req->fds, &uri_err)) {
+		transport_addr_release(&addr);
+		if (transport_scheme_known(req->uri))
+			m->error_desc = xstrdup(uri_err->msg);
+		set_status_locked(vm, MIG_STATUS_FAILED);
+		error_propagate(errp, uri_err);
+		return false;
+	}
+
+	m->addr = addr;
 
 	struct mig_run *r = xcalloc(1, sizeof(*r));
 	r->vm = vm;

@@ -209,19 +209,22 @@ uint8_t qemu_get_u8(struct qemu_file *f)
 	return v;
 }
 
+/*
+ * A number cut short keeps the bytes that came, the missing ones 0, as
+ * QEMU reads byte by byte: its messages then quote that value ("read
+ * 0x0 expected 0x2").
+ */
 uint16_t qemu_get_be16(struct qemu_file *f)
 {
 	uint8_t b[2] = { 0 };
-	if (!qemu_get_buffer(f, b, sizeof(b)))
-		return 0;
+	(void)qemu_get_buffer(f, b, sizeof(b));
 	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
 uint32_t qemu_get_be32(struct qemu_file *f)
 {
 	uint8_t b[4] = { 0 };
-	if (!qemu_get_buffer(f, b, sizeof(b)))
-		return 0;
+	(void)qemu_get_buffer(f, b, sizeof(b));
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	       (uint32_t)b[2] << 8 | b[3];
 }
@@ -235,10 +238,7 @@ uint64_t qemu_get_be64(struct qemu_file *f)
 bool qemu_get_string8(struct qemu_file *f, char dst[WIRE_STRING8_BUF])
 {
 	uint8_t len = qemu_get_u8(f);
-	if (!qemu_get_buffer(f, (uint8_t *)dst, len)) {
-		dst[0] = '\0';
-		return false;
-	}
-	dst[len] = '\0';
-	return true;
+	/* cut short: what came ("Unknown ramblock \"r\"", as QEMU) */
+	memset(dst, 0, (size_t)len + 1);
+	return qemu_get_buffer(f, (uint8_t *)dst, len);
 }

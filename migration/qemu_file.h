@@ -61,7 +61,8 @@ uint32_t qemu_get_be32(struct qemu_file *f);
 uint64_t qemu_get_be64(struct qemu_file *f);
 /* Reads exactly len bytes; on EOF or error sets the error (EIO at EOF). */
 bool qemu_get_buffer(struct qemu_file *f, uint8_t *dst, size_t len);
-/* Reads a string8 into dst, NUL-terminated. */
+/* Reads a string8 into dst, NUL-terminated (cut short: the bytes that
+ * came). */
 bool qemu_get_string8(struct qemu_file *f, char dst[WIRE_STRING8_BUF]);
 /* Discards len bytes. */
 bool qemu_skip(struct qemu_file *f, size_t len);

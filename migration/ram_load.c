@@ -55,13 +55,14 @@ static int load_block_list(struct ram_load *rl, struct qemu_file *f,
 			   uint64_t total, struct error **errp)
 {
 	/* As QEMU: the total only says when the list ends; entries are
-	 * subtracted from it (a wrong total reads past the list). */
+	 * subtracted from it (a wrong total reads past the list).  A list
+	 * cut short is judged on what came, as QEMU judges it ("Unknown
+	 * ramblock \"r\"", "Size mismatch: ram: 0x0"); the caller looks at
+	 * the file after it. */
 	while (total) {
 		char name[WIRE_STRING8_BUF];
 		qemu_get_string8(f, name);
 		uint64_t len = qemu_get_be64(f);
-		if (qemu_file_error(f))
-			return stream_error(f, errp);
 		if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
 			error_setf_code(errp, EINVAL,
 					"Unknown ramblock \"%s\", cannot accept migration",
@@ -82,11 +83,10 @@ static int load_block_list(struct ram_load *rl, struct qemu_file *f,
 static int load_xbzrle(struct ram_load *rl, struct qemu_file *f,
 		       uint8_t *page, uint64_t offset, struct error **errp)
 {
+	/* (a header cut short reads 0: "wrong compression!", as QEMU) */
 	uint8_t encoding = qemu_get_u8(f);
 	uint16_t len = qemu_get_be16(f);
 	const char *why = NULL;
-	if (qemu_file_error(f))
-		return stream_error(f, errp);
 	if (encoding != RAM_XBZRLE_ENCODING)
 		why = "wrong compression!";
 	else if (len > XBZRLE_PAGE_SIZE)
@@ -152,10 +152,9 @@ static int check_block(struct ram_load *rl, struct qemu_file *f,
 		       uint64_t flags, uint64_t addr, struct error **errp)
 {
 	if (!(flags & RAM_FLAG_CONTINUE)) {
+		/* a name cut short is looked up as it came, as QEMU */
 		char name[WIRE_STRING8_BUF];
 		qemu_get_string8(f, name);
-		if (qemu_file_error(f))
-			return stream_error(f, errp);
 		if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
 			error_setf_code(errp, EINVAL, "Can't find block %s",
 					name);
@@ -235,10 +234,13 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 		     struct error **errp)
 {
+	/*
+	 * As QEMU 7.2's ram_load: a record is read and judged on what came
+	 * (a header cut short reads 0: "Unknown combination of migration
+	 * flags: 0x0"), and the file is looked at once the record is done.
+	 */
 	for (;;) {
 		uint64_t header = qemu_get_be64(f);
-		if (qemu_file_error(f))
-			return stream_error(f, errp);
 		uint64_t flags = header & RAM_FLAG_MASK;
 		uint64_t addr = header & ~RAM_FLAG_MASK;
 
@@ -246,6 +248,8 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			int ret = load_block_list(rl, f, addr, errp);
 			if (ret)
 				return ret;
+			if (qemu_file_error(f))
+				return stream_error(f, errp);
 			flags &= ~RAM_FLAG_MEM_SIZE;
 			if (!flags)
 				continue;
@@ -271,5 +275,7 @@ int ram_load_section(struct ram_load *rl, struct qemu_file *f,
 			ret = load_page_record(rl, f, kind, addr, errp);
 		if (ret)
 			return ret;
+		if (qemu_file_error(f))
+			return stream_error(f, errp);
 	}
 }

@@ -461,8 +461,14 @@ static void end_section_data(struct ram_save *rs, struct qemu_file *f)
 	uint64_t start = f->total_bytes;
 	if (rs->pool)
 		put_pool_payloads(rs, f, true);
+	/* QEMU 7.2 counts an iteration's EOS but not the END section's
+	 * (ram_save_complete adds none), so that downtime-bytes is 0 when
+	 * nothing was left to send at the switch-over. */
+	if (rs->last_stage)
+		count_since(rs, f, start);
 	qemu_put_be64(f, RAM_FLAG_EOS);
-	count_since(rs, f, start);
+	if (!rs->last_stage)
+		count_since(rs, f, start);
 	update_remaining(rs);
 }
 

@@ -143,21 +143,50 @@ static int cut_short(struct qemu_file *f, struct error **errp)
 	return -err;
 }
 
+/*
+ * After each field of a device section (vmstate) QEMU looks at the file
+ * and names the field that was cut: "Failed to load timer:unused".
+ */
+static int field_cut(struct load_ctx *c, const char *vmsd, const char *field,
+		     struct error **errp)
+{
+	int err = qemu_file_error(c->f);
+	if (!err)
+		return 0;
+	error_setf_code(errp, err, "Failed to load %s:%s", vmsd, field);
+	return -err;
+}
+
 static int load_timer(struct load_ctx *c, uint32_t version,
 		      struct error **errp)
 {
 	/* Values are accepted as they come: a -M none guest has no use for
 	 * them. v1 has no cpu_clock_offset. */
-	qemu_skip(c->f, version >= 2 ? 24 : 16);
-	return qemu_file_error(c->f) ? cut_short(c->f, errp) : 0;
+	int ret;
+	qemu_get_be64(c->f);
+	if ((ret = field_cut(c, "timer", "cpu_ticks_offset", errp)))
+		return ret;
+	qemu_skip(c->f, 8);
+	if ((ret = field_cut(c, "timer", "unused", errp)))
+		return ret;
+	if (version >= 2) {
+		qemu_get_be64(c->f);
+		if ((ret = field_cut(c, "timer", "cpu_clock_offset", errp)))
+			return ret;
+	}
+	return 0;
 }
 
 static int load_globalstate(struct load_ctx *c, struct error **errp)
 {
 	uint8_t buf[GLOBALSTATE_RUNSTATE_LEN];
+	int ret;
 	qemu_get_be32(c->f); /* size: not checked, as in QEMU */
-	if (!qemu_get_buffer(c->f, buf, sizeof(buf)))
-		return cut_short(c->f, errp);
+	if ((ret = field_cut(c, "globalstate", "size", errp)))
+		return ret;
+	qemu_get_buffer(c->f, buf, sizeof(buf));
+	if ((ret = field_cut(c, "globalstate", "runstate", errp)))
+		return ret;
 	char *name = c->result->runstate;
 	memcpy(name, buf, sizeof(buf));
 	name[GLOBALSTATE_RUNSTATE_LEN] = '\0';
@@ -170,20 +199,28 @@ static int load_globalstate(struct load_ctx *c, struct error **errp)
 	return 0;
 }
 
+/*
+ * QEMU 7.2's check_section_footer(): a cut before the footer's byte is
+ * named; the id is read without a look at the file, so one cut short is
+ * a mismatch with what came ("read 0x0"), and a match lets the next read
+ * find the cut.  Every failure here is EINVAL.
+ */
 static int check_footer(struct load_ctx *c, uint32_t id, const char *name,
 			struct error **errp)
 {
 	uint8_t type = qemu_get_u8(c->f);
-	if (qemu_file_error(c->f))
-		return cut_short(c->f, errp);
+	if (qemu_file_error(c->f)) {
+		error_setf_code(errp, EINVAL,
+				"check_section_footer: Read section footer failed: %d",
+				-qemu_file_error(c->f));
+		return -EINVAL;
+	}
 	if (type != QEMU_VM_SECTION_FOOTER) {
 		error_setf_code(errp, EINVAL, "Missing section footer for %s",
 				name);
 		return -EINVAL;
 	}
 	uint32_t read_id = qemu_get_be32(c->f);
-	if (qemu_file_error(c->f))
-		return cut_short(c->f, errp);
 	if (read_id != id) {
 		error_setf_code(errp, EINVAL,
 				"Mismatched section id in footer for %s - read 0x%x expected 0x%x",
@@ -210,13 +247,23 @@ static int load_body(struct load_ctx *c, enum handler h, uint32_t version,
 static int load_section_start(struct load_ctx *c, uint8_t type,
 			      struct error **errp)
 {
+	/* QEMU's checks and words for each piece that can be cut. */
 	uint32_t id = qemu_get_be32(c->f);
 	char name[WIRE_STRING8_BUF];
-	qemu_get_string8(c->f, name);
+	if (!qemu_get_string8(c->f, name) || !name[0]) {
+		error_setf_code(errp, EINVAL,
+				"Unable to read ID string for section %u", id);
+		return -EINVAL;
+	}
 	uint32_t instance = qemu_get_be32(c->f);
 	uint32_t version = qemu_get_be32(c->f);
-	if (qemu_file_error(c->f))
-		return cut_short(c->f, errp);
+	if (qemu_file_error(c->f)) {
+		int err = qemu_file_error(c->f);
+		error_setf_code(errp, err,
+				"qemu_loadvm_section_start_full: Failed to read instance/version ID: %d",
+				-err);
+		return -err;
+	}
 
 	int h = -1;
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(*handlers); i++)
@@ -265,8 +312,13 @@ static int load_section_start(struct load_ctx *c, uint8_t type,
 static int load_section_part(struct load_ctx *c, struct error **errp)
 {
 	uint32_t id = qemu_get_be32(c->f);
-	if (qemu_file_error(c->f))
-		return cut_short(c->f, errp);
+	if (qemu_file_error(c->f)) {
+		int err = qemu_file_error(c->f);
+		error_setf_code(errp, err,
+				"qemu_loadvm_section_part_end: Failed to read section ID: %d",
+				-err);
+		return -err;
+	}
 	for (unsigned i = 0; i < c->nsections; i++) {
 		if (c->sections[i].id != id)
 			continue;
@@ -287,23 +339,24 @@ static int load_section_part(struct load_ctx *c, struct error **errp)
 
 static int load_configuration(struct load_ctx *c, struct error **errp)
 {
+	/* A cut before the type byte reads 0: "missing", as QEMU. */
 	if (qemu_get_u8(c->f) != QEMU_VM_CONFIGURATION) {
-		if (qemu_file_error(c->f))
-			return cut_short(c->f, errp);
 		error_setf_code(errp, EINVAL, "Configuration section missing");
 		return -EINVAL;
 	}
 	uint32_t len = qemu_get_be32(c->f);
-	if (qemu_file_error(c->f))
-		return cut_short(c->f, errp);
+	int ret = field_cut(c, "configuration", "len", errp);
+	if (ret)
+		return ret;
 	if (len > WIRE_STRING8_MAX) {
 		error_setf_code(errp, EINVAL,
 				"Machine type name too long (%u bytes)", len);
 		return -EINVAL;
 	}
 	char name[WIRE_STRING8_BUF];
-	if (!qemu_get_buffer(c->f, (uint8_t *)name, len))
-		return cut_short(c->f, errp);
+	qemu_get_buffer(c->f, (uint8_t *)name, len);
+	if ((ret = field_cut(c, "configuration", "name", errp)))
+		return ret;
 	name[len] = '\0';
 	/* QEMU compares only the received length ("non" matches "none"). */
 	if (strncmp(name, SAVEVM_MACHINE_NAME, len) || strlen(name) != len) {
@@ -363,10 +416,10 @@ int savevm_load(struct qemu_file *f, struct ram_load *rl,
 			      .rp_fd = rp_fd };
 	memset(result, 0, sizeof(*result));
 
+	/* No look at the file here, as in QEMU: a stream cut (or empty)
+	 * before the end of the header is a wrong header. */
 	uint32_t magic = qemu_get_be32(f);
 	uint32_t version = qemu_get_be32(f);
-	if (qemu_file_error(f))
-		return cut_short(f, errp);
 	if (magic != QEMU_VM_FILE_MAGIC) {
 		error_setf_code(errp, EINVAL, "Not a migration stream");
 		return -EINVAL;

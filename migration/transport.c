@@ -20,27 +20,47 @@
 #include "util/xalloc.h"
 
 
+/* QEMU 7.2's inet_parse() readings and words for HOST:PORT. */
 static bool parse_host_port(const char *text, struct transport_addr *addr,
 			    struct error **errp)
 {
 	const char *colon;
+	if (text[0] == ':') {
+		/* no host: every address */
+		if (!text[1]) {
+			error_setf(errp, "error parsing port in address '%s'",
+				   text);
+			return false;
+		}
+		addr->host = xstrdup("");
+		addr->port = xstrdup(text + 1);
+		return true;
+	}
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
-		if (!close || close[1] != ':' || !close[2])
-			goto bad;
+		if (!close || close[1] != ':' || !close[2]) {
+			error_setf(errp, "error parsing IPv6 address '%s'",
+				   text);
+			return false;
+		}
 		addr->host = xstrndup(text + 1, (size_t)(close - text - 1));
 		addr->port = xstrdup(close + 2);
 		return true;
 	}
 	colon = strrchr(text, ':');
-	if (!colon || !colon[1] || strchr(text, ':') != colon)
-		goto bad;
+	if (!colon || !colon[1] || strchr(text, ':') != colon) {
+		error_setf(errp, "error parsing address '%s'", text);
+		return false;
+	}
 	addr->host = xstrndup(text, (size_t)(colon - text));
 	addr->port = xstrdup(colon + 1);
 	return true;
-bad:
-	error_setf(errp, "error parsing address '%s'", text);
-	return false;
+}
+
+bool transport_scheme_known(const char *uri)
+{
+	return !strncmp(uri, "tcp:", 4) || !strncmp(uri, "unix:", 5) ||
+	       !strncmp(uri, "exec:", 5) || !strncmp(uri, "fd:", 3);
 }
 
 bool transport_parse(const char *uri, struct transport_addr *addr,
@@ -52,6 +72,10 @@ bool transport_parse(const char *uri, struct transport_addr *addr,
 		return parse_host_port(uri + 4, addr, errp);
 	}
 	if (!strncmp(uri, "unix:", 5)) {
+		if (!uri[5]) {
+			error_setf(errp, "invalid Unix socket address");
+			return false;
+		}
 		addr->kind = TRANSPORT_UNIX;
 		addr->path = xstrdup(uri + 5);
 		return true;

@@ -57,6 +57,9 @@ bool transport_check_fd_name(const struct transport_addr *addr,
 
 /* QEMU's errors: "Parameter 'uri' expects a valid migration protocol",
  * "error parsing address '127.0.0.1'". */
+/* The URI starts with tcp:, unix:, exec: or fd:. */
+bool transport_scheme_known(const char *uri);
+
 bool transport_parse(const char *uri, struct transport_addr *addr,
 		     struct error **errp);
 void transport_addr_release(struct transport_addr *addr);

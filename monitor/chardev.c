@@ -15,6 +15,7 @@
 #include "monitor/chardev.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -110,6 +111,20 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp)
 	if (fd >= 0)
 		(void)listen(fd, 16);
 	return fd;
+}
+
+char *chardev_filename(const struct chardev_spec *spec, int listen_fd)
+{
+	if (spec->is_unix)
+		return xasprintf("unix:%s,server=on", spec->path);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	if (getsockname(listen_fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+			sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		return xasprintf("tcp:%s:%s,server=on", host, port);
+	return xasprintf("tcp:%s:%s,server=on", spec->host, spec->port);
 }
 
 struct listener {

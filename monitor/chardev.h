@@ -57,6 +57,13 @@ bool chardev_accept_start(struct vm *vm, int listen_fd,
 			  const char *what, const char *refusal,
 			  struct error **errp);
 
+/*
+ * QEMU's filename of a listening socket (info chardev, query-chardev):
+ * "unix:PATH,server=on", or "tcp:HOST:PORT,server=on" with the address
+ * the socket is bound to, so that a port 0 shows the port it got.
+ */
+char *chardev_filename(const struct chardev_spec *spec, int listen_fd);
+
 /* A session started by chardev_accept_start() has ended. */
 void chardev_session_end(struct vm *vm);
 

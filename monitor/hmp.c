@@ -210,7 +210,8 @@ static bool resolve_names(struct monitor *mon, const struct hmp_command *cmd,
 /* The leading "-d", also grouped as "-di"; returns where the other
  * arguments start, or NULL after reporting. */
 static const char *parse_flags(struct monitor *mon,
-			       const struct hmp_command *cmd, const char *p,
+			       const struct hmp_command *cmd,
+			       const char *help_name, const char *p,
 			       struct hmp_values *v)
 {
 	bool takes_flags = false;
@@ -227,7 +228,7 @@ static const char *parse_flags(struct monitor *mon,
 				    cmd->args[i].flag == *p)
 					found = i;
 			if (found < 0) {
-				monitor_usage_error(mon, cmd->name,
+				monitor_usage_error(mon, help_name,
 						    "%s: unsupported option -%c",
 						    cmd->name, *p);
 				return NULL;
@@ -238,31 +239,84 @@ static const char *parse_flags(struct monitor *mon,
 }
 
 /* One integer expression; returns what follows, or NULL after reporting. */
-static const char *parse_int(struct monitor *mon, const char *name,
+static const char *parse_int(struct monitor *mon, const char *help_name,
 			     const char *p, int64_t *out)
 {
-	p = skip_spaces(p);
-	if (!*p) {
-		monitor_usage_error(mon, name, "%s: integer expected", name);
-		return NULL;
-	}
+	/* (nothing at all is "unexpected end of expression", as QEMU) */
 	struct expr e = { .p = p };
 	*out = expr_sum(&e);
 	if (!e.error)
 		return e.p;
 	if (e.bad)
-		monitor_usage_error(mon, name, "invalid char '%c' in expression",
-				    e.bad);
+		monitor_usage_error(mon, help_name,
+				    "invalid char '%c' in expression", e.bad);
 	else
-		monitor_usage_error(mon, name, "%s", e.error);
+		monitor_usage_error(mon, help_name, "%s", e.error);
 	return NULL;
+}
+
+/*
+ * xp's `/fmt` ([COUNT][FORMAT][SIZE] letters in any order, or nothing):
+ * what is absent is the session's last format and size, which this
+ * updates at once, before the rest of the line is parsed (as QEMU).
+ * Returns what follows, or NULL after reporting.
+ */
+static const char *parse_format(struct monitor *mon, const char *help_name,
+				const char *p, struct hmp_format *f)
+{
+	p = skip_spaces(p);
+	if (*p != '/') {
+		f->count = 1;
+		f->format = mon->last_format;
+		f->size = f->format == 'i' ? -1 : mon->last_size;
+		return p;
+	}
+	p++;
+	f->count = 1;
+	if (isdigit((unsigned char)*p)) {
+		char *end;
+		f->count = (int)strtoul(p, &end, 10);
+		p = end;
+	}
+	int format = -1, size = -1;
+	for (;; p++) {
+		if (strchr("oduxic", *p) && *p)
+			format = *p;
+		else if (*p == 'b')
+			size = 1;
+		else if (*p == 'h')
+			size = 2;
+		else if (*p == 'w')
+			size = 4;
+		else if (*p == 'g' || *p == 'L')
+			size = 8;
+		else
+			break;
+	}
+	if (*p && !isspace((unsigned char)*p)) {
+		monitor_usage_error(mon, help_name,
+				    "invalid char in format: '%c'", *p);
+		return NULL;
+	}
+	if (format < 0)
+		format = mon->last_format;
+	if (format != 'i') {
+		/* for 'i' an absent size stays -1 */
+		if (size < 0)
+			size = mon->last_size;
+		mon->last_size = size;
+	}
+	mon->last_format = (char)format;
+	f->format = (char)format;
+	f->size = size;
+	return p;
 }
 
 /* Argument i of cmd from p; returns what follows, or NULL after
  * reporting.  Words go to owned[i], which the caller frees. */
 static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
-			     int i, const char *p, struct hmp_values *v,
-			     char **owned)
+			     const char *help_name, int i, const char *p,
+			     struct hmp_values *v, char **owned)
 {
 	const struct hmp_arg *a = &cmd->args[i];
 	const char *name = cmd->name;
@@ -278,8 +332,8 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		if (!next) {
 			if (a->type == HMP_ARG_OPT_STR)
 				return p;
-			monitor_usage_error(mon, name, "%s: string expected",
-					    name);
+			monitor_usage_error(mon, help_name,
+					    "%s: string expected", name);
 			return NULL;
 		}
 		owned[i] = word;
@@ -289,30 +343,48 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		next = get_word(p, &word);
 		if (!next || (strcmp(word, "on") && strcmp(word, "off"))) {
 			free(word);
-			monitor_usage_error(mon, name, "Expected 'on' or 'off'");
+			monitor_usage_error(mon, help_name,
+					    "Expected 'on' or 'off'");
 			return NULL;
 		}
 		v->on[i] = !strcmp(word, "on");
 		free(word);
 		return next;
 	case HMP_ARG_INT:
-		return parse_int(mon, name, p, &v->num[i]);
+		return parse_int(mon, help_name, p, &v->num[i]);
+	case HMP_ARG_INT32:
+		next = parse_int(mon, help_name, p, &v->num[i]);
+		if (next && (uint64_t)v->num[i] > UINT32_MAX) {
+			monitor_usage_error(mon, help_name,
+					    "'%s' has failed: integer is for 32-bit values",
+					    name);
+			return NULL;
+		}
+		return next;
+	case HMP_ARG_FORMAT:
+		return parse_format(mon, help_name, p, &v->fmt);
 	}
 	return NULL;
 }
 
-/* Fills v from the text after the command name; false after reporting. */
+/*
+ * Fills v from the text after the command name; false after reporting.
+ * Errors start with the row's name and point to `help HELP_NAME`, which
+ * for an info sub-command is "info NAME" (QEMU 7.2: `status: extraneous
+ * characters ...` then `Try "help info status" ...`).
+ */
 static bool parse_args(struct monitor *mon, const struct hmp_command *cmd,
-		       const char *p, struct hmp_values *v, char **owned)
+		       const char *help_name, const char *p,
+		       struct hmp_values *v, char **owned)
 {
 	if (cmd->args[0].name)
-		p = parse_flags(mon, cmd, p, v);
+		p = parse_flags(mon, cmd, help_name, p, v);
 	for (int i = 0; p && cmd->args[i].name; i++)
-		p = parse_arg(mon, cmd, i, p, v, owned);
+		p = parse_arg(mon, cmd, help_name, i, p, v, owned);
 	if (!p)
 		return false;
 	if (*skip_spaces(p)) {
-		monitor_usage_error(mon, cmd->name,
+		monitor_usage_error(mon, help_name,
 				    "%s: extraneous characters at the end of line",
 				    cmd->name);
 		return false;
@@ -334,7 +406,7 @@ static void run_command(struct monitor *mon, const struct hmp_command *cmd,
 	memset(&v, 0, sizeof(v));
 	char *owned[HMP_MAX_ARGS] = { 0 };
 	struct error *err = NULL;
-	if (!parse_args(mon, cmd, rest, &v, owned)) {
+	if (!parse_args(mon, cmd, full_name, rest, &v, owned)) {
 		/* reported */
 	} else if (mon->allow && !mon->allow(mon->allow_opaque, full_name)) {
 		monitor_usage_error(mon, NULL, "unknown command: '%s'", typed);
@@ -406,7 +478,40 @@ static void complete_from_table(const struct hmp_command *table,
 			add(opaque, c->name);
 }
 
-static void complete_value(enum hmp_completion kind, const char *word,
+static void complete_on_off(const char *word,
+			    void (*add)(void *, const char *), void *opaque)
+{
+	size_t n = strlen(word);
+	if (!strncmp("on", word, n))
+		add(opaque, "on");
+	if (!strncmp("off", word, n))
+		add(opaque, "off");
+}
+
+/* The values of parameter `name` (as typed, underscores allowed as the
+ * setter allows them); numbers, sizes and strings complete to nothing. */
+static void complete_param_value(const char *name, const char *word,
+				 void (*add)(void *, const char *),
+				 void *opaque)
+{
+	int i = name ? mig_param_lookup(name, true) : -1;
+	if (i < 0)
+		return;
+	const struct mig_param_info *p = &mig_param_table[i];
+	if (p->hmp_syntax == MIG_HMP_BOOL) {
+		complete_on_off(word, add, opaque);
+	} else if (p->hmp_syntax == MIG_HMP_ENUM) {
+		size_t n = strlen(word);
+		for (const char *const *e = p->enum_names; *e; e++)
+			if (!strncmp(*e, word, n))
+				add(opaque, *e);
+	}
+}
+
+/* Candidates for a value of kind; prev is the positional word before it
+ * (NULL if none). */
+static void complete_value(enum hmp_completion kind, const char *prev,
+			   const char *word,
 			   void (*add)(void *, const char *), void *opaque)
 {
 	size_t n = strlen(word);
@@ -425,10 +530,10 @@ static void complete_value(enum hmp_completion kind, const char *word,
 				add(opaque, mig_param_table[i].name);
 		break;
 	case HMP_COMPLETE_ON_OFF:
-		if (!strncmp("on", word, n))
-			add(opaque, "on");
-		if (!strncmp("off", word, n))
-			add(opaque, "off");
+		complete_on_off(word, add, opaque);
+		break;
+	case HMP_COMPLETE_PARAM_VALUE:
+		complete_param_value(prev, word, add, opaque);
 		break;
 	case HMP_COMPLETE_STATUS:
 		for (int i = 0; i < MIG_STATUS__COUNT; i++)
@@ -485,16 +590,20 @@ void hmp_complete(const char *line, const char *word,
 	for (int i = 0; cmd->args[i].name; i++)
 		takes_flags |= cmd->args[i].type == HMP_ARG_FLAG;
 	int argi = 0;
+	const char *prev = NULL;
 	for (int i = 1; i < nwords; i++)
-		if (!(takes_flags && words[i][0] == '-'))
+		if (!(takes_flags && words[i][0] == '-')) {
 			argi++;
+			prev = words[i];
+		}
 	if (takes_flags && word[0] == '-')
 		goto out;
 	for (int i = 0, pos = 0; cmd->args[i].name; i++) {
 		if (cmd->args[i].type == HMP_ARG_FLAG)
 			continue;
 		if (pos++ == argi) {
-			complete_value(cmd->args[i].complete, word, add, opaque);
+			complete_value(cmd->args[i].complete, prev, word, add,
+				       opaque);
 			break;
 		}
 	}
@@ -506,6 +615,9 @@ out:
 void hmp_run_line(struct monitor *mon, const char *line)
 {
 	mon->failed = false;
+	/* Kept before it runs, as QEMU's readline: `info history` shows
+	 * itself. */
+	monitor_history_add(mon, line);
 	pthread_mutex_lock(&mon->vm->lock);
 	hmp_dispatch(mon, line);
 	pthread_mutex_unlock(&mon->vm->lock);

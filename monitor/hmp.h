@@ -21,6 +21,9 @@ enum hmp_arg_type {
 	HMP_ARG_CAPABILITY, /* a capability name, its index in num[]; looked
 			     * up once the whole line parsed, as QEMU's
 			     * handler does ("invalid parameter value: X") */
+	HMP_ARG_INT32,    /* an integer expression that fits 32 bits
+			   * (QEMU's 'i': "integer is for 32-bit values") */
+	HMP_ARG_FORMAT,   /* xp's optional /COUNT FORMAT SIZE, into fmt */
 };
 
 /* What a value completes to, for readline. */
@@ -32,6 +35,8 @@ enum hmp_completion {
 	HMP_COMPLETE_ON_OFF,
 	HMP_COMPLETE_STATUS,      /* migrate_continue's state */
 	HMP_COMPLETE_FILE,
+	HMP_COMPLETE_PARAM_VALUE, /* the value of the parameter named by the
+				   * word before: on/off or the enum's names */
 };
 
 struct hmp_arg {
@@ -43,10 +48,18 @@ struct hmp_arg {
 
 #define HMP_MAX_ARGS 6
 
+/* What `/fmt` says; absent parts are the monitor's last ones. */
+struct hmp_format {
+	int count;   /* units to show */
+	char format; /* 'x', 'd', 'u', 'o', 'c' or 'i' */
+	int size;    /* 1, 2, 4 or 8 bytes a unit; -1 for 'i' */
+};
+
 struct hmp_values {
 	const char *str[HMP_MAX_ARGS]; /* STR, OPT_STR (NULL if absent) */
-	int64_t num[HMP_MAX_ARGS];     /* INT */
+	int64_t num[HMP_MAX_ARGS];     /* INT, INT32 */
 	bool on[HMP_MAX_ARGS];         /* ON_OFF, FLAG */
+	struct hmp_format fmt;         /* FORMAT */
 };
 
 struct hmp_command {

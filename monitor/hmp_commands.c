@@ -14,6 +14,7 @@
 #include "migration/options.h"
 #include "migration/options_hmp.h"
 #include "monitor/hmp.h"
+#include "monitor/hmp_machine.h"
 #include "monitor/info_migrate.h"
 #include "monitor/preconditions.h"
 
@@ -343,6 +344,27 @@ static void hmp_quit(struct monitor *mon, const struct hmp_values *v)
  * prints QEMU's lines; doc is what docs/monitor.md adds.
  */
 const struct hmp_command hmp_info_commands[] = {
+	{ .name = "chardev", .params = "",
+	  .help = "show the character devices",
+	  .doc = "`LABEL: filename=FILENAME` for each monitor socket (and "
+		 "`stdio`): `-chardev`'s id or QEMU's `compat_monitorN`, "
+		 "and `unix:PATH,server=on` or `tcp:HOST:PORT,server=on` with "
+		 "the port the socket is bound to, so that a `-monitor "
+		 "tcp:127.0.0.1:0,...` can be found. Unlike QEMU: in start-up "
+		 "order (QEMU lists them in hash order), `-qmp` sockets are "
+		 "numbered before `-monitor` ones (QEMU counts both in "
+		 "command-line order), and never `disconnected:` (a qmig "
+		 "socket always takes more clients).",
+	  .handler = hmp_info_chardev },
+	{ .name = "history", .params = "",
+	  .help = "show the command line history",
+	  .doc = "`N: 'LINE'` for the lines this session has run, oldest "
+		 "first, including this one; as QEMU's readline, at most 64 and "
+		 "a repeated line moves to the end. Each socket session has "
+		 "its own; QMP's `human-monitor-command` has none. (The "
+		 "terminal's Up-arrow history, saved in `~/.qmig_history`, is "
+		 "readline's and spans sessions.)",
+	  .handler = hmp_info_history },
 	{ .name = "migrate", .params = "", .help = "show migration status",
 	  .doc = "The `globals:` block, then (once a migration has run) the "
 		 "status line, times and the RAM block; XBZRLE and compression "
@@ -363,12 +385,21 @@ const struct hmp_command hmp_info_commands[] = {
 	{ .name = "name", .params = "", .help = "show the current VM name",
 	  .doc = "The `-name` given on the command line; nothing without one.",
 	  .handler = hmp_info_name },
+	{ .name = "ramblock", .params = "",
+	  .help = "Display system ramblock information",
+	  .doc = "QEMU's table for the one block, `ram`: page size 4 KiB, "
+		 "offset 0, used and total the `-m` size.",
+	  .handler = hmp_info_ramblock },
 	{ .name = "status", .params = "",
 	  .help = "show the current VM status (running|paused)",
 	  .doc = "`VM status: running`, `VM status: paused`, or `VM status: "
 		 "paused (RUNSTATE)` (`inmigrate`, `postmigrate`, "
 		 "`finish-migrate`, `prelaunch`).",
 	  .handler = hmp_info_status },
+	{ .name = "version", .params = "", .help = "show the version of QEMU",
+	  .doc = "The QEMU version qmig speaks for, then the package, as QEMU "
+		 "prints them (`7.2.22qmig VERSION`, as `query-version`).",
+	  .handler = hmp_info_version },
 	{ 0 }
 };
 
@@ -394,6 +425,17 @@ const struct hmp_command hmp_commands[] = {
 	  .doc = "`info` alone lists the sub-commands. Unknown: `unknown "
 		 "command: 'info SUB'`.",
 	  .handler = hmp_info, .subcommands = hmp_info_commands },
+	{ .name = "memsave",
+	  .args = { { "val", HMP_ARG_INT, 0, HMP_COMPLETE_NONE },
+		    { "size", HMP_ARG_INT32, 0, HMP_COMPLETE_NONE },
+		    { "filename", HMP_ARG_STR, 0, HMP_COMPLETE_FILE } },
+	  .params = "addr size file",
+	  .help = "save to disk virtual memory dump starting at 'addr' of size 'size'",
+	  .doc = "Virtual addresses need a CPU to translate them, and the "
+		 "machine has none: after QEMU's argument checks, always QEMU "
+		 "7.2's `No CPU available` (a failed line in a script). Use "
+		 "`pmemsave`.",
+	  .handler = hmp_memsave },
 	{ .name = "migrate",
 	  .args = { { "detach", HMP_ARG_FLAG, 'd', HMP_COMPLETE_NONE },
 		    { "blk", HMP_ARG_FLAG, 'b', HMP_COMPLETE_NONE },
@@ -486,7 +528,7 @@ const struct hmp_command hmp_commands[] = {
 	  .handler = hmp_migrate_set_capability },
 	{ .name = "migrate_set_parameter",
 	  .args = { { "parameter", HMP_ARG_STR, 0, HMP_COMPLETE_PARAMETER },
-		    { "value", HMP_ARG_STR, 0, HMP_COMPLETE_NONE } },
+		    { "value", HMP_ARG_STR, 0, HMP_COMPLETE_PARAM_VALUE } },
 	  .params = "parameter value",
 	  .help = "Set the parameter for migration",
 	  .doc = "Any time, also during a migration. Value syntax and error "
@@ -523,5 +565,35 @@ const struct hmp_command hmp_commands[] = {
 	  .help = "stop emulation",
 	  .doc = "Stops the guest's workload; idempotent.",
 	  .handler = hmp_stop },
+	{ .name = "sum",
+	  .args = { { "start", HMP_ARG_INT32, 0, HMP_COMPLETE_NONE },
+		    { "size", HMP_ARG_INT32, 0, HMP_COMPLETE_NONE } },
+	  .params = "addr size",
+	  .help = "compute the checksum of a memory region",
+	  .doc = "The BSD checksum (Unix `sum`) of SIZE bytes of RAM from "
+		 "ADDR, as five decimal digits. Both are 32-bit (`'sum' has "
+		 "failed: integer is for 32-bit values`, also for a negative "
+		 "one); bytes past the end of RAM count as 0, as QEMU's "
+		 "unassigned memory.",
+	  .handler = hmp_sum },
+	{ .name = "system_reset", .params = "", .help = "reset the system",
+	  .doc = "What a reset means on a machine of RAM alone, as in QEMU 7.2 "
+		 "`-M none`: the QMP event `RESET` (`guest: false`, `reason: "
+		 "host-qmp-system-reset`), RAM and the workloads untouched (QEMU "
+		 "keeps RAM across a reset), and a VM that was not running (nor "
+		 "migrating) becomes `paused (prelaunch)`, as QEMU's.",
+	  .handler = hmp_system_reset },
+	{ .name = "xp",
+	  .args = { { "fmt", HMP_ARG_FORMAT, 0, HMP_COMPLETE_NONE },
+		    { "addr", HMP_ARG_INT, 0, HMP_COMPLETE_NONE } },
+	  .params = "/fmt addr",
+	  .help = "physical memory dump starting at 'addr'",
+	  .doc = "QEMU's dump: `/COUNT` units, FORMAT `x` (hex, the first "
+		 "default), `d`, `u`, `o`, `c`, SIZE `b` `h` `w` (the first "
+		 "default) `g`; a format or size left out is the last one "
+		 "given (per session in qmig, per process in QEMU). A line "
+		 "that leaves RAM: `Cannot access memory`. `i` (disassembly): "
+		 "`Can not dump without CPU`.",
+	  .handler = hmp_xp },
 	{ 0 }
 };

@@ -19,6 +19,8 @@ static const char *const arg_type_names[] = {
 	[HMP_ARG_INT] = "integer expression",
 	[HMP_ARG_FLAG] = "flag",
 	[HMP_ARG_CAPABILITY] = "capability name",
+	[HMP_ARG_INT32] = "integer expression (32 bits)",
+	[HMP_ARG_FORMAT] = "optional `/COUNT FORMAT SIZE` (`/4x`, `/2g`, `/8c`)",
 };
 
 static const char *const completion_names[] = {
@@ -29,6 +31,8 @@ static const char *const completion_names[] = {
 	[HMP_COMPLETE_ON_OFF] = "`on`, `off`",
 	[HMP_COMPLETE_STATUS] = "migration states",
 	[HMP_COMPLETE_FILE] = "",
+	[HMP_COMPLETE_PARAM_VALUE] = "`on`, `off` for a boolean parameter, "
+				     "the names of an enumeration",
 };
 
 static const char *const syntax_names[] = {

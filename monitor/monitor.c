@@ -2,9 +2,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "util/xalloc.h"
 
 
 void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode)
@@ -14,12 +17,43 @@ void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode)
 	mon->mode = mode;
 	strbuf_init(&mon->out);
 	strbuf_init(&mon->err);
+	mon->last_format = 'x';
+	mon->last_size = 4;
 }
 
 void monitor_release(struct monitor *mon)
 {
 	strbuf_release(&mon->out);
 	strbuf_release(&mon->err);
+	for (int i = 0; i < mon->nhistory; i++)
+		free(mon->history[i]);
+}
+
+void monitor_history_add(struct monitor *mon, const char *line)
+{
+	if (!*line || mon->mode == MONITOR_MODE_CAPTURE)
+		return;
+	char *entry = NULL;
+	for (int i = 0; i < mon->nhistory; i++) {
+		if (strcmp(mon->history[i], line))
+			continue;
+		/* QEMU leaves a full history alone when the line is its
+		 * last slot. */
+		if (i == MONITOR_HISTORY_MAX - 1)
+			return;
+		entry = mon->history[i];
+		memmove(&mon->history[i], &mon->history[i + 1],
+			(size_t)(mon->nhistory - i - 1) * sizeof(char *));
+		mon->nhistory--;
+		break;
+	}
+	if (!entry && mon->nhistory == MONITOR_HISTORY_MAX) {
+		free(mon->history[0]);
+		memmove(&mon->history[0], &mon->history[1],
+			(MONITOR_HISTORY_MAX - 1) * sizeof(char *));
+		mon->nhistory--;
+	}
+	mon->history[mon->nhistory++] = entry ? entry : xstrdup(line);
 }
 
 void monitor_printf(struct monitor *mon, const char *fmt, ...)

@@ -24,6 +24,8 @@ enum monitor_mode {
 	MONITOR_MODE_CAPTURE, /* QMP human-monitor-command */
 };
 
+#define MONITOR_HISTORY_MAX 64 /* QEMU's READLINE_MAX_CMDS */
+
 struct monitor {
 	struct vm *vm;
 	enum monitor_mode mode;
@@ -33,6 +35,15 @@ struct monitor {
 	bool any_failed;       /* some command of this session failed */
 	unsigned line_no;      /* input line of the current command */
 	bool quit;             /* `quit` was given */
+	/* `info history`: the session's lines, oldest first, as QEMU's
+	 * readline keeps them (MONITOR_HISTORY_MAX, a repeated line moves
+	 * to the end).  A QMP human-monitor-command keeps none. */
+	char *history[MONITOR_HISTORY_MAX];
+	int nhistory;
+	/* xp's defaults: the last format and unit size given (QEMU keeps
+	 * them for the whole process, qmig per session). */
+	char last_format;
+	int last_size;
 	/* Optional: false keeps a command from running, as
 	 * qmp_session_ops.allow hides QMP commands from a fuzzer that must
 	 * not start migrations, write files or quit.  Its arguments are
@@ -45,6 +56,10 @@ struct monitor {
 
 void monitor_init(struct monitor *mon, struct vm *vm, enum monitor_mode mode);
 void monitor_release(struct monitor *mon);
+
+/* Records an input line in the session's history (QEMU's readline
+ * rules: empty lines are not kept). */
+void monitor_history_add(struct monitor *mon, const char *line);
 
 void monitor_printf(struct monitor *mon, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

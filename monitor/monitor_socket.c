@@ -116,11 +116,21 @@ static bool start_session(void *ctx, int fd)
 
 
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
-			  struct error **errp)
+			  const char *label, struct error **errp)
 {
 	int fd = chardev_listen(spec, errp);
 	if (fd < 0)
 		return false;
+	/* Listed before the first session can ask. */
+	char *filename = chardev_filename(spec, fd);
+	pthread_mutex_lock(&vm->lock);
+	char *name = label ? xstrdup(label)
+			   : xasprintf("compat_monitor%d",
+				       vm_compat_monitors_locked(vm));
+	vm_add_chardev_locked(vm, name, filename);
+	pthread_mutex_unlock(&vm->lock);
+	free(name);
+	free(filename);
 	if (!chardev_accept_start(vm, fd, start_session, vm, "monitor",
 				  "Error: " MONITOR_REFUSAL_TEXT "\r\n", errp)) {
 		close(fd);

@@ -18,8 +18,10 @@
 #include "monitor/chardev.h"
 #include "util/error.h"
 
-/* Binds and listens now; a thread accepts sessions from then on. */
+/* Binds and listens now; a thread accepts sessions from then on.  label
+ * is the chardev's id for `info chardev`; NULL: QEMU's next
+ * "compat_monitorN". */
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
-			  struct error **errp);
+			  const char *label, struct error **errp);
 
 #endif

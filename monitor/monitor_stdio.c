@@ -1,6 +1,7 @@
 #include "monitor/monitor_stdio.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,5 +198,12 @@ static int run_tty(struct vm *vm)
 
 int monitor_stdio_run(struct vm *vm)
 {
+	/* `info chardev` lists it as QEMU lists -monitor stdio. */
+	pthread_mutex_lock(&vm->lock);
+	char *label = xasprintf("compat_monitor%d",
+				vm_compat_monitors_locked(vm));
+	vm_add_chardev_locked(vm, label, "stdio");
+	pthread_mutex_unlock(&vm->lock);
+	free(label);
 	return isatty(STDIN_FILENO) ? run_tty(vm) : run_piped(vm);
 }

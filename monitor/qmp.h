@@ -48,22 +48,11 @@
 
 struct qmp_session;
 
-#define QMP_MAX_CHARDEVS 16
-
-/* A character device as query-chardev shows it. */
-struct qmp_chardev {
-	char *label;     /* -chardev id, or QEMU's "compat_monitorN" */
-	char *filename;  /* "unix:PATH,server=on" */
-};
-
 struct qmp_server {
 	struct vm *vm;
-	pthread_mutex_t lock;          /* sessions, session->negotiated,
-					* chardevs */
+	pthread_mutex_t lock;          /* sessions, session->negotiated */
 	struct qmp_session *sessions;  /* linked through ->next */
 	struct fd_registry fds;        /* getfd/closefd, fd: URIs */
-	struct qmp_chardev chardevs[QMP_MAX_CHARDEVS];
-	int nchardevs;
 };
 
 /* The front end's side of a session. */
@@ -109,7 +98,8 @@ struct transport_fd_names qmp_server_fd_names(struct qmp_server *srv);
 void qmp_server_emit(struct qmp_server *srv, const char *event,
 		     const json_t *data);
 
-/* Records a monitor character device for query-chardev. */
+/* Records a monitor character device for query-chardev and `info
+ * chardev` (vm->chardevs; takes vm->lock). */
 void qmp_server_add_chardev(struct qmp_server *srv, const char *label,
 			    const char *filename);
 

@@ -173,7 +173,8 @@ static bool start_mon(struct qmp_server *srv, const char *text,
 				   dev->id);
 			ok = false;
 		} else {
-			ok = monitor_socket_start(srv->vm, &dev->spec, errp);
+			ok = monitor_socket_start(srv->vm, &dev->spec,
+						  dev->id, errp);
 		}
 	}
 	free(copy);

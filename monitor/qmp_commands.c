@@ -434,15 +434,14 @@ static json_t *empty_list(struct qmp_session *s, json_t *args,
 static json_t *qmp_query_chardev(struct qmp_session *s, json_t *args,
 				 struct error **errp)
 {
-	struct qmp_server *srv = s->server;
+	/* (under vm->lock, as every locked row) */
+	const struct vm *vm = s->vm;
 	json_t *list = json_array();
-	pthread_mutex_lock(&srv->lock);
-	for (int i = 0; i < srv->nchardevs; i++)
+	for (int i = 0; i < vm->nchardevs; i++)
 		json_array_append_new(
 			list, json_pack("{s:b,s:s,s:s}", "frontend-open", 1,
-					"filename", srv->chardevs[i].filename,
-					"label", srv->chardevs[i].label));
-	pthread_mutex_unlock(&srv->lock);
+					"filename", vm->chardevs[i].filename,
+					"label", vm->chardevs[i].label));
 	return list;
 }
 

@@ -41,6 +41,12 @@ static void event_from_vm(void *opaque, const struct vm_event *ev)
 		name = "MIGRATION_PASS";
 		data = json_pack("{s:o}", "pass", qmp_json_u64(ev->pass));
 		break;
+	case VM_EVENT_RESET:
+		/* HMP's system_reset is QMP's, so QEMU gives QMP's reason. */
+		name = "RESET";
+		data = json_pack("{s:b,s:s}", "guest", 0, "reason",
+				 "host-qmp-system-reset");
+		break;
 	}
 	qmp_server_emit(srv, name, data);
 	json_decref(data);
@@ -78,13 +84,9 @@ void qmp_server_init(struct qmp_server *srv, struct vm *vm)
 void qmp_server_add_chardev(struct qmp_server *srv, const char *label,
 			    const char *filename)
 {
-	pthread_mutex_lock(&srv->lock);
-	if (srv->nchardevs < QMP_MAX_CHARDEVS) {
-		srv->chardevs[srv->nchardevs].label = xstrdup(label);
-		srv->chardevs[srv->nchardevs].filename = xstrdup(filename);
-		srv->nchardevs++;
-	}
-	pthread_mutex_unlock(&srv->lock);
+	pthread_mutex_lock(&srv->vm->lock);
+	vm_add_chardev_locked(srv->vm, label, filename);
+	pthread_mutex_unlock(&srv->vm->lock);
 }
 
 void qmp_server_emit(struct qmp_server *srv, const char *event,

@@ -258,14 +258,9 @@ bool qmp_socket_start(struct qmp_server *srv, const struct chardev_spec *spec,
 		      const char *label, struct error **errp)
 {
 	int fd = chardev_listen(spec, errp);
-	char *filename = NULL;
-	if (fd >= 0)
-		filename = spec->is_unix
-				   ? xasprintf("unix:%s,server=on", spec->path)
-				   : xasprintf("tcp:%s:%s,server=on", spec->host,
-					       spec->port);
 	if (fd < 0)
 		return false;
+	char *filename = chardev_filename(spec, fd);
 	bool ok = qmp_socket_start_fd(srv, fd, label, filename, errp);
 	if (!ok)
 		close(fd);

@@ -27,10 +27,12 @@
 
 static void *map_ram(uint64_t size_bytes)
 {
-	/* MAP_NORESERVE: like a guest, untouched RAM costs nothing. */
+	/* Reserved (no MAP_NORESERVE), as QEMU 7.2's RAM: the kernel's
+	 * overcommit rule then refuses the sizes it refuses QEMU ("-m 1T"
+	 * on a small host); untouched RAM still costs no memory. */
 	uint64_t len = size_bytes + HUGE_PAGE_BYTES;
 	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	uintptr_t start = ((uintptr_t)p + HUGE_PAGE_BYTES - 1) &
@@ -57,8 +59,9 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size_bytes,
 	}
 	void *p = map_ram(size_bytes);
 	if (!p) {
-		error_setf(errp, "cannot allocate %llu bytes of guest RAM: %s",
-			   (unsigned long long)size_bytes, strerror(errno));
+		/* QEMU 7.2's words (its -M none block is "ram" too) */
+		error_setf(errp, "cannot set up guest memory '%s': %s",
+			   GUEST_RAM_BLOCK_NAME, strerror(errno));
 		return -1;
 	}
 	ram->host = p;

@@ -236,7 +236,9 @@ def test_qmig_stream_flags_and_truncation(spawn, tmp_path, qmig_stream):
         g.write(f.read(8))
     dst = load(spawn, cut, name="cut")
     assert dst.wait_exit(30) == 1
-    assert dst.stderr().splitlines()[-1] == "qmig: load of migration failed: Input/output error"
+    # QEMU 7.2 reads the missing type byte as 0 (test_truncated_streams_as_qemu)
+    assert dst.stderr().splitlines() == ["qmig: Configuration section missing",
+                                         "qmig: load of migration failed: Invalid argument"]
 
 
 def vmdesc_at(data):

@@ -101,6 +101,33 @@ def test_completion_and_history(term):
     t2.wait_screen(lambda s: s.rstrip().endswith("(qmig) foo"), what="saved history")
 
 
+def test_parameter_values_complete(term):
+    """A boolean parameter's value completes to on/off as a capability's
+    does, an enumeration's to its names (QEMU 7.2 completes neither)."""
+    t = term()
+    t.type("migrate_set_parameter compress-wait-")
+    t.keys("Tab")
+    # (capture-pane drops the space readline adds after a whole word)
+    t.wait_screen(lambda s: "(qmig) migrate_set_parameter compress-wait-thread" in s,
+                  what="parameter completion")
+    t.type("o")
+    t.keys("Tab", "Tab")
+    t.wait_screen(lambda s: re.search(r"^off\s+on\s*$", s, re.M), what="on/off listed")
+    t.type("f")
+    t.keys("Tab", "Enter")
+    t.wait_prompt()
+    t.type("migrate_set_parameter multifd-compression zs")
+    t.keys("Tab", "Enter")
+    t.wait_prompt()
+    t.type("info migrate_parameters")
+    t.keys("Enter")
+    screen = t.wait_screen(lambda s: "multifd-compression:" in s and s, what="the parameters")
+    assert "(qmig) migrate_set_parameter compress-wait-thread off" in screen
+    assert "(qmig) migrate_set_parameter multifd-compression zstd" in screen
+    assert re.search(r"^compress-wait-thread: off$", screen, re.M), screen
+    assert re.search(r"^multifd-compression: zstd$", screen, re.M), screen
+
+
 def test_keys_typed_while_a_command_runs(term, tmp_path):
     """Keys typed while a command runs are not echoed by the terminal; they
     wait, and readline edits them at the next prompt.  The command here is

@@ -97,14 +97,14 @@ static void test_guest_ram(void **state)
 	inject_fail(INJECT_MMAP, 0, 0, 1);
 	assert_int_equal(guest_ram_init(&ram, 16 * MiB, &err), -1);
 	inject_clear();
-	expect_error(err, 0, "cannot allocate 16777216 bytes of guest RAM: "
+	expect_error(err, 0, "cannot set up guest memory 'ram': "
 			     "Cannot allocate memory");
 	struct vm vm;
 	err = NULL;
 	inject_fail(INJECT_MMAP, 0, 0, 1);
 	assert_int_equal(machine_init(&vm, 16 * MiB, &err), -1);
 	inject_clear();
-	expect_error(err, 0, "cannot allocate 16777216 bytes of guest RAM: "
+	expect_error(err, 0, "cannot set up guest memory 'ram': "
 			     "Cannot allocate memory");
 }
 

@@ -78,6 +78,25 @@ static void test_complete_parameters(void **state)
 	expect("migrate_set_parameter max-bandwidth ", "", "");
 }
 
+static void test_complete_parameter_values(void **state)
+{
+	/* Booleans complete as capabilities do; QEMU 7.2 offers nothing. */
+	expect("migrate_set_parameter compress-wait-thread ", "", "on off");
+	expect("migrate_set_parameter compress-wait-thread ", "of", "off");
+	expect("migrate_set_parameter block-incremental ", "o", "on off");
+	/* The underscore spelling the setter takes, too. */
+	expect("migrate_set_parameter compress_wait_thread ", "on", "on");
+	/* Enumerations complete to their names. */
+	expect("migrate_set_parameter multifd-compression ", "z",
+	       "zlib zstd");
+	expect("migrate_set_parameter x-compress-engine ", "",
+	       "auto zlib libdeflate igzip");
+	/* Numbers, unknown names and a third word: nothing. */
+	expect("migrate_set_parameter compress-level ", "", "");
+	expect("migrate_set_parameter nosuch ", "", "");
+	expect("migrate_set_parameter compress-wait-thread on ", "", "");
+}
+
 static void test_complete_states_and_flags(void **state)
 {
 	expect("migrate_continue ", "pre", "pre-switchover");
@@ -136,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_complete_info),
 		cmocka_unit_test(test_complete_capabilities_and_on_off),
 		cmocka_unit_test(test_complete_parameters),
+		cmocka_unit_test(test_complete_parameter_values),
 		cmocka_unit_test(test_complete_states_and_flags),
 		cmocka_unit_test(test_table_sorted_and_well_formed),
 		cmocka_unit_test(test_help_line_format),

@@ -116,6 +116,36 @@ static void expect_refused(struct test_source *s,
 	error_free(err);
 }
 
+/*
+ * A URI that does not parse fails the migration it starts, as QEMU 7.2:
+ * `setup` then `failed`, the error as error-desc (desc NULL: none, as
+ * QEMU leaves an unknown scheme); the run state does not change.
+ */
+static void expect_uri_failed(struct test_source *s,
+			      const struct migrate_request *req,
+			      const char *msg, const char *desc)
+{
+	struct error *err = NULL;
+	pthread_mutex_lock(&s->vm.lock);
+	enum runstate state = s->vm.runstate;
+	bool ok = migration_start(&s->vm, req, &err);
+	enum mig_status status = s->vm.outgoing->status;
+	const char *got_desc = s->vm.outgoing->error_desc;
+	bool desc_ok = desc ? got_desc && !strcmp(got_desc, desc) : !got_desc;
+	bool state_ok = s->vm.runstate == state;
+	pthread_mutex_unlock(&s->vm.lock);
+	if (ok)
+		fail_msg("'%s' was not refused (expected \"%s\")", req->uri, msg);
+	if (strcmp(err->msg, msg))
+		fail_msg("'%s': \"%s\", expected \"%s\"", req->uri, err->msg,
+			 msg);
+	assert_int_equal(status, MIG_STATUS_FAILED);
+	assert_true(desc_ok);
+	assert_true(state_ok);
+	expect_events(s, "setup failed");
+	error_free(err);
+}
+
 /* Everything wrong at once, then one thing less each time. */
 static const struct migrate_request all_wrong = {
 	.uri = "bogus:", .blk = true, .resume = true, .fds = &no_fd_names,
@@ -135,12 +165,20 @@ static void refusals_of_an_idle_vm(struct test_source *s)
 	expect_refused(s, &inc,
 		       "qmig has no block devices: block migration is not supported");
 	const struct migrate_request uri = { .uri = "bogus:" };
-	expect_refused(s, &uri, "Parameter 'uri' expects a valid migration protocol");
+	expect_uri_failed(s, &uri,
+			  "Parameter 'uri' expects a valid migration protocol",
+			  NULL);
 	const struct migrate_request tcp = { .uri = "tcp:127.0.0.1" };
-	expect_refused(s, &tcp, "error parsing address '127.0.0.1'");
+	expect_uri_failed(s, &tcp, "error parsing address '127.0.0.1'",
+			  "error parsing address '127.0.0.1'");
+	const struct migrate_request nounix = { .uri = "unix:" };
+	expect_uri_failed(s, &nounix, "invalid Unix socket address",
+			  "invalid Unix socket address");
 	const struct migrate_request fd = { .uri = "fd:nosuch",
 					    .fds = &no_fd_names };
-	expect_refused(s, &fd, "File descriptor named 'nosuch' has not been found");
+	expect_uri_failed(s, &fd,
+			  "File descriptor named 'nosuch' has not been found",
+			  "File descriptor named 'nosuch' has not been found");
 }
 
 /* QEMU 7.2's migrate_prepare() order: resume, a migration in progress,
@@ -149,6 +187,7 @@ static void test_refusals_in_order(void **state)
 {
 	struct test_source s;
 	test_source_init(&s, RAM_BYTES);
+	test_source_cap(&s, "events", true);
 	refusals_of_an_idle_vm(&s);
 
 	pthread_mutex_lock(&s.vm.lock);

@@ -55,6 +55,9 @@ static void record_event(void *opaque, const struct vm_event *ev)
 		snprintf(word, sizeof(word), "pass:%llu",
 			 (unsigned long long)ev->pass);
 		break;
+	case VM_EVENT_RESET:
+		snprintf(word, sizeof(word), "RESET");
+		break;
 	}
 	size_t used = strlen(s->events);
 	snprintf(s->events + used, sizeof(s->events) - used, "%s%s",
