@@ -128,22 +128,23 @@ static bool cancelled(struct mig_run *r)
 }
 
 /*
- * The switch-over rule (QEMU's): the pending bytes would go within
- * downtime-limit at the bandwidth of the last window.  Pending that looks
- * small enough is taken again after a dirty sync: the bitmap empties just
- * before each sync, and an empty bitmap says nothing of what the guest
- * wrote since.  `expected downtime` is published from the same pending and
- * bandwidth, so it is the figure this decision compares with the limit
- * (QEMU 7.2 refreshes it only while pages are being dirtied: a throttled
- * bulk pass shows the downtime-limit it started at).
+ * The switch-over rule: what is still dirty would go within downtime-limit
+ * at the bandwidth of the last window, counted in the bytes it will take
+ * on the wire (ram_save_pending_wire_bytes), not at full page size as in
+ * QEMU 7.2: with XBZRLE or compression that is what stop-and-copy sends.
+ * Pending that looks small enough is taken again after a dirty sync: the
+ * bitmap empties just before each sync, and an empty bitmap says nothing
+ * of what the guest wrote since.  `expected downtime` is published from
+ * the same estimate and bandwidth, so it is the figure this decision
+ * compares with the limit.
  */
 static bool ready_to_switch_over(struct mig_run *r)
 {
-	uint64_t pending = ram_save_pending_bytes(&r->rs);
+	uint64_t pending = ram_save_pending_wire_bytes(&r->rs);
 	if (pending <= r->threshold_bytes) {
 		ram_save_sync(&r->rs);
 		announce_passes(r);
-		pending = ram_save_pending_bytes(&r->rs);
+		pending = ram_save_pending_wire_bytes(&r->rs);
 	}
 	/* No bandwidth before the first window closes (or after a window
 	 * that sent nothing): the last figure stands, downtime-limit at

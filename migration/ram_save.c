@@ -188,6 +188,14 @@ uint64_t ram_save_pending_bytes(const struct ram_save *rs)
 	return rs->dirty_pages * GUEST_PAGE_SIZE;
 }
 
+uint64_t ram_save_pending_wire_bytes(const struct ram_save *rs)
+{
+	if (rs->bulk_stage)
+		return wire_estimate_bytes(&(struct wire_estimate){ 0 },
+					   rs->dirty_pages);
+	return wire_estimate_bytes(&rs->wire, rs->dirty_pages);
+}
+
 static double ratio(uint64_t num, uint64_t den)
 {
 	return den ? (double)num / (double)den : 0;
@@ -481,9 +489,14 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 	uint64_t start = f->total_bytes;
 	uint64_t page;
 	unsigned n = 0;
+	/* Only a section that began after the bulk pass is what a pass of
+	 * dirtied pages costs. */
+	bool sample = !rs->bulk_stage;
+	uint64_t sent = 0;
 	while (f->total_bytes - start + pool_pending_bytes(rs) < max_bytes &&
 	       !qemu_file_error(f) && find_dirty_page(rs, &page)) {
 		send_dirty_page(rs, f, page);
+		sent++;
 		/* Finished records move from the estimate to the stream. */
 		if (rs->pool && (++n & 63) == 0) {
 			uint64_t before = f->total_bytes;
@@ -492,6 +505,8 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 		}
 	}
 	end_section_data(rs, f);
+	if (sample)
+		wire_estimate_sample(&rs->wire, sent, f->total_bytes - start);
 	return f->total_bytes - start;
 }
 

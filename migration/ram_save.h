@@ -36,6 +36,7 @@
 #include "migration/mig_stats.h"
 #include "migration/options.h"
 #include "migration/qemu_file.h"
+#include "migration/wire_estimate.h"
 #include "ram/guest_ram.h"
 
 struct page_cache;
@@ -87,6 +88,7 @@ struct ram_save {
 		 period_cache_miss, period_compress_pages,
 		 period_compressed_bytes, period_busy;
 	uint64_t pages_handled;    /* every page looked at */
+	struct wire_estimate wire; /* a dirty page's cost after the bulk pass */
 };
 
 /* Sets up from cfg (xbzrle cache, compress pool); false on error. */
@@ -111,8 +113,14 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
  * dirty tracking (dirty-sync-count 1). */
 void ram_save_setup(struct ram_save *rs, struct qemu_file *f);
 
-/* Bytes still to send before the guest's new writes are looked at. */
+/* Bytes still to send before the guest's new writes are looked at, at
+ * full page size (QEMU's `remaining`). */
 uint64_t ram_save_pending_bytes(const struct ram_save *rs);
+
+/* What those pages are expected to take on the wire: during the bulk pass
+ * a PAGE record each (QEMU's rule), after it the running mean of what the
+ * passes since took per page (wire_estimate.h). */
+uint64_t ram_save_pending_wire_bytes(const struct ram_save *rs);
 
 /* Moves the guest's dirty log into the bitmap (a "dirty sync"). */
 void ram_save_sync(struct ram_save *rs);

@@ -1,0 +1,106 @@
+"""Convergence (issue 15): the switch-over counts what the rest will take
+on the wire, so XBZRLE and compression make a migration finish that plain
+precopy cannot; auto-converge throttles a guest that dirties faster than
+the link.
+
+Every "does not converge" premise is checked in the same test, by what the
+migration shows after a few passes (still active, its expected downtime
+above the limit), never by waiting for ever; every wait is a poll with a
+scaled deadline."""
+import pytest
+
+from harness import free_port, poll, ram_equal, diff_pages, seed_invariant
+from timing import scaled
+import migcheck
+
+MiB = 1 << 20
+RAM = "64M"
+DOWNTIME_LIMIT_MS = 300
+
+
+def info(side):
+    return migcheck.parse_info(side.info_migrate())
+
+
+def ms(v, name):
+    return int(v[name].split()[0])
+
+
+def start(spawn, workload, src_cmds, dst_cmds=(), bandwidth="8M",
+          written=None, downtime_ms=DOWNTIME_LIMIT_MS):
+    """A destination (-S: nothing runs there after the load) and a source
+    migrating into it with `workload`; returns (src, dst)."""
+    uri = "tcp:127.0.0.1:%d" % free_port()
+    dst = spawn(["-m", RAM, "-S", "-incoming", "defer"], name="dst")
+    for c in dst_cmds:
+        assert dst.hmp(c) == "", c
+    assert dst.hmp("migrate_incoming " + uri) == ""
+    src = spawn(["-m", RAM] + workload, name="src")
+    for c in list(src_cmds) + [
+            "migrate_set_parameter max-bandwidth " + bandwidth,
+            "migrate_set_parameter downtime-limit %d" % downtime_ms]:
+        assert src.hmp(c) == "", c
+    if written:
+        src.wait_ram_written(written)
+    assert src.hmp("migrate -d " + uri) == ""
+    return src, dst
+
+
+def assert_does_not_converge(src, passes):
+    """After `passes` dirty syncs the migration is still active and says
+    why: the rest would take longer than the limit."""
+    migcheck.wait_passes(src, passes, scaled(90))
+    v = info(src)
+    assert v["Migration status"] == "active", src.info_migrate()
+    assert ms(v, "expected downtime") > DOWNTIME_LIMIT_MS, src.info_migrate()
+    assert src.hmp("migrate_cancel") == ""
+    src.wait_status("cancelled", scaled(30))
+
+
+def assert_completes(src, dst, tmp_path, seed_area=None, timeout=60):
+    src.wait_status("completed", scaled(timeout))
+    assert dst.wait_status("completed", scaled(30))
+    a = src.pmemsave(str(tmp_path / "src.img"), 64 * MiB)
+    b = dst.pmemsave(str(tmp_path / "dst.img"), 64 * MiB)
+    assert ram_equal(a, b), "RAM differs at pages %s" % diff_pages(a, b)
+    if seed_area:
+        assert seed_invariant(b, area=seed_area) is None, seed_invariant(b, area=seed_area)
+    return info(src)
+
+
+SEED = ["-workload", "seed"]
+CODECS = {
+    "xbzrle": ["migrate_set_capability xbzrle on"],
+    "compress": ["migrate_set_capability compress on"],
+}
+
+
+@pytest.mark.parametrize("codec", sorted(CODECS))
+def test_seed_at_8M_converges_only_with_codec(spawn, tmp_path, codec):
+    """The XBZRLE design note's load at 8M: the 16 MiB it rewrites all the
+    time takes 2 s raw, so plain precopy never fits 300 ms; as deltas or
+    deflated pages it is some 150 KB, and the migration completes.
+
+    The codec runs get a tighter limit, 50 ms (400 KB at 8M): counted at
+    full page size, as QEMU 7.2 counts, that is 100 dirty pages, which only
+    a sync that found the workload starved of CPU for a whole pass would
+    see; counted in wire bytes the 4096 dirty pages fit.  Such a lucky sync
+    does come on a loaded machine after some hundreds of passes (measured:
+    QEMU 7.2's rule completed after 420 and 82 syncs), so the test also
+    bounds the syncs: the decision takes the first pass after the bulk one
+    whose cost it has seen."""
+    plain, plain_dst = start(spawn, SEED, [], written=16 * MiB)
+    assert_does_not_converge(plain, 4)
+    plain.quit()
+    plain_dst.kill()
+
+    src, dst = start(spawn, SEED, CODECS[codec],
+                     ["migrate_set_capability compress on"]
+                     if codec == "compress" else [], written=16 * MiB,
+                     downtime_ms=50)
+    v = assert_completes(src, dst, tmp_path, seed_area=16 * MiB)
+    assert int(v["dirty sync count"]) <= 12, src.info_migrate()
+    if codec == "xbzrle":
+        assert int(v["xbzrle pages"].split()[0]) > 0
+    else:
+        assert int(v["compressed size"].split()[0]) > 0
