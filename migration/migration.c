@@ -269,6 +269,9 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 {
 	struct vm *vm = r->vm;
 	struct migration *m = r->m;
+	/* auto-converge's throttle ends with the migration, however it
+	 * ends (QEMU 7.2's migration_iteration_finish). */
+	cpu_throttle_stop(&vm->ram.throttle);
 	/* Unpublish the file under the lock before closing it, so that a
 	 * concurrent migrate_cancel never shuts down a freed stream. */
 	pthread_mutex_lock(&vm->lock);

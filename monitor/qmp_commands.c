@@ -217,6 +217,10 @@ static json_t *migration_info_json(const struct mig_info *info)
 				    json_integer(info->total_time_ms));
 	if (info->has_ram)
 		json_object_set_new(v, "ram", ram_stats(&info->ram));
+	/* Where QEMU 7.2 puts it was not recorded: after ram. */
+	if (info->has_cpu_throttle_percentage)
+		json_object_set_new(v, "cpu-throttle-percentage",
+				    qmp_json_u64(info->cpu_throttle_percentage));
 	if (info->socket_address)
 		json_object_set_new(v, "socket-address",
 				    json_pack("[o]",

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ram/cpu_throttle.h"
 #include "util/bitmap.h"
 #include "util/error.h"
 
@@ -32,6 +33,8 @@ struct guest_ram {
 	 * even mapped): a loader may skip zero pages without reading them.
 	 * Cleared, before any writer starts, by whoever adds one. */
 	bool pristine;
+	/* auto-converge: the share of time its writers sleep. */
+	struct cpu_throttle throttle;
 };
 
 /* Maps zeroed memory; size_bytes must be a non-zero multiple of a page. */
