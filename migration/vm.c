@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migration/dirty_rate.h"
 #include "migration/migration.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
@@ -30,6 +31,7 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 	pthread_cond_init(&vm->changed, NULL);
 	mig_options_init(&vm->options);
 	vm->outgoing = migration_new();
+	vm->dirty_rate = dirty_rate_new(&vm->ram);
 	vm->runstate = RUNSTATE_PAUSED;
 	vm->autostart = true;
 	vm->clock_offset_ns = -clock_now_ns();
@@ -41,6 +43,7 @@ void vm_release(struct vm *vm)
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_stop(&vm->workloads[i]);
 	free(vm->workloads);
+	dirty_rate_free(vm->dirty_rate);
 	migration_free(vm->outgoing);
 	mig_options_release(&vm->options);
 	guest_ram_release(&vm->ram);

@@ -297,6 +297,11 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		return next;
 	case HMP_ARG_INT:
 		return parse_int(mon, name, p, &v->num[i]);
+	case HMP_ARG_OPT_INT:
+		if (!*skip_spaces(p))
+			return p;
+		v->on[i] = true;
+		return parse_int(mon, name, p, &v->num[i]);
 	}
 	return NULL;
 }

@@ -15,6 +15,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/migration_info.h"
+#include "monitor/dirty_rate_cmds.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "monitor/preconditions.h"
@@ -478,6 +479,10 @@ const struct qmp_command qmp_commands[] = {
 	{ "query-status", { { 0 } }, 0, NULL, qmp_query_status },
 	{ "query-name", { { 0 } }, 0, NULL, qmp_query_name },
 	{ "query-migrate", { { 0 } }, 0, NULL, qmp_query_migrate },
+	{ "calc-dirty-rate",
+	  { ARG("calc-time", INT), OPT("sample-pages", INT), OPT("mode", STR) },
+	  0, NULL, qmp_calc_dirty_rate },
+	{ "query-dirty-rate", { { 0 } }, 0, NULL, qmp_query_dirty_rate },
 	{ "query-migrate-capabilities", { { 0 } }, 0, NULL,
 	  qmp_query_migrate_capabilities },
 	{ "query-migrate-parameters", { { 0 } }, 0, NULL,

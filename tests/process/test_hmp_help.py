@@ -74,7 +74,7 @@ def test_info_list_and_help_info():
     half = len(out) // 2
     assert out[:half] == out[half:]
     lines = out[:half].splitlines()
-    assert [l.split()[1] for l in lines] == ["migrate", "migrate_capabilities",
+    assert [l.split()[1] for l in lines] == ["dirty_rate", "migrate", "migrate_capabilities",
                                              "migrate_parameters", "name", "status"]
     for l in lines:
         assert l + "\n" in qemu
