@@ -387,10 +387,13 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	if (!stop_for_switch_over(r, was_running))
 		return;
 	send_rest(r, *was_running);
-	/* Completed only once the destination confirms it loaded
-	 * everything (return-path). */
+	/* The downtime ends when the destination has everything: with the
+	 * return path once it confirms it loaded it all, on a socket once
+	 * no byte is left unsent or unacknowledged in ours. */
 	if (r->rp_on && !qemu_file_error(r->f))
 		rp_reader_wait_shut(&r->rp, errp);
+	else if (m->addr.kind != TRANSPORT_EXEC && !qemu_file_error(r->f))
+		transport_socket_drained(r->f->fd, &m->cancel_requested);
 	pthread_mutex_lock(&r->vm->lock);
 	m->downtime_ms = clock_now_ms() - t0;
 	pthread_mutex_unlock(&r->vm->lock);
