@@ -462,6 +462,8 @@ bool transport_exec_drained(int fd, const atomic_bool *stop)
  * in well under a millisecond), doubling up to 2 ms. */
 #define DRAIN_POLL_FIRST_NS 100000LL
 #define DRAIN_POLL_LAST_NS 2000000LL
+#define DRAIN_CLOSE_WAIT_MS 1000
+#define DRAIN_CLOSE_POLL_MS 50
 
 bool transport_socket_drained(int fd, const atomic_bool *stop)
 {
@@ -471,13 +473,26 @@ bool transport_socket_drained(int fd, const atomic_bool *stop)
 		if (ioctl(fd, SIOCOUTQ, &queued) < 0)
 			return true; /* not a socket that can tell */
 		if (queued == 0)
-			return true;
+			break;
 		if (atomic_load(stop))
 			return false;
 		clock_sleep_ns(wait_ns);
 		if (wait_ns < DRAIN_POLL_LAST_NS)
 			wait_ns *= 2;
 	}
+	/* Acknowledged is in the destination's kernel, not yet loaded: a
+	 * destination closes the stream once it has loaded it all (qmig's
+	 * and QEMU's do), and nothing else comes back on a stream without
+	 * return path.  One that keeps it open is not waited for long. */
+	for (int waited_ms = 0; waited_ms < DRAIN_CLOSE_WAIT_MS;
+	     waited_ms += DRAIN_CLOSE_POLL_MS) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+		if (poll(&p, 1, DRAIN_CLOSE_POLL_MS) != 0)
+			break;
+		if (atomic_load(stop))
+			return false;
+	}
+	return true;
 }
 
 bool transport_exec_status_ok(const char *cmd, int wait_status,
