@@ -34,6 +34,7 @@ const char *runstate_name(enum runstate state);
 struct mig_options; /* migration/options.h */
 struct migration;   /* migration/migration.h */
 struct incoming;    /* migration/incoming.h */
+struct dirty_rate;  /* migration/dirty_rate.h */
 
 /* What happened, as the engine knows it; the QMP layer turns it into
  * QEMU's event name and data. */
@@ -83,6 +84,7 @@ struct vm {
 	struct mig_options *options; /* has its own lock; by machine_init */
 	struct migration *outgoing;  /* attached by machine_init */
 	struct incoming *incoming;  /* NULL unless -incoming was given */
+	struct dirty_rate *dirty_rate; /* calc-dirty-rate's; by machine_init */
 	int64_t clock_offset_ns;    /* for the timer device section */
 
 	vm_event_fn event_fn;       /* may be NULL */

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "migration/dirty_rate.h"
 #include "migration/migration.h"
 #include "migration/options.h"
 #include "util/xalloc.h"
@@ -13,6 +14,7 @@ int machine_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 	vm->options = xcalloc(1, sizeof(*vm->options));
 	mig_options_init(vm->options);
 	vm->outgoing = migration_new();
+	vm->dirty_rate = dirty_rate_new(&vm->ram);
 	return 0;
 }
 
@@ -20,6 +22,8 @@ void machine_release(struct vm *vm)
 {
 	/* The migration first: freeing it joins its thread, which reads
 	 * the RAM that vm_release unmaps. */
+	dirty_rate_free(vm->dirty_rate);
+	vm->dirty_rate = NULL;
 	migration_free(vm->outgoing);
 	vm->outgoing = NULL;
 	mig_options_release(vm->options);

@@ -132,22 +132,23 @@ static bool cancelled(struct mig_run *r)
 }
 
 /*
- * The switch-over rule (QEMU's): the pending bytes would go within
- * downtime-limit at the bandwidth of the last window.  Pending that looks
- * small enough is taken again after a dirty sync: the bitmap empties just
- * before each sync, and an empty bitmap says nothing of what the guest
- * wrote since.  `expected downtime` is published from the same pending and
- * bandwidth, so it is the figure this decision compares with the limit
- * (QEMU 7.2 refreshes it only while pages are being dirtied: a throttled
- * bulk pass shows the downtime-limit it started at).
+ * The switch-over rule: what is still dirty would go within downtime-limit
+ * at the bandwidth of the last window, counted in the bytes it will take
+ * on the wire (ram_save_pending_wire_bytes), not at full page size as in
+ * QEMU 7.2: with XBZRLE or compression that is what stop-and-copy sends.
+ * Pending that looks small enough is taken again after a dirty sync: the
+ * bitmap empties just before each sync, and an empty bitmap says nothing
+ * of what the guest wrote since.  `expected downtime` is published from
+ * the same estimate and bandwidth, so it is the figure this decision
+ * compares with the limit.
  */
 static bool ready_to_switch_over(struct mig_run *r)
 {
-	uint64_t pending = ram_save_pending_bytes(&r->rs);
+	uint64_t pending = ram_save_pending_wire_bytes(&r->rs);
 	if (pending <= r->threshold_bytes) {
 		ram_save_sync(&r->rs);
 		announce_passes(r);
-		pending = ram_save_pending_bytes(&r->rs);
+		pending = ram_save_pending_wire_bytes(&r->rs);
 	}
 	/* No bandwidth before the first window closes (or after a window
 	 * that sent nothing): the last figure stands, downtime-limit at
@@ -273,6 +274,9 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 {
 	struct vm *vm = r->vm;
 	struct migration *m = r->m;
+	/* auto-converge's throttle ends with the migration, however it
+	 * ends (QEMU 7.2's migration_iteration_finish). */
+	cpu_throttle_stop(&vm->ram.throttle);
 	/* Unpublish the file under the lock before closing it, so that a
 	 * concurrent migrate_cancel never shuts down a freed stream. */
 	pthread_mutex_lock(&vm->lock);
@@ -388,10 +392,13 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	if (!stop_for_switch_over(r, was_running))
 		return;
 	send_rest(r);
-	/* Completed only once the destination confirms it loaded
-	 * everything (return-path). */
+	/* The downtime ends when the destination has everything: with the
+	 * return path once it confirms it loaded it all, on a socket once
+	 * no byte is left unsent or unacknowledged in ours. */
 	if (r->rp_on && !qemu_file_error(r->f))
 		rp_reader_wait_shut(&r->rp, errp);
+	else if (m->addr.kind != TRANSPORT_EXEC && !qemu_file_error(r->f))
+		transport_socket_drained(r->f->fd, &m->cancel_requested);
 	pthread_mutex_lock(&r->vm->lock);
 	m->downtime_ms = clock_now_ms() - t0;
 	pthread_mutex_unlock(&r->vm->lock);

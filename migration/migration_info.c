@@ -79,6 +79,9 @@ static void fill_outgoing(struct vm *vm, struct mig_info *info)
 	info->has_compression = mig_options_cap(vm->options, MIG_CAP_COMPRESS);
 	if (info->has_compression)
 		fill_compression(&m->stats, &info->compression);
+	info->cpu_throttle_percentage =
+		cpu_throttle_get_percentage(&vm->ram.throttle);
+	info->has_cpu_throttle_percentage = info->cpu_throttle_percentage != 0;
 }
 
 static void copy_addr(const struct transport_addr *from,

@@ -79,6 +79,8 @@ struct mig_info {
 	struct mig_info_xbzrle xbzrle;
 	bool has_compression;
 	struct mig_info_compression compression;
+	bool has_cpu_throttle_percentage; /* auto-converge throttles now */
+	uint64_t cpu_throttle_percentage;
 
 	/* A listening destination: "tcp:HOST:PORT" (HMP) and the parsed
 	 * address (QMP's SocketAddress). */

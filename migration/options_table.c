@@ -18,7 +18,6 @@
 /*
  * Capabilities qmig refuses to turn on, and why:
  *   rdma-pin-all                 no RDMA transport
- *   auto-converge                no vCPUs to throttle
  *   zero-blocks, block, dirty-bitmaps   no block migration
  *   postcopy-ram, postcopy-blocktime, postcopy-preempt, release-ram
  *                                precopy only
@@ -37,8 +36,8 @@ const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT] = {
 	[MIG_CAP_XBZRLE] = { "xbzrle", NULL },
 	[MIG_CAP_RDMA_PIN_ALL] = {
 		"rdma-pin-all", MIG_CAP_UNSUPPORTED("rdma-pin-all") },
-	[MIG_CAP_AUTO_CONVERGE] = {
-		"auto-converge", MIG_CAP_UNSUPPORTED("auto-converge") },
+	/* Throttles the workload threads (ram/cpu_throttle.h). */
+	[MIG_CAP_AUTO_CONVERGE] = { "auto-converge", NULL },
 	[MIG_CAP_ZERO_BLOCKS] = {
 		"zero-blocks", MIG_CAP_UNSUPPORTED("zero-blocks") },
 	[MIG_CAP_COMPRESS] = { "compress", NULL },

@@ -41,6 +41,15 @@ static void config_from(struct ram_save_config *cfg,
 	cfg->compress_wait_thread = snap->num[MIG_PARAM_COMPRESS_WAIT_THREAD];
 	cfg->compress_engine = compress_engine(snap);
 	cfg->xbzrle_bulk_fill = snap->num[MIG_PARAM_X_XBZRLE_BULK_FILL];
+	cfg->auto_converge = snap->caps[MIG_CAP_AUTO_CONVERGE];
+	cfg->throttle = (struct auto_converge_params){
+		.trigger_threshold =
+			(unsigned)snap->num[MIG_PARAM_THROTTLE_TRIGGER_THRESHOLD],
+		.initial = (unsigned)snap->num[MIG_PARAM_CPU_THROTTLE_INITIAL],
+		.increment = (unsigned)snap->num[MIG_PARAM_CPU_THROTTLE_INCREMENT],
+		.tailslow = snap->num[MIG_PARAM_CPU_THROTTLE_TAILSLOW],
+		.max = (unsigned)snap->num[MIG_PARAM_MAX_CPU_THROTTLE],
+	};
 	cfg->options_generation = snap->generation;
 }
 
@@ -138,6 +147,7 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 	rs->cfg.compress_threads = cfg.compress_threads;
 	rs->cfg.compress_wait_thread = cfg.compress_wait_thread;
 	rs->cfg.compress_engine = cfg.compress_engine;
+	rs->cfg.throttle = cfg.throttle;
 	rs->cfg.options_generation = cfg.options_generation;
 	if ((what & MIG_APPLY_XBZRLE_CACHE) && rs->cache &&
 	    !page_cache_resize(&rs->cache, cfg.xbzrle_cache_bytes, errp))
@@ -172,6 +182,7 @@ void ram_save_setup(struct ram_save *rs, struct qemu_file *f)
 	rs->block_named = false;
 	rs->sync_count = 1;
 	rs->rate_period_start_ns = clock_now_ns();
+	rs->period_start_transferred = STAT_GET(rs->stats->transferred);
 	STAT_SET(rs->stats->dirty_sync_count, 1);
 	update_remaining(rs);
 
@@ -186,6 +197,14 @@ void ram_save_setup(struct ram_save *rs, struct qemu_file *f)
 uint64_t ram_save_pending_bytes(const struct ram_save *rs)
 {
 	return rs->dirty_pages * GUEST_PAGE_SIZE;
+}
+
+uint64_t ram_save_pending_wire_bytes(const struct ram_save *rs)
+{
+	if (rs->bulk_stage)
+		return wire_estimate_bytes(&(struct wire_estimate){ 0 },
+					   rs->dirty_pages);
+	return wire_estimate_bytes(&rs->wire, rs->dirty_pages);
 }
 
 static double ratio(uint64_t num, uint64_t den)
@@ -235,8 +254,17 @@ void ram_save_sync(struct ram_save *rs)
 
 	int64_t now = clock_now_ns();
 	int64_t elapsed = now - rs->rate_period_start_ns;
-	if (elapsed >= RATE_PERIOD_NS)
-		update_rates(rs, now, elapsed);
+	if (elapsed < RATE_PERIOD_NS)
+		return;
+	/* QEMU's order: the throttle, then the rates, over one period. */
+	uint64_t transferred = STAT_GET(rs->stats->transferred);
+	if (rs->cfg.auto_converge && !rs->last_stage)
+		auto_converge_period(&rs->auto_converge, &rs->ram->throttle,
+				     &rs->cfg.throttle,
+				     rs->rate_period_dirtied * GUEST_PAGE_SIZE,
+				     transferred - rs->period_start_transferred);
+	rs->period_start_transferred = transferred;
+	update_rates(rs, now, elapsed);
 }
 
 /* The record header: offset | flags, and the block name the first time. */
@@ -487,9 +515,14 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 	uint64_t start = f->total_bytes;
 	uint64_t page;
 	unsigned n = 0;
+	/* Only a section that began after the bulk pass is what a pass of
+	 * dirtied pages costs. */
+	bool sample = !rs->bulk_stage;
+	uint64_t sent = 0;
 	while (f->total_bytes - start + pool_pending_bytes(rs) < max_bytes &&
 	       !qemu_file_error(f) && find_dirty_page(rs, &page)) {
 		send_dirty_page(rs, f, page);
+		sent++;
 		/* Finished records move from the estimate to the stream. */
 		if (rs->pool && (++n & 63) == 0) {
 			uint64_t before = f->total_bytes;
@@ -498,6 +531,8 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 		}
 	}
 	end_section_data(rs, f);
+	if (sample)
+		wire_estimate_sample(&rs->wire, sent, f->total_bytes - start);
 	return f->total_bytes - start;
 }
 

@@ -23,7 +23,8 @@
  * Threads: owned by the migration thread; nothing here locks but the
  * options store's own lock.  Options are read at setup; changes during
  * the migration (xbzrle-cache-size, compress-level, compress-threads,
- * compress-wait-thread, x-compress-engine) are picked up by
+ * compress-wait-thread, x-compress-engine, the auto-converge
+ * parameters) are picked up by
  * ram_save_apply_options() between sections.
  */
 #ifndef QMIG_MIGRATION_RAM_SAVE_H
@@ -33,9 +34,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "migration/auto_converge.h"
 #include "migration/mig_stats.h"
 #include "migration/options.h"
 #include "migration/qemu_file.h"
+#include "migration/wire_estimate.h"
 #include "ram/guest_ram.h"
 
 struct page_cache;
@@ -51,6 +54,8 @@ struct ram_save_config {
 	bool compress_wait_thread;
 	int compress_engine;       /* x-compress-engine; -1: per level */
 	bool xbzrle_bulk_fill;     /* x-xbzrle-bulk-fill (read at start) */
+	bool auto_converge;        /* the capability */
+	struct auto_converge_params throttle; /* its parameters (live) */
 	uint64_t options_generation; /* the store's, when these were read */
 };
 
@@ -87,6 +92,9 @@ struct ram_save {
 		 period_cache_miss, period_compress_pages,
 		 period_compressed_bytes, period_busy;
 	uint64_t pages_handled;    /* every page looked at */
+	uint64_t period_start_transferred; /* bytes sent when it began */
+	struct auto_converge auto_converge;
+	struct wire_estimate wire; /* a dirty page's cost after the bulk pass */
 };
 
 /* Sets up from cfg (xbzrle cache, compress pool); false on error. */
@@ -111,8 +119,14 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
  * dirty tracking (dirty-sync-count 1). */
 void ram_save_setup(struct ram_save *rs, struct qemu_file *f);
 
-/* Bytes still to send before the guest's new writes are looked at. */
+/* Bytes still to send before the guest's new writes are looked at, at
+ * full page size (QEMU's `remaining`). */
 uint64_t ram_save_pending_bytes(const struct ram_save *rs);
+
+/* What those pages are expected to take on the wire: during the bulk pass
+ * a PAGE record each (QEMU's rule), after it the running mean of what the
+ * passes since took per page (wire_estimate.h). */
+uint64_t ram_save_pending_wire_bytes(const struct ram_save *rs);
 
 /* Moves the guest's dirty log into the bitmap (a "dirty sync"). */
 void ram_save_sync(struct ram_save *rs);

@@ -106,6 +106,18 @@ int transport_reap(pid_t child);
 bool transport_exec_drained(int fd, const atomic_bool *stop);
 
 /*
+ * Outgoing socket without return path, once the last byte is written:
+ * waits until the kernel holds none of the stream (SIOCOUTQ: TCP's unsent
+ * and unacknowledged bytes, a unix socket's bytes the peer has not read),
+ * then up to a second for the destination to close it (which it does once
+ * it has loaded everything), so that the downtime ends when the
+ * destination has everything rather than when the last byte entered our
+ * buffer.  true also when fd cannot tell (not a socket); false when *stop
+ * turned true first.
+ */
+bool transport_socket_drained(int fd, const atomic_bool *stop);
+
+/*
  * Whether an exec command's wait status means success (it exited 0);
  * otherwise false with "Command 'CMD' exited with status N" or "Command
  * 'CMD' was killed by signal N (NAME)".  (QEMU 7.2 reaps the command

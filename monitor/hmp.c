@@ -363,6 +363,11 @@ static const char *parse_arg(struct monitor *mon, const struct hmp_command *cmd,
 		return next;
 	case HMP_ARG_FORMAT:
 		return parse_format(mon, help_name, p, &v->fmt);
+	case HMP_ARG_OPT_INT:
+		if (!*skip_spaces(p))
+			return p;
+		v->on[i] = true;
+		return parse_int(mon, help_name, p, &v->num[i]);
 	}
 	return NULL;
 }

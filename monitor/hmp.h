@@ -17,6 +17,7 @@ enum hmp_arg_type {
 	HMP_ARG_OPT_STR,  /* the same, may be absent */
 	HMP_ARG_ON_OFF,   /* exactly `on` or `off` */
 	HMP_ARG_INT,      /* an integer expression: 0x10 + 4 * 2 */
+	HMP_ARG_OPT_INT,  /* the same, may be absent (on[] says if given) */
 	HMP_ARG_FLAG,     /* `-X` option before the other arguments */
 	HMP_ARG_CAPABILITY, /* a capability name, its index in num[]; looked
 			     * up once the whole line parsed, as QEMU's

@@ -13,6 +13,7 @@
 #include "migration/migration.h"
 #include "migration/options.h"
 #include "migration/options_hmp.h"
+#include "monitor/dirty_rate_cmds.h"
 #include "monitor/hmp.h"
 #include "monitor/hmp_machine.h"
 #include "monitor/info_migrate.h"
@@ -356,6 +357,14 @@ const struct hmp_command hmp_info_commands[] = {
 		 "command-line order), and never `disconnected:` (a qmig "
 		 "socket always takes more clients).",
 	  .handler = hmp_info_chardev },
+	{ .name = "dirty_rate", .params = "",
+	  .help = "show dirty rate information",
+	  .doc = "The last `calc_dirty_rate` measurement: status "
+		 "(`unstarted`, `measuring`, `measured`), start time (seconds, "
+		 "labelled `(ms)` as QEMU 7.2 does), sample pages per GB (0 "
+		 "once measured by the dirty bitmap), period, mode and the "
+		 "rate in MB/s (MiB/s), `(not ready)` before it is measured.",
+	  .handler = hmp_info_dirty_rate },
 	{ .name = "history", .params = "",
 	  .help = "show the command line history",
 	  .doc = "`N: 'LINE'` for the lines this session has run, oldest "
@@ -404,6 +413,30 @@ const struct hmp_command hmp_info_commands[] = {
 };
 
 const struct hmp_command hmp_commands[] = {
+	{ .name = "calc_dirty_rate",
+	  .args = { [CALC_ARG_RING] = { "dirty_ring", HMP_ARG_FLAG, 'r',
+					HMP_COMPLETE_NONE },
+		    [CALC_ARG_BITMAP] = { "dirty_bitmap", HMP_ARG_FLAG, 'b',
+					  HMP_COMPLETE_NONE },
+		    [CALC_ARG_SECOND] = { "second", HMP_ARG_INT, 0,
+					  HMP_COMPLETE_NONE },
+		    [CALC_ARG_PAGES] = { "sample_pages_per_GB",
+					 HMP_ARG_OPT_INT, 0,
+					 HMP_COMPLETE_NONE } },
+	  .params = "[-r] [-b] second [sample_pages_per_GB]",
+	  .help = "start a round of guest dirty rate measurement (using -r to"
+		  "\n\t\t\t specify dirty ring as the method of calculation and"
+		  "\n\t\t\t -b to specify dirty bitmap as method of calculation)",
+	  .doc = "Measures how fast the guest dirties its RAM over SECOND "
+		 "seconds (1 to 60) on a thread of its own; `info dirty_rate` "
+		 "shows the result. By default page sampling (CRC32 of "
+		 "SAMPLE_PAGES_PER_GB random pages per GiB, 128 to 16384, "
+		 "default 512, before and after); `-b` counts the pages the "
+		 "guest's writers marked in a dirty log of its own, which a "
+		 "running migration does not disturb. `-r` (KVM's dirty ring) "
+		 "is refused as QEMU 7.2 refuses it without one: `mode "
+		 "dirty-ring is not enabled, use other method instead.`",
+	  .handler = hmp_calc_dirty_rate },
 	{ .name = "cont", .alias = "c", .params = "",
 	  .help = "resume emulation",
 	  .doc = "Runs the guest's workload again; no-op on a running VM. On a "

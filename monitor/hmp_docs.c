@@ -17,6 +17,7 @@ static const char *const arg_type_names[] = {
 	[HMP_ARG_OPT_STR] = "optional word",
 	[HMP_ARG_ON_OFF] = "`on` or `off`",
 	[HMP_ARG_INT] = "integer expression",
+	[HMP_ARG_OPT_INT] = "optional integer expression",
 	[HMP_ARG_FLAG] = "flag",
 	[HMP_ARG_CAPABILITY] = "capability name",
 	[HMP_ARG_INT32] = "integer expression (32 bits)",

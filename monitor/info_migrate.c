@@ -97,6 +97,9 @@ static void format_info(const struct mig_info *info, struct strbuf *out)
 		format_xbzrle(&info->xbzrle, out);
 	if (info->has_compression)
 		format_compression(&info->compression, out);
+	if (info->has_cpu_throttle_percentage)
+		strbuf_addf(out, "cpu throttle percentage: %" PRIu64 "\n",
+			    info->cpu_throttle_percentage);
 	if (info->socket_address)
 		strbuf_addf(out, "socket address: [\n\t%s\n]\n",
 			    info->socket_address);

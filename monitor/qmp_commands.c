@@ -15,6 +15,7 @@
 #include "migration/incoming.h"
 #include "migration/migration.h"
 #include "migration/migration_info.h"
+#include "monitor/dirty_rate_cmds.h"
 #include "monitor/hmp.h"
 #include "monitor/monitor.h"
 #include "monitor/preconditions.h"
@@ -217,6 +218,10 @@ static json_t *migration_info_json(const struct mig_info *info)
 				    json_integer(info->total_time_ms));
 	if (info->has_ram)
 		json_object_set_new(v, "ram", ram_stats(&info->ram));
+	/* Where QEMU 7.2 puts it was not recorded: after ram. */
+	if (info->has_cpu_throttle_percentage)
+		json_object_set_new(v, "cpu-throttle-percentage",
+				    qmp_json_u64(info->cpu_throttle_percentage));
 	if (info->socket_address)
 		json_object_set_new(v, "socket-address",
 				    json_pack("[o]",
@@ -473,6 +478,10 @@ const struct qmp_command qmp_commands[] = {
 	{ "query-status", { { 0 } }, 0, NULL, qmp_query_status },
 	{ "query-name", { { 0 } }, 0, NULL, qmp_query_name },
 	{ "query-migrate", { { 0 } }, 0, NULL, qmp_query_migrate },
+	{ "calc-dirty-rate",
+	  { ARG("calc-time", INT), OPT("sample-pages", INT), OPT("mode", STR) },
+	  0, NULL, qmp_calc_dirty_rate },
+	{ "query-dirty-rate", { { 0 } }, 0, NULL, qmp_query_dirty_rate },
 	{ "query-migrate-capabilities", { { 0 } }, 0, NULL,
 	  qmp_query_migrate_capabilities },
 	{ "query-migrate-parameters", { { 0 } }, 0, NULL,

@@ -69,6 +69,7 @@ int guest_ram_init(struct guest_ram *ram, uint64_t size_bytes,
 	ram->npages = size_bytes / GUEST_PAGE_SIZE;
 	ram->pristine = true;
 	ram->dirty_log = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
+	ram->rate_log = xcalloc(BITMAP_WORDS(ram->npages), sizeof(uint64_t));
 	return 0;
 }
 
@@ -77,6 +78,7 @@ void guest_ram_release(struct guest_ram *ram)
 	if (ram->host)
 		munmap(ram->host, ram->size_bytes);
 	free((void *)ram->dirty_log);
+	free((void *)ram->rate_log);
 	memset(ram, 0, sizeof(*ram));
 }
 
@@ -87,9 +89,32 @@ void guest_ram_mark_dirty(struct guest_ram *ram, uint64_t offset, uint64_t len)
 	uint64_t last = offset + len - 1;
 	if (last >= ram->size_bytes)
 		last = ram->size_bytes - 1;
+	bool rate = atomic_load_explicit(&ram->rate_log_on,
+					 memory_order_relaxed);
 	for (uint64_t page = offset >> GUEST_PAGE_BITS;
-	     page <= last >> GUEST_PAGE_BITS; page++)
+	     page <= last >> GUEST_PAGE_BITS; page++) {
 		atomic_bitmap_set_bit(ram->dirty_log, page);
+		if (rate)
+			atomic_bitmap_set_bit(ram->rate_log, page);
+	}
+}
+
+void guest_ram_rate_log_start(struct guest_ram *ram)
+{
+	for (uint64_t i = 0; i < BITMAP_WORDS(ram->npages); i++)
+		atomic_store_explicit(&ram->rate_log[i], 0,
+				      memory_order_relaxed);
+	atomic_store(&ram->rate_log_on, true);
+}
+
+uint64_t guest_ram_rate_log_stop(struct guest_ram *ram)
+{
+	atomic_store(&ram->rate_log_on, false);
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < BITMAP_WORDS(ram->npages); i++)
+		n += (uint64_t)__builtin_popcountll(atomic_load_explicit(
+			&ram->rate_log[i], memory_order_relaxed));
+	return n;
 }
 
 uint64_t guest_ram_sync_dirty(struct guest_ram *ram, uint64_t *bitmap)

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ram/cpu_throttle.h"
 #include "util/bitmap.h"
 #include "util/error.h"
 
@@ -28,10 +29,17 @@ struct guest_ram {
 	uint64_t size_bytes;      /* multiple of GUEST_PAGE_SIZE */
 	uint64_t npages;          /* size_bytes / GUEST_PAGE_SIZE */
 	_Atomic uint64_t *dirty_log; /* one bit a page; set by writers */
+	/* A second log for dirty-rate measurement (dirty-bitmap mode), so
+	 * that it never takes a bit the migration needs: marked only while
+	 * rate_log_on. */
+	_Atomic uint64_t *rate_log;
+	atomic_bool rate_log_on;
 	/* Nothing has written the RAM since init (it is all zero and not
 	 * even mapped): a loader may skip zero pages without reading them.
 	 * Cleared, before any writer starts, by whoever adds one. */
 	bool pristine;
+	/* auto-converge: the share of time its writers sleep. */
+	struct cpu_throttle throttle;
 };
 
 /* Maps zeroed memory; size_bytes must be a non-zero multiple of a page. */
@@ -46,6 +54,11 @@ void guest_ram_mark_dirty(struct guest_ram *ram, uint64_t offset,
 /* Moves the dirty log into `bitmap` (OR), clearing the log.  Returns the
  * number of pages newly set in `bitmap`. */
 uint64_t guest_ram_sync_dirty(struct guest_ram *ram, uint64_t *bitmap);
+
+/* The dirty-rate log: cleared and switched on; switched off, returning
+ * the pages marked meanwhile. */
+void guest_ram_rate_log_start(struct guest_ram *ram);
+uint64_t guest_ram_rate_log_stop(struct guest_ram *ram);
 
 /* Clears the dirty log (at the start of a migration). */
 void guest_ram_clear_dirty(struct guest_ram *ram);

@@ -227,9 +227,39 @@ GUEST_STORE static void guest_u64_store(uint8_t *p, uint64_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/*
+ * The CPU throttle: after each time slice of running, sleep the throttle's
+ * share (QEMU's cpu_throttle_thread), woken early by a stop or a quit.
+ */
+static void throttle_point(struct workload *w)
+{
+	unsigned pct = cpu_throttle_get_percentage(&w->ram->throttle);
+	if (!pct) {
+		w->slice_start_ns = 0;
+		return;
+	}
+	int64_t now = clock_now_ns();
+	if (!w->slice_start_ns)
+		w->slice_start_ns = now;
+	if (now - w->slice_start_ns < CPU_THROTTLE_TIMESLICE_NS)
+		return;
+	int64_t end = now + cpu_throttle_sleep_ns(pct);
+	struct timespec ts = { .tv_sec = end / 1000000000,
+			       .tv_nsec = end % 1000000000 };
+	pthread_mutex_lock(&w->lock);
+	while (atomic_load(&w->want_running) && !atomic_load(&w->quit) &&
+	       pthread_cond_timedwait(&w->cond, &w->lock, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&w->lock);
+	int64_t after = clock_now_ns();
+	w->throttled_ns += after - now;
+	w->slice_start_ns = after;
+}
+
 /* Parks the thread while the VM is stopped; returns false to quit. */
 static bool workload_checkpoint(struct workload *w)
 {
+	throttle_point(w);
 	if (atomic_load_explicit(&w->want_running, memory_order_acquire))
 		return !atomic_load(&w->quit);
 	pthread_mutex_lock(&w->lock);
@@ -290,7 +320,11 @@ static void run_random(struct workload *w)
 	double per_tick = (double)w->spec.rate_bytes / GUEST_PAGE_SIZE / 1000.0;
 	double tokens = 0;
 	int64_t next = clock_now_ns();
+	int64_t throttled = 0;
 	while (workload_checkpoint(w)) {
+		/* Time asleep in the throttle is not the guest's. */
+		next += w->throttled_ns - throttled;
+		throttled = w->throttled_ns;
 		tokens += per_tick;
 		uint64_t n = (uint64_t)tokens;
 		tokens -= (double)n;
@@ -329,7 +363,12 @@ int workload_start(struct workload *w, const struct workload_spec *spec,
 					      : NULL;
 	w->ram = ram;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	/* The throttle's sleep waits on it against the monotonic clock. */
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
 
 	switch (spec->kind) {
 	case WORKLOAD_IDLE: {
@@ -357,6 +396,7 @@ void workload_pause(struct workload *w)
 		return;
 	atomic_store(&w->want_running, false);
 	pthread_mutex_lock(&w->lock);
+	pthread_cond_broadcast(&w->cond); /* a throttled thread wakes */
 	while (!w->paused)
 		pthread_cond_wait(&w->cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);

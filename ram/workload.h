@@ -16,6 +16,10 @@
  *                      A bytes (default 64M), one every 4 KiB of R: R is the
  *                      memory dirtied per second (default 10M)
  *
+ * While ram->throttle is set (auto-converge) every thread sleeps that
+ * share of each 10 ms time slice, as QEMU's throttled vCPUs do; a stop
+ * wakes it at once.
+ *
  * Threads: workload_* functions are called by the thread that owns the VM's
  * run state (under the VM lock); the workload threads touch only guest RAM
  * and their own struct's atomics.
@@ -67,6 +71,12 @@ struct workload {
 	atomic_bool quit;         /* ends the thread */
 	bool paused;              /* the thread is parked (acknowledged) */
 	atomic_uint_fast64_t bytes_written; /* statistics */
+	/* The thread's own: when its time slice began, and how long the
+	 * CPU throttle has kept it asleep in all (a random workload's
+	 * clock does not count that time, as a throttled vCPU's guest
+	 * does not see it). */
+	int64_t slice_start_ns;
+	int64_t throttled_ns;
 };
 
 /*

@@ -19,9 +19,6 @@ QMIG_DIFFERS = {
     "migrate_set_cache_size 64m": "",
     "migrate_set_parameter compress_level 5": "",
     "migrate_set_parameter xbzrle_cache_size 1m": "",
-    # qmig has no vCPUs to throttle.
-    "migrate_set_capability auto-converge on":
-        "Error: Capability 'auto-converge' is not supported by qmig\n",
 }
 
 
@@ -30,8 +27,6 @@ def after_deviations(cmd, out):
     if cmd == "info migrate_parameters":
         return replace_lines(out, {"compress-level": "5",
                                    "xbzrle-cache-size": "1048576 bytes"})
-    if cmd == "info migrate_capabilities":
-        return replace_lines(out, {"auto-converge": "off"})
     return QMIG_DIFFERS.get(cmd, out)
 
 

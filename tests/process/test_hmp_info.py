@@ -118,7 +118,8 @@ def test_every_capability_known():
             [e for e in fresh if e["cmd"] == "info migrate_capabilities"][0]["out"].splitlines()]
     assert len(caps) == 21
     supported = {"xbzrle", "compress", "events", "return-path",
-                 "pause-before-switchover", "late-block-activate"}
+                 "pause-before-switchover", "late-block-activate",
+                 "auto-converge"}
     script = "".join("migrate_set_capability %s on\nmigrate_set_capability %s off\n"
                      % (c, c) for c in caps)
     r = run_piped(script + "info migrate_capabilities\n")

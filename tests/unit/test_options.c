@@ -55,6 +55,30 @@ static const char fresh_caps[] =
 	"zero-copy-send: off\n"
 	"postcopy-preempt: off\n";
 
+/* the same after `migrate_set_capability auto-converge on` */
+static const char auto_converge_caps[] =
+	"xbzrle: off\n"
+	"rdma-pin-all: off\n"
+	"auto-converge: on\n"
+	"zero-blocks: off\n"
+	"compress: off\n"
+	"events: off\n"
+	"postcopy-ram: off\n"
+	"x-colo: off\n"
+	"release-ram: off\n"
+	"block: off\n"
+	"return-path: off\n"
+	"pause-before-switchover: off\n"
+	"multifd: off\n"
+	"dirty-bitmaps: off\n"
+	"postcopy-blocktime: off\n"
+	"late-block-activate: off\n"
+	"x-ignore-shared: off\n"
+	"validate-uuid: off\n"
+	"background-snapshot: off\n"
+	"zero-copy-send: off\n"
+	"postcopy-preempt: off\n";
+
 /* info-fresh.json: `info migrate_parameters` on a fresh VM */
 static const char fresh_params[] =
 	"announce-initial: 50 ms\n"
@@ -295,9 +319,8 @@ static const struct step error_steps[] = {
 	/* migrate_set_capability xbzrle true: the monitor argument parser refuses the state */
 	{ "migrate_set_capability auto_converge on",
 	  "Error: invalid parameter value: auto_converge\n" },
-	/* qmig: auto-converge is not implemented (QEMU 7.2: "") */
 	{ "migrate_set_capability auto-converge on",
-	  "Error: Capability 'auto-converge' is not supported by qmig\n" },
+	  "" },
 	{ "migrate_set_parameter foo 1",
 	  "Error: invalid parameter value: foo\n" },
 	{ "migrate_set_parameter compress_level 5",
@@ -384,9 +407,8 @@ static const struct step error_steps[] = {
 		"and exabytes, respectively.\n" },
 	{ "info migrate_parameters",
 	  fresh_params },
-	/* qmig: auto-converge stayed off (QEMU 7.2 shows it on) */
 	{ "info migrate_capabilities",
-	  fresh_caps },
+	  auto_converge_caps },
 };
 
 /* ---- helpers ---- */
@@ -1130,7 +1152,7 @@ static void test_supported_caps(void **state)
 	static const enum mig_cap ok[] = {
 		MIG_CAP_XBZRLE, MIG_CAP_COMPRESS, MIG_CAP_EVENTS,
 		MIG_CAP_RETURN_PATH, MIG_CAP_PAUSE_BEFORE_SWITCHOVER,
-		MIG_CAP_LATE_BLOCK_ACTIVATE,
+		MIG_CAP_LATE_BLOCK_ACTIVATE, MIG_CAP_AUTO_CONVERGE,
 	};
 	struct mig_cap_update u = { 0 };
 	char *msg;
@@ -1139,7 +1161,7 @@ static void test_supported_caps(void **state)
 		assert_null(mig_cap_table[ok[i]].unsupported);
 		u.set[ok[i]] = u.state[ok[i]] = true;
 	}
-	/* all six at once */
+	/* all seven at once */
 	msg = cap_error(o, &u);
 	assert_null(msg);
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
@@ -1175,12 +1197,12 @@ static void test_caps_all_or_nothing(void **state)
 
 	/* one good, one refused: neither changes */
 	u.set[MIG_CAP_XBZRLE] = u.state[MIG_CAP_XBZRLE] = true;
-	u.set[MIG_CAP_AUTO_CONVERGE] = u.state[MIG_CAP_AUTO_CONVERGE] = true;
+	u.set[MIG_CAP_POSTCOPY_RAM] = u.state[MIG_CAP_POSTCOPY_RAM] = true;
 	expect_cap_error(o, &u,
-			 "Capability 'auto-converge' is not supported by qmig");
+			 "Capability 'postcopy-ram' is not supported by qmig");
 	assert_false(mig_options_cap(o, MIG_CAP_XBZRLE));
 
-	u.set[MIG_CAP_AUTO_CONVERGE] = false;
+	u.set[MIG_CAP_POSTCOPY_RAM] = false;
 	assert_null(cap_error(o, &u));
 	assert_true(mig_options_cap(o, MIG_CAP_XBZRLE));
 	assert_int_equal(mig_options_generation(o), 1);
