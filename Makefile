@@ -20,8 +20,9 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -DQMIG_VERSION=\"$(VERSION)\" $(CFLAGS) $(SANITIZE_FLAGS) $(COVER_FLAGS) \
              -I. -D_GNU_SOURCE -pthread
 # zlib (reference deflate), libdeflate and ISA-L igzip (faster page
-# compressors, codec/page_deflate.c), readline, jansson.
-LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lpthread -lm
+# compressors, codec/page_deflate.c), libzstd (multifd-compression zstd),
+# readline, jansson.
+LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lzstd -lpthread -lm
 LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
 
 LIB_SRCS = $(wildcard util/*.c codec/*.c ram/*.c migration/*.c monitor/*.c)

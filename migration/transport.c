@@ -293,12 +293,16 @@ int transport_connect(const struct transport_addr *addr,
 	return -1;
 }
 
+/* A multifd source connects its channels right after the main stream:
+ * room for all of them (multifd-channels is at most 255) in the queue. */
+#define TRANSPORT_LISTEN_BACKLOG 256
+
 static bool try_bind_listen(int fd, const struct addrinfo *ai)
 {
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	return bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-	       listen(fd, 1) == 0;
+	       listen(fd, TRANSPORT_LISTEN_BACKLOG) == 0;
 }
 
 static int listen_tcp(struct transport_addr *addr, struct error **errp)
@@ -352,7 +356,7 @@ static int listen_unix(const struct transport_addr *addr, struct error **errp)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, 1) < 0) {
+	if (listen(fd, TRANSPORT_LISTEN_BACKLOG) < 0) {
 		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
 			   strerror(errno));
 		close(fd);
