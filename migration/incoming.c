@@ -132,7 +132,7 @@ static void *incoming_thread(void *opaque)
 		fd = ia ? incoming_accept_main(ia, &err) : -1;
 		if (fd < 0) {
 			(void)end_channels(ia, &err);
-			fail_and_exit(vm, err, EIO);
+			fail_and_exit(vm, err, err && err->code ? err->code : EIO);
 		}
 	}
 	struct multifd_recv *mr = ia ? incoming_accept_multifd(ia) : NULL;

@@ -1,0 +1,201 @@
+"""multifd (QEMU 7.2's parallel channels): qmig with itself and with a real
+QEMU 7.2 both ways, for compression none, zlib and zstd and 1, 2 and 4
+channels; RAM compared through pmemsave.  The migration goes through a
+counting TCP proxy, which shows how many connections carried pages."""
+
+import re
+import socket
+import threading
+
+import pytest
+
+from harness import free_port, poll
+from test_interop_qemu import compare_ram, qemu_source
+import migcheck
+
+MiB = 1 << 20
+PACKET_PAYLOAD = 512 << 10  # a full multifd packet's pages
+
+
+class CountingProxy:
+    """Forwards every connection to 127.0.0.1:target in accept order (a
+    QEMU 7.2 destination takes its first connection for the main stream)
+    and counts the bytes each one carried towards the destination."""
+
+    def __init__(self, target):
+        self.target = target
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.counts = []
+        self.lock = threading.Lock()
+        self.threads = []
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+
+    @property
+    def uri(self):
+        return "tcp:127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                idx = len(self.counts)
+                self.counts.append(0)
+            for a, b, n in ((c, u, idx), (u, c, None)):
+                t = threading.Thread(target=self._pump, args=(a, b, n), daemon=True)
+                t.start()
+
+    def _pump(self, a, b, idx):
+        try:
+            while True:
+                data = a.recv(1 << 16)
+                if not data:
+                    break
+                if idx is not None:
+                    with self.lock:
+                        self.counts[idx] += len(data)
+                b.sendall(data)
+        except OSError:
+            pass
+        for s, how in ((b, socket.SHUT_WR), (a, socket.SHUT_RD)):
+            try:
+                s.shutdown(how)
+            except OSError:
+                pass
+
+    def carried(self):
+        with self.lock:
+            return list(self.counts)
+
+    def close(self):
+        self.lsock.close()
+
+
+@pytest.fixture
+def proxy():
+    made = []
+
+    def make(target):
+        p = CountingProxy(target)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.close()
+
+
+METHODS = ["none", "zlib", "zstd"]
+CHANNELS = [1, 2, 4]
+MATRIX = [(m, n) for m in METHODS for n in CHANNELS]
+IDS = ["%s-%d" % mn for mn in MATRIX]
+
+
+def set_multifd(side, method, channels):
+    for cmd in ("migrate_set_capability multifd on",
+                "migrate_set_parameter multifd-channels %d" % channels,
+                "migrate_set_parameter multifd-compression %s" % method):
+        assert side.hmp(cmd) == "", cmd
+
+
+def check_channels(p, channels):
+    """main + channels connections; more than one carried a packet's pages
+    when there are channels to spare."""
+    got = poll(lambda: len(p.carried()) == channels + 1 and p.carried(), 30, 0.05,
+               "%d connections" % (channels + 1))
+    busy = [n for n in got[1:] if n >= PACKET_PAYLOAD // 8]
+    assert len(busy) >= min(channels, 2), got
+    return got
+
+
+def source_multifd_bytes(src):
+    v = migcheck.parse_info(src.info_migrate())
+    return migcheck.num(v["multifd bytes"])
+
+
+@pytest.mark.parametrize("method,channels", MATRIX, ids=IDS)
+def test_qmig_to_qmig(spawn, proxy, tmp_path, method, channels):
+    src = spawn(["-m", "32M", "-workload", "idle", "-workload",
+                 "random,rate=20M,area=16M"], name="src")
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, method, channels)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    p = proxy(port)
+    set_multifd(src, method, channels)
+    src.wait_ram_written(4 * MiB)
+    assert src.hmp("migrate_set_parameter downtime-limit %d" % migcheck.SURE_DOWNTIME_MS) == ""
+    assert src.hmp("migrate " + p.uri, timeout=60) == ""
+    info = src.info_migrate()
+    assert "Migration status: completed" in info, info + src.stderr()
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
+    got = check_channels(p, channels)
+    # what the channels wrote is what `multifd bytes` says
+    assert source_multifd_bytes(src) == sum(got[1:]) >> 10, (info, got)
+    assert src.stderr() == "" and dst.stderr() == ""
+
+
+@pytest.mark.parametrize("method,channels", MATRIX, ids=IDS)
+def test_qmig_to_qemu(spawn, spawn_qemu, proxy, tmp_path, method, channels):
+    src = spawn(["-m", "16M", "-workload", "idle", "-workload",
+                 "random,rate=20M,area=16M"], name="src")
+    port = free_port()
+    dst = spawn_qemu(name="qdst", ram_mib=16, incoming="defer")
+    set_multifd(dst, method, channels)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    p = proxy(port)
+    set_multifd(src, method, channels)
+    src.wait_ram_written(4 * MiB)
+    assert src.hmp("migrate_set_parameter downtime-limit %d" % migcheck.SURE_DOWNTIME_MS) == ""
+    assert src.hmp("migrate " + p.uri, timeout=60) == ""
+    info = src.info_migrate()
+    assert "Migration status: completed" in info, info + src.stderr()
+    dst.wait_status("completed", 30)
+    assert dst.vm_status() == "running"
+    compare_ram(src, dst, tmp_path, 16 * MiB)
+    check_channels(p, channels)
+    assert src.stderr() == ""
+
+
+@pytest.mark.parametrize("method,channels", MATRIX, ids=IDS)
+def test_qemu_to_qmig(spawn, spawn_qemu, proxy, tmp_path, fixture_image, method, channels):
+    src, _ = qemu_source(spawn_qemu, tmp_path, fixture_image("plain"))
+    port = free_port()
+    dst = spawn(["-m", "16M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, method, channels)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    p = proxy(port)
+    set_multifd(src, method, channels)
+    assert src.hmp("migrate -d " + p.uri) == ""
+    src.wait_status("completed", 60)
+    dst.wait_status("completed", 30)
+    assert dst.vm_status() == "running"
+    compare_ram(src, dst, tmp_path, 16 * MiB)
+    check_channels(p, channels)
+    assert dst.stderr() == ""
+
+
+def test_qemu_multifd_into_qmig_without_it(spawn, spawn_qemu, tmp_path, fixture_image):
+    """A QEMU 7.2 multifd source, a qmig destination without multifd: the
+    destination fails saying multifd, not with a ram section error."""
+    src, _ = qemu_source(spawn_qemu, tmp_path, fixture_image("plain"))
+    port = free_port()
+    dst = spawn(["-m", "16M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    assert src.hmp("migrate_set_capability multifd on") == ""
+    assert src.hmp("migrate -d tcp:127.0.0.1:%d" % port) == ""
+    assert dst.wait_exit(60) == 1
+    err = dst.stderr()
+    assert "qmig: Extra incoming migration connection; ignoring\n" in err, err
+    assert "multifd capability is off on this destination" in err, err
+    assert "error while loading state" not in err, err
+    assert err.endswith("qmig: load of migration failed: Invalid argument\n"), err
+    # (QEMU's own end varies: usually `failed (Unable to write to socket:
+    # ...)`, but it can also stay in `setup` when its channel is closed
+    # before it wrote the handshake; qmig's side is what is tested here.)
