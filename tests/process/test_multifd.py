@@ -6,6 +6,7 @@ counting TCP proxy, which shows how many connections carried pages."""
 import re
 import socket
 import threading
+import time
 
 import pytest
 
@@ -29,6 +30,7 @@ class CountingProxy:
         self.lsock.listen(64)
         self.port = self.lsock.getsockname()[1]
         self.counts = []
+        self.socks = []
         self.lock = threading.Lock()
         self.threads = []
         t = threading.Thread(target=self._accept, daemon=True)
@@ -48,6 +50,7 @@ class CountingProxy:
             with self.lock:
                 idx = len(self.counts)
                 self.counts.append(0)
+                self.socks.append((c, u))
             for a, b, n in ((c, u, idx), (u, c, None)):
                 t = threading.Thread(target=self._pump, args=(a, b, n), daemon=True)
                 t.start()
@@ -73,6 +76,16 @@ class CountingProxy:
     def carried(self):
         with self.lock:
             return list(self.counts)
+
+    def cut(self, idx):
+        """Breaks connection idx (0: the main stream) both ways."""
+        with self.lock:
+            pair = self.socks[idx]
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self):
         self.lsock.close()
@@ -199,3 +212,112 @@ def test_qemu_multifd_into_qmig_without_it(spawn, spawn_qemu, tmp_path, fixture_
     # (QEMU's own end varies: usually `failed (Unable to write to socket:
     # ...)`, but it can also stay in `setup` when its channel is closed
     # before it wrote the handshake; qmig's side is what is tested here.)
+
+
+# ---- limits, failure and cancel (qmig <-> qmig) ----
+
+SLOW_SRC = ["-m", "32M", "-workload", "idle", "-workload", "random,rate=1M,area=4M"]
+
+
+def start_slow(spawn, proxy, method="none", channels=4, bandwidth="1"):
+    """A multifd migration at max-bandwidth 1 MiB/s through the proxy,
+    with pages flowing."""
+    src = spawn(SLOW_SRC, name="src")
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, method, channels)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    p = proxy(port)
+    set_multifd(src, method, channels)
+    assert src.hmp("migrate_set_parameter max-bandwidth %s" % bandwidth) == ""
+    assert src.hmp("migrate -d " + p.uri) == ""
+    src.wait_status("active", 10)
+    migcheck.poll_transferred(src, 256)
+    return src, dst, p
+
+
+def migrate_again(spawn, proxy, src, tmp_path, multifd, name="dst2"):
+    """A fresh destination; the source completes a migration to it, with or
+    without multifd, and the RAM is equal."""
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name=name)
+    if multifd:
+        set_multifd(dst, "zstd", 2)
+        set_multifd(src, "zstd", 2)
+    else:
+        assert src.hmp("migrate_set_capability multifd off") == ""
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    migcheck.converge(src)
+    assert src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60) == ""
+    assert "Migration status: completed" in src.info_migrate(), src.info_migrate()
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
+    v = migcheck.parse_info(src.info_migrate())
+    assert (migcheck.num(v["multifd bytes"]) > 0) == multifd
+
+
+def test_max_bandwidth_counts_every_channel(spawn, proxy, tmp_path):
+    """max-bandwidth 1 MiB/s with 4 channels: what all connections carry
+    together stays at the limit (a limiter that counted only the main
+    stream would let the channels run at wire speed); a higher limit set
+    mid-migration is taken at once."""
+    src, dst, p = start_slow(spawn, proxy)
+    t0, b0 = time.monotonic(), sum(p.carried())
+    time.sleep(2)   # a measuring window, not a wait for a state
+    t1, b1 = time.monotonic(), sum(p.carried())
+    rate = (b1 - b0) / (t1 - t0)
+    # one window's debt and the packets in flight are the slack
+    assert rate <= 1.3 * MiB + 4 * (PACKET_PAYLOAD + 2048) / (t1 - t0), rate
+    assert src.hmp("migrate_set_parameter max-bandwidth 1g") == ""
+    assert src.hmp("migrate_set_parameter downtime-limit %d" % migcheck.SURE_DOWNTIME_MS) == ""
+    src.wait_status("completed", 60)
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
+    # transferred ram counts the wire bytes of every connection
+    v = migcheck.parse_info(src.info_migrate())
+    assert migcheck.num(v["transferred ram"]) <= sum(p.carried()) >> 10
+
+
+def test_cancel_then_migrate_again(spawn, proxy, tmp_path):
+    src, dst, p = start_slow(spawn, proxy, "zlib", 4)
+    assert src.hmp("migrate_cancel") == ""
+    src.wait_status("cancelled", 15)
+    assert src.vm_status() == "running"
+    assert dst.wait_exit(30) == 1, dst.stderr()
+    migrate_again(spawn, proxy, src, tmp_path, multifd=True)
+    assert src.hmp("cont") == ""
+    migrate_again(spawn, proxy, src, tmp_path, multifd=False, name="dst3")
+
+
+@pytest.mark.parametrize("when_kb", [0, 512, 2048])
+def test_destination_killed_then_migrate_again(spawn, proxy, tmp_path, when_kb):
+    src, dst, p = start_slow(spawn, proxy, "none", 2)
+    migcheck.poll_transferred(src, when_kb)
+    dst.kill()
+    info = src.wait_status("failed", 30)
+    assert re.search(r"^Migration status: failed \(Unable to write to socket: "
+                     r"(Broken pipe|Connection reset by peer)\)$", info, re.M), info
+    assert src.vm_status() == "running"
+    migrate_again(spawn, proxy, src, tmp_path, multifd=when_kb != 512)
+
+
+@pytest.mark.parametrize("idx", [1, 2, 0], ids=["channel0", "channel1", "main"])
+def test_broken_connection_fails_all(spawn, proxy, tmp_path, idx):
+    """One connection cut: the migration fails on every channel, at both
+    ends; the source runs on and migrates again."""
+    src, dst, p = start_slow(spawn, proxy, "zstd", 2)
+    p.cut(idx)
+    info = src.wait_status("failed", 30)
+    assert "Migration status: failed (" in info
+    assert src.vm_status() == "running"
+    assert dst.wait_exit(30) == 1
+    assert dst.stderr().endswith("\n") and "load of migration failed" in dst.stderr()
+    migrate_again(spawn, proxy, src, tmp_path, multifd=True)
+
+
+def test_uri_without_channels_refused(spawn, tmp_path):
+    src = spawn(["-m", "16M"], name="src")
+    assert src.hmp("migrate_set_capability multifd on") == ""
+    assert src.hmp("migrate exec:cat") == \
+        "Error: Migration requires multi-channel URIs (e.g. tcp)\n"
+    assert src.migration_status() == ""
