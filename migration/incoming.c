@@ -147,6 +147,8 @@ static void *incoming_thread(void *opaque)
 	struct qemu_file *f = qemu_file_new_fd(fd, false);
 	if (ia)
 		incoming_accept_set_main_file(ia, f);
+	if (mr)
+		multifd_recv_set_main_fd(mr, fd);
 	struct ram_load rl;
 	ram_load_init(&rl, &vm->ram, compress, dthreads);
 	rl.decompress_engine = engine;

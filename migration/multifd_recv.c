@@ -1,9 +1,11 @@
 #include "migration/multifd_recv.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@ struct multifd_recv {
 	multifd_recv_fail_fn *fail;
 	void *opaque;
 	bool quit, failed;
+	int main_fd;             /* -1: not known */
 	uint64_t round;          /* sync points passed */
 	struct mr_slot *slot;
 	int fds[256 + 64];       /* every channel socket, for stop */
@@ -46,6 +49,7 @@ struct multifd_recv *multifd_recv_new(unsigned channels,
 	mr->fail = fail;
 	mr->opaque = opaque;
 	mr->slot = xcalloc(channels, sizeof(*mr->slot));
+	mr->main_fd = -1;
 	return mr;
 }
 
@@ -226,6 +230,48 @@ void multifd_recv_run_channel(struct multifd_recv *mr, int fd)
 		channel_failed(mr, err);
 }
 
+void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd)
+{
+	pthread_mutex_lock(&mr->lock);
+	mr->main_fd = fd;
+	pthread_mutex_unlock(&mr->lock);
+}
+
+/* Whether the source has shut its side of the main stream (bytes may
+ * still be unread). */
+static bool main_closed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	return fd >= 0 && poll(&p, 1, 0) == 1 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static bool any_channel_locked(const struct multifd_recv *mr)
+{
+	for (unsigned i = 0; i < mr->n; i++)
+		if (mr->slot[i].taken)
+			return true;
+	return false;
+}
+
+/* Waits for a change; with no channel yet, looks at the main stream
+ * every 100 ms (nothing else would wake us when it closes). */
+static void wait_change_locked(struct multifd_recv *mr)
+{
+	if (any_channel_locked(mr) || mr->main_fd < 0) {
+		pthread_cond_wait(&mr->cond, &mr->lock);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&mr->cond, &mr->lock, &ts);
+}
+
 bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 {
 	pthread_mutex_lock(&mr->lock);
@@ -249,7 +295,13 @@ bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 					gone);
 			return false;
 		}
-		pthread_cond_wait(&mr->cond, &mr->lock);
+		if (!any_channel_locked(mr) && main_closed(mr->main_fd)) {
+			pthread_mutex_unlock(&mr->lock);
+			error_setf_code(errp, EINVAL,
+					"multifd: the source opened no multifd channel (is the multifd capability on at the source?)");
+			return false;
+		}
+		wait_change_locked(mr);
 	}
 	bool ok = !mr->quit;
 	if (ok) {

@@ -44,8 +44,14 @@ struct multifd_recv *multifd_recv_new(unsigned channels,
  * error, or multifd_recv_stop); takes fd. */
 void multifd_recv_run_channel(struct multifd_recv *mr, int fd);
 
+/* The main stream's socket: while no channel has connected, a sync that
+ * finds it closed by the source fails (a source without multifd would
+ * otherwise leave the destination waiting for ever, as QEMU 7.2 does). */
+void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd);
+
 /* At an EOS of the main stream: see above.  false (with *errp) when a
- * channel failed or closed before its sync packet, or after stop. */
+ * channel failed or closed before its sync packet, when the source closed
+ * the main stream without opening any channel, or after stop. */
 bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp);
 
 /* Ends every channel (shuts their sockets down) and releases a waiting

@@ -321,3 +321,19 @@ def test_uri_without_channels_refused(spawn, tmp_path):
     assert src.hmp("migrate exec:cat") == \
         "Error: Migration requires multi-channel URIs (e.g. tcp)\n"
     assert src.migration_status() == ""
+
+
+def test_source_without_multifd_into_multifd_destination(spawn, tmp_path):
+    """The other mismatch: QEMU 7.2's destination would wait for channels
+    for ever; qmig's fails once the source has closed its stream without
+    opening any."""
+    src = spawn(["-m", "16M", "-workload", "idle"], name="src")
+    port = free_port()
+    dst = spawn(["-m", "16M", "-incoming", "defer"], name="dst")
+    assert dst.hmp("migrate_set_capability multifd on") == ""
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60)
+    assert dst.wait_exit(60) == 1
+    err = dst.stderr()
+    assert "multifd: the source opened no multifd channel" in err, err
+    assert src.vm_status() in ("running", "paused (postmigrate)")
