@@ -337,3 +337,32 @@ def test_source_without_multifd_into_multifd_destination(spawn, tmp_path):
     err = dst.stderr()
     assert "multifd: the source opened no multifd channel" in err, err
     assert src.vm_status() in ("running", "paused (postmigrate)")
+
+
+WORKLOADS = [
+    ["-workload", "idle"],
+    ["-workload", "idle", "-workload", "seed"],
+    ["-workload", "idle", "-workload", "random,rate=50M,area=8M"],
+]
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=["idle", "seed", "random-hot"])
+@pytest.mark.parametrize("method", METHODS)
+def test_qmig_to_qmig_workloads(spawn, proxy, tmp_path, workload, method):
+    """Each workload with several passes (slow at first, so that the guest
+    rewrites pages between passes), then converged."""
+    src = spawn(["-m", "32M"] + workload, name="src")
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, method, 4)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    set_multifd(src, method, 4)
+    assert src.hmp("migrate_set_parameter max-bandwidth 8") == ""
+    assert src.hmp("migrate -d tcp:127.0.0.1:%d" % port) == ""
+    migcheck.wait_passes(src, 3)
+    migcheck.converge(src)
+    info = src.wait_status("completed", 60)
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
+    assert migcheck.num(migcheck.parse_info(info)["multifd bytes"]) > 0
+    assert src.stderr() == "" and dst.stderr() == ""
