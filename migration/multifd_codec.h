@@ -6,6 +6,10 @@
  * last one (zlib Z_SYNC_FLUSH, zstd ZSTD_e_flush), so that the receiver
  * can inflate each packet on arrival while keeping the dictionary.
  *
+ * zlib at level 1 compresses with ISA-L's igzip (the same stream format,
+ * zlib header included, about three times faster), as the `compress`
+ * capability does at level 1; other levels and every decompressor use zlib.
+ *
  * Threads: a codec belongs to its channel's thread.
  */
 #ifndef QMIG_MIGRATION_MULTIFD_CODEC_H
@@ -21,7 +25,9 @@
 struct multifd_codec {
 	enum multifd_method method;
 	unsigned id;          /* the channel, for messages */
-	void *stream;         /* z_stream, ZSTD_CStream or ZSTD_DStream */
+	void *stream;         /* z_stream, an igzip stream, ZSTD_CStream or
+			       * ZSTD_DStream */
+	bool igzip;           /* zlib level 1: ISA-L's deflate (below) */
 	uint8_t *stable;      /* a page copied before compression */
 };
 

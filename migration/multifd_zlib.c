@@ -9,13 +9,60 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include "util/xalloc.h"
 
+/* igzip's stream with its level buffer. */
+struct igzip_stream {
+	struct isal_zstream s;
+	uint8_t level_buf[ISAL_DEF_LVL1_DEFAULT];
+};
+
+static void igzip_init(struct multifd_codec *c)
+{
+	struct igzip_stream *g = xcalloc(1, sizeof(*g));
+	isal_deflate_init(&g->s);
+	g->s.level = 1;
+	g->s.level_buf = g->level_buf;
+	g->s.level_buf_size = sizeof(g->level_buf);
+	g->s.gzip_flag = IGZIP_ZLIB;
+	g->s.end_of_stream = 0;
+	c->stream = g;
+	c->igzip = true;
+}
+
+static long igzip_compress(struct multifd_codec *c,
+			   const uint8_t *const *pages, unsigned n,
+			   uint8_t *out, struct error **errp)
+{
+	struct isal_zstream *s = &((struct igzip_stream *)c->stream)->s;
+	s->next_out = out;
+	s->avail_out = MULTIFD_COMPRESSED_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(c->stable, pages[i], RAM_PAGE_SIZE);
+		s->next_in = c->stable;
+		s->avail_in = RAM_PAGE_SIZE;
+		s->flush = i + 1 == n ? SYNC_FLUSH : NO_FLUSH;
+		int ret = isal_deflate(s);
+		if (ret != COMP_OK || s->avail_in || !s->avail_out) {
+			error_setf_code(errp, EIO,
+					"multifd %u: igzip deflate failed (%d)",
+					c->id, ret);
+			return -1;
+		}
+	}
+	return (long)(MULTIFD_COMPRESSED_MAX - s->avail_out);
+}
+
 bool multifd_zlib_init(struct multifd_codec *c, int level, bool compress,
 		       struct error **errp)
 {
+	if (compress && level == 1) {
+		igzip_init(c);
+		return true;
+	}
 	z_stream *zs = xcalloc(1, sizeof(*zs));
 	int ret = compress ? deflateInit(zs, level) : inflateInit(zs);
 	if (ret != Z_OK) {
@@ -34,6 +81,11 @@ void multifd_zlib_end(struct multifd_codec *c, bool compress)
 	z_stream *zs = c->stream;
 	if (!zs)
 		return;
+	if (c->igzip) {
+		free(c->stream);
+		c->stream = NULL;
+		return;
+	}
 	if (compress)
 		deflateEnd(zs);
 	else
@@ -46,6 +98,8 @@ long multifd_zlib_compress(struct multifd_codec *c,
 			   const uint8_t *const *pages, unsigned n,
 			   uint8_t *out, struct error **errp)
 {
+	if (c->igzip)
+		return igzip_compress(c, pages, n, out, errp);
 	z_stream *zs = c->stream;
 	zs->next_out = out;
 	zs->avail_out = MULTIFD_COMPRESSED_MAX;

@@ -173,10 +173,18 @@ static void round_trip(enum multifd_method m, int level)
 		out[i] = dst + (size_t)i * RAM_PAGE_SIZE;
 	}
 	srand(7);
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 4; round++) {
 		unsigned n = round == 1 ? 1 : N;
 		for (size_t i = 0; i < (size_t)n * RAM_PAGE_SIZE; i++)
 			src[i] = (uint8_t)(i % 977 < 300 ? rand() : round);
+		/* Pages A, B, A, B...: matches reach two pages back, where the
+		 * compressor's reused page buffer now holds B (a compressor
+		 * that kept pointers into its input would decode wrong). */
+		if (round == 3)
+			for (unsigned k = 2; k < n; k++)
+				memcpy(src + (size_t)k * RAM_PAGE_SIZE,
+				       src + (size_t)(k - 2) * RAM_PAGE_SIZE,
+				       RAM_PAGE_SIZE);
 		long len = multifd_codec_compress(c, in, n, buf, NULL);
 		assert_true(len > 0 && len <= MULTIFD_COMPRESSED_MAX);
 		memset(dst, 0x5a, (size_t)N * RAM_PAGE_SIZE);
