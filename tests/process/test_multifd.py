@@ -366,3 +366,25 @@ def test_qmig_to_qmig_workloads(spawn, proxy, tmp_path, workload, method):
     compare_ram(src, dst, tmp_path, 32 * MiB)
     assert migcheck.num(migcheck.parse_info(info)["multifd bytes"]) > 0
     assert src.stderr() == "" and dst.stderr() == ""
+
+
+def test_with_return_path_and_pause_before_switchover(spawn, proxy, tmp_path):
+    """multifd with the return path and pause-before-switchover, as libvirt
+    sets them up."""
+    src = spawn(["-m", "32M", "-workload", "idle", "-workload",
+                 "random,rate=20M,area=8M"], name="src")
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, "zstd", 2)
+    assert dst.hmp("migrate_set_capability return-path on") == ""
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    set_multifd(src, "zstd", 2)
+    for c in ("return-path", "pause-before-switchover"):
+        assert src.hmp("migrate_set_capability %s on" % c) == ""
+    assert src.hmp("migrate_set_parameter downtime-limit %d" % migcheck.SURE_DOWNTIME_MS) == ""
+    assert src.hmp("migrate -d tcp:127.0.0.1:%d" % port) == ""
+    src.wait_status("pre-switchover", 60)
+    assert src.hmp("migrate_continue pre-switchover") == ""
+    src.wait_status("completed", 60)
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
