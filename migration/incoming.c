@@ -92,7 +92,8 @@ static struct multifd_recv *make_multifd_recv(void *opaque,
 		&vm->options, MIG_PARAM_MULTIFD_COMPRESSION);
 	pthread_mutex_unlock(&vm->lock);
 	return on ? multifd_recv_new(channels, method, &vm->ram,
-				     incoming_accept_fail, ia)
+				     incoming_accept_fail,
+				     incoming_accept_pending, ia)
 		  : NULL;
 }
 

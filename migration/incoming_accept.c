@@ -1,6 +1,7 @@
 #include "migration/incoming_accept.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,9 @@ struct incoming_accept {
 	struct error *err;
 	struct conn *conns[MAX_CONNS];
 	unsigned nconns;
+	/* connections accepted and not yet the main stream, closed, or (for
+	 * a channel) ended */
+	unsigned unsettled;
 };
 
 void incoming_accept_fail(void *opaque, struct error *err)
@@ -89,6 +93,7 @@ static void *conn_thread(void *opaque)
 	if (!stopping && magic != MULTIFD_MAGIC && !ia->main_seen) {
 		ia->main_seen = true;
 		ia->main_fd = fd;
+		ia->unsettled--;
 		pthread_cond_broadcast(&ia->cond);
 		pthread_mutex_unlock(&ia->lock);
 		return NULL;
@@ -110,16 +115,53 @@ static void *conn_thread(void *opaque)
 		extra_connection();
 		close(fd);
 	}
+	pthread_mutex_lock(&ia->lock);
+	ia->unsettled--;
+	pthread_mutex_unlock(&ia->lock);
 	return NULL;
+}
+
+bool incoming_accept_pending(void *opaque)
+{
+	struct incoming_accept *ia = opaque;
+	pthread_mutex_lock(&ia->lock);
+	/* Under the lock: the acceptor takes it before accept(), so a
+	 * connection is either still queued or counted. */
+	struct pollfd p = { .fd = ia->listen_fd, .events = POLLIN };
+	bool pending = ia->unsettled || poll(&p, 1, 0) == 1;
+	pthread_mutex_unlock(&ia->lock);
+	return pending;
+}
+
+/* Until a connection is queued (true) or the acceptor stops (false);
+ * looks at `stopping` every 100 ms. */
+static bool wait_connection(struct incoming_accept *ia)
+{
+	for (;;) {
+		struct pollfd p = { .fd = ia->listen_fd, .events = POLLIN };
+		int n = poll(&p, 1, 100);
+		pthread_mutex_lock(&ia->lock);
+		bool stopping = ia->stopping;
+		pthread_mutex_unlock(&ia->lock);
+		if (stopping)
+			return false;
+		if (n == 1 && (p.revents & POLLIN))
+			return true;
+		if (n == 1 || (n < 0 && errno != EINTR))
+			return true; /* an error: accept() will say which */
+	}
 }
 
 static void *acceptor_thread(void *opaque)
 {
 	struct incoming_accept *ia = opaque;
-	for (;;) {
+	while (wait_connection(ia)) {
 		struct error *err = NULL;
-		int fd = transport_accept(ia->listen_fd, &err);
+		/* accept() under the lock, and the count in the same hold:
+		 * incoming_accept_pending() never sees a connection that has
+		 * left the queue but is not counted yet. */
 		pthread_mutex_lock(&ia->lock);
+		int fd = transport_accept(ia->listen_fd, &err);
 		if (ia->stopping) {
 			pthread_mutex_unlock(&ia->lock);
 			if (fd >= 0)
@@ -147,7 +189,9 @@ static void *acceptor_thread(void *opaque)
 			c = xcalloc(1, sizeof(*c));
 			c->ia = ia;
 			c->fd = fd;
+			ia->unsettled++;
 			if (pthread_create(&c->thread, NULL, conn_thread, c)) {
+				ia->unsettled--;
 				free(c);
 				c = NULL;
 			} else {
@@ -160,6 +204,7 @@ static void *acceptor_thread(void *opaque)
 			close(fd);
 		}
 	}
+	return NULL;
 }
 
 struct incoming_accept *incoming_accept_start(int listen_fd,

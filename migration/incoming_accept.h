@@ -56,8 +56,10 @@ int incoming_accept_main(struct incoming_accept *ia, struct error **errp);
 void incoming_accept_set_main_file(struct incoming_accept *ia,
 				   struct qemu_file *f);
 
-/* multifd_recv's fail callback (opaque is the incoming_accept). */
+/* multifd_recv's fail and pending callbacks (opaque is the
+ * incoming_accept). */
 void incoming_accept_fail(void *opaque, struct error *err);
+bool incoming_accept_pending(void *opaque);
 
 /* The kept failure, moved into *errp; false if none. */
 bool incoming_accept_failed(struct incoming_accept *ia, struct error **errp);

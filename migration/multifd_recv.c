@@ -26,6 +26,7 @@ struct multifd_recv {
 	enum multifd_method method;
 	struct guest_ram *ram;
 	multifd_recv_fail_fn *fail;
+	multifd_recv_pending_fn *pending;
 	void *opaque;
 	bool quit, failed;
 	int main_fd;             /* -1: not known */
@@ -38,7 +39,9 @@ struct multifd_recv {
 struct multifd_recv *multifd_recv_new(unsigned channels,
 				      enum multifd_method method,
 				      struct guest_ram *ram,
-				      multifd_recv_fail_fn *fail, void *opaque)
+				      multifd_recv_fail_fn *fail,
+				      multifd_recv_pending_fn *pending,
+				      void *opaque)
 {
 	struct multifd_recv *mr = xcalloc(1, sizeof(*mr));
 	pthread_mutex_init(&mr->lock, NULL);
@@ -47,6 +50,7 @@ struct multifd_recv *multifd_recv_new(unsigned channels,
 	mr->method = method;
 	mr->ram = ram;
 	mr->fail = fail;
+	mr->pending = pending;
 	mr->opaque = opaque;
 	mr->slot = xcalloc(channels, sizeof(*mr->slot));
 	mr->main_fd = -1;
@@ -295,7 +299,8 @@ bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 					gone);
 			return false;
 		}
-		if (!any_channel_locked(mr) && main_closed(mr->main_fd)) {
+		if (!any_channel_locked(mr) && main_closed(mr->main_fd) &&
+		    !mr->pending(mr->opaque)) {
 			pthread_mutex_unlock(&mr->lock);
 			error_setf_code(errp, EINVAL,
 					"multifd: the source opened no multifd channel (is the multifd capability on at the source?)");

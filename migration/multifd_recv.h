@@ -34,19 +34,26 @@ struct multifd_recv;
 
 /* fail(opaque, err) takes err; it is called at most once. */
 typedef void multifd_recv_fail_fn(void *opaque, struct error *err);
+/* pending(opaque): whether a connection may still turn out to be a
+ * channel (queued, or accepted and not yet told apart or ended). */
+typedef bool multifd_recv_pending_fn(void *opaque);
 
 struct multifd_recv *multifd_recv_new(unsigned channels,
 				      enum multifd_method method,
 				      struct guest_ram *ram,
-				      multifd_recv_fail_fn *fail, void *opaque);
+				      multifd_recv_fail_fn *fail,
+				      multifd_recv_pending_fn *pending,
+				      void *opaque);
 
 /* Runs one channel on fd until it ends (EOF at a packet boundary, an
  * error, or multifd_recv_stop); takes fd. */
 void multifd_recv_run_channel(struct multifd_recv *mr, int fd);
 
-/* The main stream's socket: while no channel has connected, a sync that
- * finds it closed by the source fails (a source without multifd would
- * otherwise leave the destination waiting for ever, as QEMU 7.2 does). */
+/* The main stream's socket: while no channel has connected and no
+ * connection is pending, a sync that finds it closed by the source fails
+ * (a source without multifd would otherwise leave the destination waiting
+ * for ever, as QEMU 7.2 does).  Sources open their channels before they
+ * close the main stream, so by then every channel is pending or known. */
 void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd);
 
 /* At an EOS of the main stream: see above.  false (with *errp) when a

@@ -388,3 +388,27 @@ def test_with_return_path_and_pause_before_switchover(spawn, proxy, tmp_path):
     src.wait_status("completed", 60)
     dst.wait_status("completed", 30)
     compare_ram(src, dst, tmp_path, 32 * MiB)
+
+
+def test_mismatched_method_and_channel_count_fail(spawn, tmp_path):
+    """zstd into a zlib destination fails at the first packet with pages;
+    more channels than the destination expects fail at the handshake.  The
+    source runs on either way."""
+    for (sm, sn), (dm, dn), text in ((("zstd", 2), ("zlib", 2),
+                                      r"multifd \d: flags received 4 flags expected 2"),
+                                     (("none", 3), ("none", 2),
+                                      r"multifd: received channel id 2, but "
+                                      r"multifd-channels is 2")):
+        src = spawn(["-m", "16M", "-workload", "idle"], name="src-%s%d" % (sm, sn))
+        port = free_port()
+        dst = spawn(["-m", "16M", "-incoming", "defer"], name="dst-%s%d" % (dm, dn))
+        set_multifd(dst, dm, dn)
+        assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+        set_multifd(src, sm, sn)
+        src.hmp("migrate tcp:127.0.0.1:%d" % port, timeout=60)
+        assert dst.wait_exit(60) == 1
+        # (whichever channel's packet comes first)
+        assert re.search("^qmig: %s$" % text, dst.stderr(), re.M), \
+            dst.stderr() + src.info_migrate() + src.stderr()
+        src.wait_status("failed", 30)
+        assert src.vm_status() == "running"
