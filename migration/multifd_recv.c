@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include "migration/multifd_codec.h"
+#include "util/clock.h"
 #include "util/sock_io.h"
 #include "util/xalloc.h"
+
+/* How long a closed main stream with no channel in sight must stay so
+ * before the migration fails for want of channels. */
+#define NO_CHANNEL_GRACE_NS (15 * 1000000000LL)
 
 struct mr_slot {
 	bool taken;     /* a channel with this id connected */
@@ -278,6 +283,7 @@ static void wait_change_locked(struct multifd_recv *mr)
 
 bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 {
+	int64_t quiet_since = 0;
 	pthread_mutex_lock(&mr->lock);
 	for (;;) {
 		if (mr->quit)
@@ -301,11 +307,23 @@ bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 		}
 		if (!any_channel_locked(mr) && main_closed(mr->main_fd) &&
 		    !mr->pending(mr->opaque)) {
+			/* A source opens its channels before it closes the
+			 * main stream, but something in between (a proxy)
+			 * may pass them on later: only a quiet spell of
+			 * NO_CHANNEL_GRACE_NS decides. */
+			int64_t now = clock_now_ns();
+			if (!quiet_since)
+				quiet_since = now;
+			if (now - quiet_since < NO_CHANNEL_GRACE_NS) {
+				wait_change_locked(mr);
+				continue;
+			}
 			pthread_mutex_unlock(&mr->lock);
 			error_setf_code(errp, EINVAL,
 					"multifd: the source opened no multifd channel (is the multifd capability on at the source?)");
 			return false;
 		}
+		quiet_since = 0;
 		wait_change_locked(mr);
 	}
 	bool ok = !mr->quit;

@@ -53,7 +53,8 @@ void multifd_recv_run_channel(struct multifd_recv *mr, int fd);
  * connection is pending, a sync that finds it closed by the source fails
  * (a source without multifd would otherwise leave the destination waiting
  * for ever, as QEMU 7.2 does).  Sources open their channels before they
- * close the main stream, so by then every channel is pending or known. */
+ * close the main stream, so by then every channel is pending or known;
+ * 15 s of that state decide, for whatever may relay them late. */
 void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd);
 
 /* At an EOS of the main stream: see above.  false (with *errp) when a
