@@ -412,3 +412,16 @@ def test_mismatched_method_and_channel_count_fail(spawn, tmp_path):
             dst.stderr() + src.info_migrate() + src.stderr()
         src.wait_status("failed", 30)
         assert src.vm_status() == "running"
+
+
+def test_level_range_check_kept(spawn, spawn_qemu):
+    """#13 item 7: QEMU 7.2 takes any multifd-zlib/zstd-level silently;
+    qmig keeps its range check (docs/multifd.md)."""
+    qemu = spawn_qemu(name="q")
+    qmig = spawn(["-m", "16M"], name="m")
+    for param, bad, top in (("multifd-zlib-level", 50, 9), ("multifd-zstd-level", 99, 20)):
+        assert qemu.hmp("migrate_set_parameter %s %d" % (param, bad)) == ""
+        assert qmig.hmp("migrate_set_parameter %s %d" % (param, bad)) == \
+            "Error: Parameter '%s' expects a value between 0 and %d\n" \
+            % (param.replace("-", "_"), top)
+        assert qmig.hmp("migrate_set_parameter %s %d" % (param, top)) == ""
