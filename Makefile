@@ -20,8 +20,9 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) -DQMIG_VERSION=\"$(VERSION)\" $(CFLAGS) $(SANITIZE_FLAGS) $(COVER_FLAGS) \
              -I. -D_GNU_SOURCE -pthread
 # zlib (reference deflate), libdeflate and ISA-L igzip (faster page
-# compressors, codec/page_deflate.c), readline, jansson.
-LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lpthread -lm
+# compressors, codec/page_deflate.c), libzstd (multifd-compression zstd),
+# readline, jansson.
+LIBS = -lz -lreadline -ljansson -ldeflate -lisal -lzstd -lpthread -lm
 LDFLAGS_ALL = $(SANITIZE_FLAGS) $(COVER_FLAGS) -pthread
 
 LIB_SRCS = $(wildcard util/*.c codec/*.c ram/*.c machine/*.c migration/*.c monitor/*.c)
@@ -98,6 +99,7 @@ demo: $(BUILD)/qmig
 bench: $(BUILD)/qmig $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 	$(PYTHON) tests/bench/bench_migration.py --qmig $(BUILD)/qmig
+	$(PYTHON) tests/bench/bench_multifd.py --qmig $(BUILD)/qmig
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

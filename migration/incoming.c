@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "migration/options.h"
+#include "migration/incoming_accept.h"
+#include "migration/multifd_recv.h"
 #include "migration/ram_load.h"
 #include "migration/return_path.h"
 #include "migration/savevm.h"
@@ -78,20 +80,65 @@ static enum decompress_engine decompress_engine(struct mig_options *o)
 	return e < 0 ? DECOMPRESS_LIBDEFLATE : (enum decompress_engine)e;
 }
 
+/* At the first connection: the multifd receiver if the capability is on
+ * (its channel count and method as set now). */
+static struct multifd_recv *make_multifd_recv(void *opaque,
+					      struct incoming_accept *ia)
+{
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	bool on = mig_options_cap(vm->options, MIG_CAP_MULTIFD);
+	unsigned channels = (unsigned)mig_options_num(
+		vm->options, MIG_PARAM_MULTIFD_CHANNELS);
+	enum multifd_method method = (enum multifd_method)mig_options_num(
+		vm->options, MIG_PARAM_MULTIFD_COMPRESSION);
+	pthread_mutex_unlock(&vm->lock);
+	return on ? multifd_recv_new(channels, method, &vm->ram,
+				     incoming_accept_fail,
+				     incoming_accept_pending, ia)
+		  : NULL;
+}
+
+/* Stops the channels and the listener; a failure they saw replaces
+ * *err (it is the cause of the main stream's error). */
+static bool end_channels(struct incoming_accept *ia, struct error **err)
+{
+	if (!ia)
+		return false;
+	incoming_accept_set_main_file(ia, NULL);
+	struct multifd_recv *mr = incoming_accept_multifd(ia);
+	if (mr)
+		multifd_recv_stop(mr);
+	struct error *cause = NULL;
+	bool replaced = incoming_accept_failed(ia, &cause);
+	if (replaced) {
+		error_free(*err);
+		*err = cause;
+	}
+	incoming_accept_stop(ia);
+	multifd_recv_free(mr);
+	return replaced;
+}
+
 static void *incoming_thread(void *opaque)
 {
 	struct vm *vm = opaque;
 	struct incoming *in = vm->incoming;
 	struct error *err = NULL;
+	struct incoming_accept *ia = NULL;
 
 	int fd = in->listen_fd;
 	if (!in->listen_is_stream) {
-		fd = transport_accept(in->listen_fd, &err);
-		close(in->listen_fd);
+		ia = incoming_accept_start(in->listen_fd, make_multifd_recv,
+					   vm, &err);
 		in->listen_fd = -1;
-		if (fd < 0)
-			fail_and_exit(vm, err, EIO);
+		fd = ia ? incoming_accept_main(ia, &err) : -1;
+		if (fd < 0) {
+			(void)end_channels(ia, &err);
+			fail_and_exit(vm, err, err && err->code ? err->code : EIO);
+		}
 	}
+	struct multifd_recv *mr = ia ? incoming_accept_multifd(ia) : NULL;
 	pthread_mutex_lock(&vm->lock);
 	set_status_locked(vm, MIG_STATUS_ACTIVE);
 	bool compress = mig_options_cap(vm->options, MIG_CAP_COMPRESS);
@@ -101,9 +148,14 @@ static void *incoming_thread(void *opaque)
 	pthread_mutex_unlock(&vm->lock);
 
 	struct qemu_file *f = qemu_file_new_fd(fd, false);
+	if (ia)
+		incoming_accept_set_main_file(ia, f);
+	if (mr)
+		multifd_recv_set_main_fd(mr, fd);
 	struct ram_load rl;
 	ram_load_init(&rl, &vm->ram, compress, dthreads);
 	rl.decompress_engine = engine;
+	ram_load_set_multifd(&rl, mr);
 	struct savevm_load_result result;
 	/* Sockets (tcp, unix, a passed fd) can answer on a return path;
 	 * exec's pipe cannot. */
@@ -118,10 +170,12 @@ static void *incoming_thread(void *opaque)
 	/* Tell the source how it ended before the socket closes. */
 	if (result.return_path_open)
 		rp_send(fd, RP_MSG_SHUT, ret < 0 ? 1 : 0);
+	bool channel_cause = end_channels(ia, &err);
 	qemu_file_close(f);
 	transport_reap(in->child);
 	if (ret < 0)
-		fail_and_exit(vm, err, -ret);
+		fail_and_exit(vm, err,
+			      channel_cause && err->code ? err->code : -ret);
 
 	pthread_mutex_lock(&vm->lock);
 	/* As QEMU: run if the source ran (or sent no state) and no -S; the

@@ -22,6 +22,8 @@ struct mig_stats {
 	atomic_uint_fast64_t pages_per_second;
 	_Atomic double mbps;
 	atomic_uint_fast64_t expected_downtime_ms;
+	/* bytes the multifd channels wrote (handshakes, headers, payloads) */
+	atomic_uint_fast64_t multifd_bytes;
 
 	/* XBZRLE */
 	atomic_uint_fast64_t xbzrle_bytes;

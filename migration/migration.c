@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "migration/multifd_send.h"
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
 #include "migration/rate_limit.h"
@@ -63,6 +64,7 @@ struct mig_run {
 	struct vm *vm;
 	struct migration *m;
 	struct qemu_file *f;
+	struct multifd_send *mf;    /* multifd capability on */
 	pid_t child;
 	struct ram_save rs;
 	uint64_t threshold_bytes;   /* switch over when pending is below */
@@ -126,6 +128,13 @@ static void announce_passes(struct mig_run *r)
 	pthread_mutex_unlock(&r->vm->lock);
 }
 
+/* What the limiter and the bandwidth count: the main stream and every
+ * multifd channel, in bytes that reached them. */
+static uint64_t wire_bytes(const struct mig_run *r)
+{
+	return r->f->total_bytes + multifd_send_wire_bytes(r->mf);
+}
+
 static bool cancelled(struct mig_run *r)
 {
 	return atomic_load(&r->m->cancel_requested);
@@ -174,7 +183,7 @@ static uint64_t max_bandwidth(struct mig_run *r)
 static bool run_iterations(struct mig_run *r, struct error **errp)
 {
 	rate_limit_start(&r->rl, max_bandwidth(r), clock_now_ns(),
-			 r->f->total_bytes);
+			 wire_bytes(r));
 	r->window_start_pages = pages_sent(&r->m->stats);
 	while (!cancelled(r) && !qemu_file_error(r->f)) {
 		/* A destination that failed says so on the return path: stop
@@ -187,7 +196,7 @@ static bool run_iterations(struct mig_run *r, struct error **errp)
 			return false;
 		/* max-bandwidth may change at any time, as in QEMU. */
 		rate_limit_set(&r->rl, max_bandwidth(r));
-		uint64_t budget = rate_limit_budget(&r->rl, r->f->total_bytes);
+		uint64_t budget = rate_limit_budget(&r->rl, wire_bytes(r));
 		if (budget) {
 			savevm_put_section_part(r->f, QEMU_VM_SECTION_PART,
 						SAVEVM_ID_RAM);
@@ -201,14 +210,13 @@ static bool run_iterations(struct mig_run *r, struct error **errp)
 		int64_t now = clock_now_ns();
 		int64_t window_end = rate_limit_window_end_ns(&r->rl);
 		if (now < window_end &&
-		    !rate_limit_budget(&r->rl, r->f->total_bytes)) {
+		    !rate_limit_budget(&r->rl, wire_bytes(r))) {
 			clock_sleep_ns(window_end - now);
 			now = clock_now_ns();
 		}
 		if (now >= window_end) {
 			struct rate_window w;
-			rate_limit_next_window(&r->rl, now, r->f->total_bytes,
-					       &w);
+			rate_limit_next_window(&r->rl, now, wire_bytes(r), &w);
 			update_window(r, &w);
 		}
 	}
@@ -281,7 +289,16 @@ static void finish(struct mig_run *r, struct error *err, bool vm_stopped,
 	 * concurrent migrate_cancel never shuts down a freed stream. */
 	pthread_mutex_lock(&vm->lock);
 	atomic_store(&m->file, NULL);
+	atomic_store(&m->mf, NULL);
 	pthread_mutex_unlock(&vm->lock);
+	/* A channel's own error is the cause of the main stream's. */
+	if (r->mf && !err && !cancelled(r))
+		multifd_send_failed(r->mf, &err);
+	/* A channel blocked on a peer that stopped reading must not keep
+	 * the end waiting. */
+	if (r->mf && (err || cancelled(r) || qemu_file_error(r->f)))
+		multifd_send_shutdown(r->mf);
+	multifd_send_finish(r->mf);
 	int io_err = r->f ? qemu_file_close(r->f) : 0;
 	if (r->rp_on)
 		rp_reader_stop(&r->rp);
@@ -341,6 +358,35 @@ static bool open_return_path(struct mig_run *r, int fd, struct error **errp)
 	return r->rp_on;
 }
 
+/* The channels, connected after the main stream (a QEMU 7.2 destination
+ * takes its first connection for the main one). */
+static bool start_multifd(struct mig_run *r, struct error **errp)
+{
+	struct vm *vm = r->vm;
+	struct mig_options snap;
+	mig_options_snapshot(vm->options, &snap);
+	struct multifd_send_config cfg = {
+		.channels = (unsigned)snap.num[MIG_PARAM_MULTIFD_CHANNELS],
+		.method = (enum multifd_method)
+			snap.num[MIG_PARAM_MULTIFD_COMPRESSION],
+	};
+	cfg.level = (int)snap.num[cfg.method == MULTIFD_ZSTD
+					  ? MIG_PARAM_MULTIFD_ZSTD_LEVEL
+					  : MIG_PARAM_MULTIFD_ZLIB_LEVEL];
+	mig_options_release(&snap);
+	r->mf = multifd_send_start(&r->m->addr, &cfg, &vm->ram, &r->m->stats,
+				   &vm->guest_running, r->f, errp);
+	if (!r->mf)
+		return false;
+	r->rs.mf = r->mf;
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&r->m->mf, r->mf);
+	pthread_mutex_unlock(&vm->lock);
+	if (cancelled(r))
+		multifd_send_shutdown(r->mf);
+	return true;
+}
+
 /* Connect, the header and the ram START section; then active. */
 static bool start_stream(struct mig_run *r, struct error **errp)
 {
@@ -360,6 +406,9 @@ static bool start_stream(struct mig_run *r, struct error **errp)
 	ram_save_config_read(&cfg, vm->options);
 	if (!ram_save_init(&r->rs, &vm->ram, &vm->guest_running, &m->stats,
 			   &cfg, errp))
+		return false;
+	if (mig_options_cap(vm->options, MIG_CAP_MULTIFD) &&
+	    !start_multifd(r, errp))
 		return false;
 	savevm_put_header(r->f);
 	if (mig_options_cap(vm->options, MIG_CAP_RETURN_PATH) &&
@@ -473,11 +522,35 @@ static bool migrate_prepare(struct vm *vm, const struct migrate_request *req,
 	return true;
 }
 
+/* QEMU 7.2 opens multifd channels with the socket address of the last
+ * tcp/unix migration (or none); later QEMUs refuse the command in these
+ * words, before any migration starts.  A URI that does not parse is left
+ * to fail the migration it starts, below. */
+static bool multifd_uri_ok(struct vm *vm, const char *uri,
+			   struct error **errp)
+{
+	if (!mig_options_cap(vm->options, MIG_CAP_MULTIFD))
+		return true;
+	struct transport_addr addr;
+	if (!transport_parse(uri, &addr, NULL)) {
+		transport_addr_release(&addr);
+		return true;
+	}
+	bool ok = addr.kind == TRANSPORT_TCP || addr.kind == TRANSPORT_UNIX;
+	transport_addr_release(&addr);
+	if (!ok)
+		error_setf(errp,
+			   "Migration requires multi-channel URIs (e.g. tcp)");
+	return ok;
+}
+
 bool migration_start(struct vm *vm, const struct migrate_request *req,
 		     struct error **errp)
 {
 	struct migration *m = vm->outgoing;
 	if (!migrate_prepare(vm, req, errp))
+		return false;
+	if (!multifd_uri_ok(vm, req->uri, errp))
 		return false;
 
 	if (m->thread_joinable) {
@@ -540,6 +613,9 @@ void migration_cancel(struct vm *vm)
 	struct qemu_file *f = atomic_load(&m->file);
 	if (f)
 		qemu_file_shutdown(f);
+	struct multifd_send *mf = atomic_load(&m->mf);
+	if (mf)
+		multifd_send_shutdown(mf);
 	set_status_locked(vm, MIG_STATUS_CANCELLING);
 }
 

@@ -31,6 +31,8 @@
 #include "machine/vm.h"
 #include "util/error.h"
 
+struct multifd_send;
+
 struct migration {
 	/* guarded by vm->lock */
 	enum mig_status status;
@@ -50,6 +52,7 @@ struct migration {
 	/* shared with the migration thread */
 	atomic_bool cancel_requested;
 	struct qemu_file *_Atomic file;  /* for shutdown on cancel */
+	struct multifd_send *_Atomic mf; /* multifd channels, likewise */
 	struct mig_stats stats;
 };
 

@@ -24,8 +24,11 @@ static void fill_ram(struct vm *vm, const struct migration *m, bool completed,
 	r->pages_per_second = STAT_GET(s->pages_per_second);
 	r->precopy_bytes = STAT_GET(s->precopy_bytes);
 	r->downtime_bytes = STAT_GET(s->downtime_bytes);
-	/* skipped, postcopy and multifd counters stay 0: qmig sends none
-	 * of those (QEMU 7.2 reports them all the same). */
+	/* What the multifd channels wrote (QEMU 7.2 counts the packets at
+	 * their uncompressed size, qmig at what reached the wire). */
+	r->multifd_bytes = STAT_GET(s->multifd_bytes);
+	/* skipped and the postcopy counters stay 0: qmig sends none of
+	 * those (QEMU 7.2 reports them all the same). */
 }
 
 static void fill_xbzrle(struct vm *vm, const struct mig_stats *s,

@@ -22,7 +22,7 @@
  *   postcopy-ram, postcopy-blocktime, postcopy-preempt, release-ram
  *                                precopy only
  *   x-colo                       no COLO
- *   multifd, zero-copy-send      one migration channel only
+ *   zero-copy-send               no MSG_ZEROCOPY sender
  *   x-ignore-shared              every RAM block is migrated
  *   validate-uuid                no VM UUID
  *   background-snapshot          no snapshots
@@ -50,7 +50,7 @@ const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT] = {
 	[MIG_CAP_BLOCK] = { "block", MIG_CAP_UNSUPPORTED("block") },
 	[MIG_CAP_RETURN_PATH] = { "return-path", NULL },
 	[MIG_CAP_PAUSE_BEFORE_SWITCHOVER] = { "pause-before-switchover", NULL },
-	[MIG_CAP_MULTIFD] = { "multifd", MIG_CAP_UNSUPPORTED("multifd") },
+	[MIG_CAP_MULTIFD] = { "multifd", NULL },
 	[MIG_CAP_DIRTY_BITMAPS] = {
 		"dirty-bitmaps", MIG_CAP_UNSUPPORTED("dirty-bitmaps") },
 	[MIG_CAP_POSTCOPY_BLOCKTIME] = {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec/decompress_pool.h"
+#include "migration/multifd_recv.h"
 #include "migration/ram_wire.h"
 #include "codec/xbzrle.h"
 #include "util/bitmap.h"
@@ -41,6 +42,15 @@ void ram_load_release(struct ram_load *rl)
 	rl->scratch = NULL;
 	free(rl->known_zero);
 	rl->known_zero = NULL;
+}
+
+void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr)
+{
+	rl->mr = mr;
+	if (mr) {
+		free(rl->known_zero);
+		rl->known_zero = NULL;
+	}
 }
 
 /* A failed read: the stream was cut (EIO) or the socket failed. */
@@ -138,11 +148,15 @@ static int load_compressed(struct ram_load *rl, struct qemu_file *f,
 	return 0;
 }
 
-/* Every record has been applied (compressed ones included). */
+/* Every record has been applied (compressed ones included), and with
+ * multifd every channel has reached this EOS (QEMU 7.2's
+ * multifd_recv_sync_main). */
 static int flush_pages(struct ram_load *rl, struct error **errp)
 {
 	if (rl->pool && !decompress_pool_flush(rl->pool, errp))
 		return -EPERM;
+	if (rl->mr && !multifd_recv_sync(rl->mr, errp))
+		return -EIO;
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 #include "ram/guest_ram.h"
 #include "util/error.h"
 
+struct multifd_recv;
+
 struct ram_load {
 	struct guest_ram *ram;
 	bool compress_enabled;   /* the destination's `compress` capability */
@@ -33,6 +35,8 @@ struct ram_load {
 	 * the page fault that reading untouched memory takes.  NULL when
 	 * the RAM was not pristine. */
 	uint64_t *known_zero;
+	/* multifd on: the channels, synced at every EOS (multifd_recv.h) */
+	struct multifd_recv *mr;
 	/* statistics of what arrived, for tests and logs */
 	uint64_t zero_pages, normal_pages, xbzrle_pages, compressed_pages;
 };
@@ -42,6 +46,9 @@ struct ram_load {
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 		   bool compress_enabled, unsigned decompress_threads);
 void ram_load_release(struct ram_load *rl);
+/* Loads with multifd channels (NULL: none).  Pages then arrive on other
+ * threads, so the known-zero shortcut, which they would race on, is off. */
+void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr);
 
 /*
  * Loads one section's RAM data (version is the section's, for START).

@@ -1,5 +1,6 @@
 #include "migration/ram_save.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "codec/page_cache.h"
 #include "migration/ram_wire.h"
 #include "codec/xbzrle.h"
+#include "migration/multifd_send.h"
 #include "util/bitmap.h"
 #include "util/buffer_zero.h"
 #include "util/clock.h"
@@ -163,6 +165,14 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 	return true;
 }
 
+/* QEMU 7.2 syncs the channels before every EOS of the `ram` section; a
+ * channel failure fails the stream. */
+static void multifd_sync(struct ram_save *rs, struct qemu_file *f)
+{
+	if (rs->mf && !multifd_send_sync(rs->mf))
+		qemu_file_set_error(f, EPIPE);
+}
+
 static void update_remaining(struct ram_save *rs)
 {
 	STAT_SET(rs->stats->remaining_bytes,
@@ -190,6 +200,7 @@ void ram_save_setup(struct ram_save *rs, struct qemu_file *f)
 	qemu_put_be64(f, ram->size_bytes | RAM_FLAG_MEM_SIZE);
 	qemu_put_string8(f, GUEST_RAM_BLOCK_NAME);
 	qemu_put_be64(f, ram->size_bytes);
+	multifd_sync(rs, f);
 	qemu_put_be64(f, RAM_FLAG_EOS);
 	count_since(rs, f, start);
 }
@@ -411,6 +422,12 @@ static void put_page(struct ram_save *rs, struct qemu_file *f, uint64_t page)
 	rs->pages_handled++;
 
 	bool zero = buffer_is_zero(data, GUEST_PAGE_SIZE);
+	if (rs->mf && !zero) {
+		if (!multifd_send_queue_page(rs->mf, offset))
+			qemu_file_set_error(f, EPIPE);
+		STAT_ADD(rs->stats->normal, 1);
+		return;
+	}
 
 	/* qmig's rule: the bulk pass fills the cache, so the first re-send of
 	 * a page can already be a delta (QEMU 7.2 needs a cache miss first:
@@ -489,6 +506,7 @@ static void end_section_data(struct ram_save *rs, struct qemu_file *f)
 	uint64_t start = f->total_bytes;
 	if (rs->pool)
 		put_pool_payloads(rs, f, true);
+	multifd_sync(rs, f);
 	/* QEMU 7.2 counts an iteration's EOS but not the END section's
 	 * (ram_save_complete adds none), so that downtime-bytes is 0 when
 	 * nothing was left to send at the switch-over. */
@@ -509,17 +527,30 @@ static uint64_t pool_pending_bytes(const struct ram_save *rs)
 	       (rs->pool_record_bytes_x16 >> POOL_AVG_SHIFT);
 }
 
+/* Bytes the channels wrote since mf_start, plus those they still hold. */
+static uint64_t multifd_bytes_since(const struct ram_save *rs,
+				    uint64_t mf_start)
+{
+	if (!rs->mf)
+		return 0;
+	return multifd_send_wire_bytes(rs->mf) - mf_start +
+	       multifd_send_pending_bytes(rs->mf);
+}
+
 uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 			  uint64_t max_bytes)
 {
 	uint64_t start = f->total_bytes;
+	uint64_t mf_start = multifd_send_wire_bytes(rs->mf);
 	uint64_t page;
 	unsigned n = 0;
 	/* Only a section that began after the bulk pass is what a pass of
 	 * dirtied pages costs. */
 	bool sample = !rs->bulk_stage;
 	uint64_t sent = 0;
-	while (f->total_bytes - start + pool_pending_bytes(rs) < max_bytes &&
+	while (f->total_bytes - start + pool_pending_bytes(rs) +
+			       multifd_bytes_since(rs, mf_start) <
+		       max_bytes &&
 	       !qemu_file_error(f) && find_dirty_page(rs, &page)) {
 		send_dirty_page(rs, f, page);
 		sent++;

@@ -19,6 +19,9 @@
  *      (XBZRLE record, or nothing when unchanged), a cache miss or an
  *      overflow as a PAGE;
  *   5. otherwise PAGE.
+ * With `multifd` (rs->mf set) only rule 3 stays: zero pages go as ZERO,
+ * every other page to the multifd channels (7.2's ram_save_multifd_page),
+ * and each section's EOS follows a multifd sync (multifd_send.h).
  *
  * Threads: owned by the migration thread; nothing here locks but the
  * options store's own lock.  Options are read at setup; changes during
@@ -43,6 +46,7 @@
 
 struct page_cache;
 struct compress_pool;
+struct multifd_send;
 
 /* What the RAM code needs of the options. */
 struct ram_save_config {
@@ -81,6 +85,7 @@ struct ram_save {
 	uint8_t *xbzrle_out;       /* encoded delta */
 
 	struct compress_pool *pool; /* compress on */
+	struct multifd_send *mf;    /* multifd on: set by the caller */
 	/* Recent pool records' mean size x 16 (a moving average): what a
 	 * page still in the pool will cost the stream. */
 	uint64_t pool_record_bytes_x16;

@@ -328,12 +328,16 @@ int transport_connect(const struct transport_addr *addr,
 	return -1;
 }
 
+/* A multifd source connects its channels right after the main stream:
+ * room for all of them (multifd-channels is at most 255) in the queue. */
+#define TRANSPORT_LISTEN_BACKLOG 256
+
 static bool try_bind_listen(int fd, const struct addrinfo *ai)
 {
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	return bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-	       listen(fd, 1) == 0;
+	       listen(fd, TRANSPORT_LISTEN_BACKLOG) == 0;
 }
 
 static int listen_tcp(struct transport_addr *addr, struct error **errp)
@@ -387,7 +391,7 @@ static int listen_unix(const struct transport_addr *addr, struct error **errp)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, 1) < 0) {
+	if (listen(fd, TRANSPORT_LISTEN_BACKLOG) < 0) {
 		error_setf(errp, "Failed to bind socket to %s: %s", addr->path,
 			   strerror(errno));
 		close(fd);
@@ -486,12 +490,15 @@ bool transport_exec_drained(int fd, const atomic_bool *stop)
  * in well under a millisecond), doubling up to 2 ms. */
 #define DRAIN_POLL_FIRST_NS 100000LL
 #define DRAIN_POLL_LAST_NS 2000000LL
+#define DRAIN_STALL_NS 1000000000LL
 #define DRAIN_CLOSE_WAIT_MS 1000
 #define DRAIN_CLOSE_POLL_MS 50
 
 bool transport_socket_drained(int fd, const atomic_bool *stop)
 {
 	int64_t wait_ns = DRAIN_POLL_FIRST_NS;
+	int last_queued = -1;
+	int64_t last_progress_ns = clock_now_ns();
 	for (;;) {
 		int queued;
 		if (ioctl(fd, SIOCOUTQ, &queued) < 0)
@@ -500,6 +507,16 @@ bool transport_socket_drained(int fd, const atomic_bool *stop)
 			break;
 		if (atomic_load(stop))
 			return false;
+		/* A destination that stopped reading (one waiting for
+		 * channels this source never opens, say) would hold the
+		 * source here for ever: without progress for a while, the
+		 * bytes count as sent, as they did before this wait. */
+		int64_t now = clock_now_ns();
+		if (last_queued < 0 || queued < last_queued)
+			last_progress_ns = now;
+		else if (now - last_progress_ns > DRAIN_STALL_NS)
+			break;
+		last_queued = queued;
 		clock_sleep_ns(wait_ns);
 		if (wait_ns < DRAIN_POLL_LAST_NS)
 			wait_ns *= 2;

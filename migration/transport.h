@@ -112,8 +112,9 @@ bool transport_exec_drained(int fd, const atomic_bool *stop);
  * then up to a second for the destination to close it (which it does once
  * it has loaded everything), so that the downtime ends when the
  * destination has everything rather than when the last byte entered our
- * buffer.  true also when fd cannot tell (not a socket); false when *stop
- * turned true first.
+ * buffer.  A queue that does not shrink for a second (a destination that
+ * stopped reading) ends the wait as if drained.  true also when fd cannot
+ * tell (not a socket); false when *stop turned true first.
  */
 bool transport_socket_drained(int fd, const atomic_bool *stop);
 

@@ -10,26 +10,19 @@ from harness import (Qmig, fixture, is_error, piped_stderr, qmig_bin, replace_li
 
 # Capabilities qmig refuses to turn on (options.c says why).  QEMU 7.2
 # accepted these lines; qmig answers with its own error.
-REFUSED = {"multifd", "block", "x-colo"}
+REFUSED = {"block", "x-colo"}
 
 
 def expected_set_params():
     """(cmd, qmig's expected output) for set-parameters-and-capabilities."""
     rows = []
-    multifd_refused = False
     for e in fixture("set-parameters-and-capabilities"):
         cmd, out = e["cmd"], e["out"]
         words = cmd.split()
         if words[0] == "migrate_set_capability" and words[2] == "on" \
                 and words[1] in REFUSED:
-            if words[1] == "multifd" and out == "":
-                multifd_refused = True
             if out == "":
                 out = "Error: Capability '%s' is not supported by qmig\n" % words[1]
-        elif cmd == "migrate_set_capability compress on" and multifd_refused \
-                and out.startswith("Error: Multifd"):
-            # multifd is off in qmig, so compress may go on.
-            out = ""
         elif cmd == "info migrate_capabilities":
             out = replace_lines(out, {c: "off" for c in REFUSED})
         rows.append((cmd, out))
@@ -119,7 +112,7 @@ def test_every_capability_known():
     assert len(caps) == 21
     supported = {"xbzrle", "compress", "events", "return-path",
                  "pause-before-switchover", "late-block-activate",
-                 "auto-converge"}
+                 "auto-converge", "multifd"}
     script = "".join("migrate_set_capability %s on\nmigrate_set_capability %s off\n"
                      % (c, c) for c in caps)
     r = run_piped(script + "info migrate_capabilities\n")

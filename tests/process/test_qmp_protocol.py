@@ -70,8 +70,8 @@ def test_fresh_replay(vm):
 @needs_fixtures
 def test_set_parameters_and_capabilities_replay(vm):
     c = QMPClient(vm.qmp_path)
-    # qmig refuses capabilities it does not implement (QEMU accepts block,
-    # x-colo and multifd on a machine without disks or COLO), so those
+    # qmig refuses capabilities it does not implement (QEMU accepts block
+    # and x-colo on a machine without disks or COLO), so those
     # requests and the listing after them differ.
     def refused(name):
         return json.dumps({"error": {"class": "GenericError", "desc":
@@ -90,10 +90,6 @@ def test_set_parameters_and_capabilities_replay(vm):
             cap["state"] = False
     overrides = {req % "block": refused("block"),
                  req % "x-colo": refused("x-colo"),
-                 '{"execute": "migrate-set-capabilities", "arguments": '
-                 '{"capabilities": [{"capability": "compress", "state": '
-                 'false}, {"capability": "multifd", "state": true}]}}':
-                 refused("multifd"),
                  '{"execute": "query-migrate-capabilities"}':
                  json.dumps(caps_after)}
     c = QMPClient(vm.qmp_path)

@@ -1,0 +1,352 @@
+#include "migration/multifd_recv.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/multifd_codec.h"
+#include "util/clock.h"
+#include "util/sock_io.h"
+#include "util/xalloc.h"
+
+/* How long a closed main stream with no channel in sight must stay so
+ * before the migration fails for want of channels. */
+#define NO_CHANNEL_GRACE_NS (15 * 1000000000LL)
+
+struct mr_slot {
+	bool taken;     /* a channel with this id connected */
+	bool at_sync;   /* stopped at a SYNC packet */
+	bool ended;     /* its connection is over */
+};
+
+struct multifd_recv {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned n;
+	enum multifd_method method;
+	struct guest_ram *ram;
+	multifd_recv_fail_fn *fail;
+	multifd_recv_pending_fn *pending;
+	void *opaque;
+	bool quit, failed;
+	int main_fd;             /* -1: not known */
+	uint64_t round;          /* sync points passed */
+	struct mr_slot *slot;
+	int fds[256 + 64];       /* every channel socket, for stop */
+	unsigned nfds;
+};
+
+struct multifd_recv *multifd_recv_new(unsigned channels,
+				      enum multifd_method method,
+				      struct guest_ram *ram,
+				      multifd_recv_fail_fn *fail,
+				      multifd_recv_pending_fn *pending,
+				      void *opaque)
+{
+	struct multifd_recv *mr = xcalloc(1, sizeof(*mr));
+	pthread_mutex_init(&mr->lock, NULL);
+	pthread_cond_init(&mr->cond, NULL);
+	mr->n = channels;
+	mr->method = method;
+	mr->ram = ram;
+	mr->fail = fail;
+	mr->pending = pending;
+	mr->opaque = opaque;
+	mr->slot = xcalloc(channels, sizeof(*mr->slot));
+	mr->main_fd = -1;
+	return mr;
+}
+
+static void stop_locked(struct multifd_recv *mr)
+{
+	mr->quit = true;
+	for (unsigned i = 0; i < mr->nfds; i++)
+		shutdown(mr->fds[i], SHUT_RDWR);
+	pthread_cond_broadcast(&mr->cond);
+}
+
+void multifd_recv_stop(struct multifd_recv *mr)
+{
+	pthread_mutex_lock(&mr->lock);
+	stop_locked(mr);
+	pthread_mutex_unlock(&mr->lock);
+}
+
+/* The first error fails the migration; later ones (and errors after a
+ * stop: sockets shut down on purpose) are dropped. */
+static void channel_failed(struct multifd_recv *mr, struct error *err)
+{
+	pthread_mutex_lock(&mr->lock);
+	bool report = !mr->quit && !mr->failed;
+	mr->failed = true;
+	stop_locked(mr);
+	pthread_mutex_unlock(&mr->lock);
+	if (report)
+		mr->fail(mr->opaque, err);
+	else
+		error_free(err);
+}
+
+/* A read that came short: errno 0 means EOF. */
+static void read_error(unsigned id, struct error **errp)
+{
+	if (errno == 0)
+		error_setf_code(errp, EIO,
+				"multifd %u: the channel ended inside a packet",
+				id);
+	else
+		error_setf_code(errp, errno,
+				"multifd %u: Unable to read from socket: %s", id,
+				strerror(errno));
+}
+
+/* Reads len bytes; *eof (when eof_ok) for a clean EOF before the first. */
+static bool read_or_fail(int fd, void *buf, size_t len, unsigned id,
+			 bool eof_ok, bool *eof, struct error **errp)
+{
+	struct iovec iov = { buf, len };
+	if (fd_readv_exact(fd, &iov, 1))
+		return true;
+	if (errno == 0 && eof_ok && iov.iov_len == len) {
+		*eof = true;
+		return false;
+	}
+	read_error(id, errp);
+	return false;
+}
+
+/* Stops at a sync point until the loader passes it; false on quit. */
+static bool wait_at_sync(struct multifd_recv *mr, unsigned id)
+{
+	pthread_mutex_lock(&mr->lock);
+	uint64_t round = mr->round;
+	mr->slot[id].at_sync = true;
+	pthread_cond_broadcast(&mr->cond);
+	while (mr->round == round && !mr->quit)
+		pthread_cond_wait(&mr->cond, &mr->lock);
+	bool ok = !mr->quit;
+	pthread_mutex_unlock(&mr->lock);
+	return ok;
+}
+
+/* The payload of a packet with pages, into guest RAM. */
+static bool read_pages(struct multifd_recv *mr, int fd, unsigned id,
+		       const struct multifd_packet *p,
+		       struct multifd_codec *codec, uint8_t *zbuf,
+		       struct error **errp)
+{
+	uint8_t *pages[MULTIFD_PACKET_PAGES];
+	for (uint32_t i = 0; i < p->pages; i++)
+		pages[i] = mr->ram->host + p->offset[i];
+	bool eof = false;
+	if (!codec) {
+		struct iovec iov[MULTIFD_PACKET_PAGES];
+		for (uint32_t i = 0; i < p->pages; i++)
+			iov[i] = (struct iovec){ pages[i], RAM_PAGE_SIZE };
+		if (fd_readv_exact(fd, iov, (int)p->pages))
+			return true;
+		read_error(id, errp);
+		return false;
+	}
+	return read_or_fail(fd, zbuf, p->next_packet_size, id, false, &eof,
+			    errp) &&
+	       multifd_codec_decompress(codec, zbuf, p->next_packet_size,
+					pages, p->pages, errp);
+}
+
+/* Handshake, then packets until EOF; false with *errp on an error. */
+static bool run(struct multifd_recv *mr, int fd, int *idp,
+		struct error **errp)
+{
+	uint8_t init[MULTIFD_INIT_BYTES];
+	bool eof = false;
+	if (!read_or_fail(fd, init, sizeof(init), 0, false, &eof, errp))
+		return false;
+	int id = multifd_init_parse(init, mr->n, errp);
+	if (id < 0)
+		return false;
+	pthread_mutex_lock(&mr->lock);
+	bool dup = mr->slot[id].taken;
+	mr->slot[id].taken = true;
+	pthread_mutex_unlock(&mr->lock);
+	if (dup) {
+		error_setf_code(errp, EINVAL,
+				"multifd: channel %d connected twice", id);
+		return false;
+	}
+	*idp = id;
+
+	struct multifd_codec *codec = NULL;
+	uint8_t *zbuf = NULL;
+	if (mr->method != MULTIFD_NONE) {
+		codec = multifd_codec_new_decompress(mr->method, (unsigned)id,
+						     errp);
+		if (!codec)
+			return false;
+		zbuf = xmalloc(MULTIFD_COMPRESSED_MAX);
+	}
+	uint8_t *hdr = xmalloc(MULTIFD_PACKET_BYTES);
+	struct multifd_packet *p = xmalloc(sizeof(*p));
+	bool ok = true;
+	while (ok) {
+		if (!read_or_fail(fd, hdr, MULTIFD_PACKET_BYTES, (unsigned)id,
+				  true, &eof, errp)) {
+			ok = eof;
+			break;
+		}
+		ok = multifd_packet_parse(hdr, GUEST_RAM_BLOCK_NAME,
+					  mr->ram->size_bytes, mr->method,
+					  (unsigned)id, p, errp) &&
+		     (!p->pages ||
+		      read_pages(mr, fd, (unsigned)id, p, codec, zbuf, errp));
+		if (ok && (p->flags & MULTIFD_FLAG_SYNC) &&
+		    !wait_at_sync(mr, (unsigned)id))
+			break;
+	}
+	free(p);
+	free(hdr);
+	free(zbuf);
+	multifd_codec_free(codec);
+	return ok;
+}
+
+void multifd_recv_run_channel(struct multifd_recv *mr, int fd)
+{
+	pthread_mutex_lock(&mr->lock);
+	bool room = mr->nfds < sizeof(mr->fds) / sizeof(mr->fds[0]) &&
+		    !mr->quit;
+	if (room)
+		mr->fds[mr->nfds++] = fd;
+	pthread_mutex_unlock(&mr->lock);
+	if (!room) {
+		close(fd);
+		return;
+	}
+	struct error *err = NULL;
+	int id = -1;
+	bool ok = run(mr, fd, &id, &err);
+	pthread_mutex_lock(&mr->lock);
+	if (id >= 0)
+		mr->slot[id].ended = true;
+	pthread_cond_broadcast(&mr->cond);
+	pthread_mutex_unlock(&mr->lock);
+	if (!ok)
+		channel_failed(mr, err);
+}
+
+void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd)
+{
+	pthread_mutex_lock(&mr->lock);
+	mr->main_fd = fd;
+	pthread_mutex_unlock(&mr->lock);
+}
+
+/* Whether the source has shut its side of the main stream (bytes may
+ * still be unread). */
+static bool main_closed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	return fd >= 0 && poll(&p, 1, 0) == 1 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static bool any_channel_locked(const struct multifd_recv *mr)
+{
+	for (unsigned i = 0; i < mr->n; i++)
+		if (mr->slot[i].taken)
+			return true;
+	return false;
+}
+
+/* Waits for a change; with no channel yet, looks at the main stream
+ * every 100 ms (nothing else would wake us when it closes). */
+static void wait_change_locked(struct multifd_recv *mr)
+{
+	if (any_channel_locked(mr) || mr->main_fd < 0) {
+		pthread_cond_wait(&mr->cond, &mr->lock);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&mr->cond, &mr->lock, &ts);
+}
+
+bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
+{
+	int64_t quiet_since = 0;
+	pthread_mutex_lock(&mr->lock);
+	for (;;) {
+		if (mr->quit)
+			break;
+		unsigned stopped = 0;
+		int gone = -1;
+		for (unsigned i = 0; i < mr->n; i++) {
+			if (mr->slot[i].at_sync)
+				stopped++;
+			else if (mr->slot[i].ended)
+				gone = (int)i;
+		}
+		if (stopped == mr->n)
+			break;
+		if (gone >= 0) {
+			pthread_mutex_unlock(&mr->lock);
+			error_setf_code(errp, EIO,
+					"multifd %d: the channel closed before the sync point",
+					gone);
+			return false;
+		}
+		if (!any_channel_locked(mr) && main_closed(mr->main_fd) &&
+		    !mr->pending(mr->opaque)) {
+			/* A source opens its channels before it closes the
+			 * main stream, but something in between (a proxy)
+			 * may pass them on later: only a quiet spell of
+			 * NO_CHANNEL_GRACE_NS decides. */
+			int64_t now = clock_now_ns();
+			if (!quiet_since)
+				quiet_since = now;
+			if (now - quiet_since < NO_CHANNEL_GRACE_NS) {
+				wait_change_locked(mr);
+				continue;
+			}
+			pthread_mutex_unlock(&mr->lock);
+			error_setf_code(errp, EINVAL,
+					"multifd: the source opened no multifd channel (is the multifd capability on at the source?)");
+			return false;
+		}
+		quiet_since = 0;
+		wait_change_locked(mr);
+	}
+	bool ok = !mr->quit;
+	if (ok) {
+		for (unsigned i = 0; i < mr->n; i++)
+			mr->slot[i].at_sync = false;
+		mr->round++;
+		pthread_cond_broadcast(&mr->cond);
+	}
+	pthread_mutex_unlock(&mr->lock);
+	if (!ok)
+		error_setf_code(errp, EIO, "multifd: the channels stopped");
+	return ok;
+}
+
+void multifd_recv_free(struct multifd_recv *mr)
+{
+	if (!mr)
+		return;
+	for (unsigned i = 0; i < mr->nfds; i++)
+		close(mr->fds[i]);
+	free(mr->slot);
+	pthread_cond_destroy(&mr->cond);
+	pthread_mutex_destroy(&mr->lock);
+	free(mr);
+}

@@ -1,0 +1,374 @@
+#include "migration/multifd_send.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/multifd_codec.h"
+#include "util/sock_io.h"
+#include "util/xalloc.h"
+
+struct mf_channel {
+	struct multifd_send *mf;
+	unsigned id;
+	pthread_t thread;
+	bool thread_started;
+	int fd;                    /* -1 until connected; guarded by lock */
+	bool busy;                 /* job holds a packet to send */
+	struct multifd_packet job; /* offsets, flags, packet_num */
+	struct multifd_codec *codec;
+	uint8_t header[MULTIFD_PACKET_BYTES];
+	uint8_t *zbuf;             /* compressed payload */
+	struct iovec *iov;         /* header + pages */
+};
+
+struct multifd_send {
+	pthread_mutex_t lock;
+	pthread_cond_t work, done;
+	bool quit;
+	struct error *err;
+	struct transport_addr addr;
+	struct multifd_send_config cfg;
+	struct guest_ram *ram;
+	struct mig_stats *stats;
+	const atomic_bool *guest_running;
+	struct qemu_file *main;
+	unsigned n;
+	struct mf_channel *ch;
+
+	/* the migration thread's own */
+	struct multifd_packet batch;
+	uint64_t packet_num;
+	unsigned next;
+
+	atomic_uint_fast64_t wire_bytes;
+	atomic_uint_fast64_t pending_bytes;
+};
+
+/* Shuts every channel and the main stream down (lock held). */
+static void shutdown_all_locked(struct multifd_send *mf)
+{
+	for (unsigned i = 0; i < mf->n; i++)
+		if (mf->ch[i].fd >= 0)
+			shutdown(mf->ch[i].fd, SHUT_RDWR);
+	if (mf->main)
+		qemu_file_shutdown(mf->main);
+}
+
+/* A channel failed: the first error stays, everything stops. */
+static void fail(struct multifd_send *mf, struct error *err)
+{
+	pthread_mutex_lock(&mf->lock);
+	if (!mf->err && !mf->quit)
+		mf->err = err;
+	else
+		error_free(err);
+	mf->quit = true;
+	shutdown_all_locked(mf);
+	pthread_cond_broadcast(&mf->work);
+	pthread_cond_broadcast(&mf->done);
+	pthread_mutex_unlock(&mf->lock);
+}
+
+static void count_wire(struct mf_channel *c, uint64_t n)
+{
+	struct mig_stats *s = c->mf->stats;
+	STAT_ADD(c->mf->wire_bytes, n);
+	STAT_ADD(s->transferred, n);
+	STAT_ADD(s->multifd_bytes, n);
+	if (atomic_load_explicit(c->mf->guest_running, memory_order_relaxed))
+		STAT_ADD(s->precopy_bytes, n);
+	else
+		STAT_ADD(s->downtime_bytes, n);
+}
+
+/* Builds and writes one packet; false with *errp on failure. */
+static bool send_packet(struct mf_channel *c, struct multifd_packet *p,
+			struct error **errp)
+{
+	struct multifd_send *mf = c->mf;
+	int niov = 1;
+	c->iov[0] = (struct iovec){ c->header, MULTIFD_PACKET_BYTES };
+	if (p->pages) {
+		p->flags |= multifd_method_flag(mf->cfg.method);
+		if (c->codec) {
+			const uint8_t *pages[MULTIFD_PACKET_PAGES];
+			for (uint32_t i = 0; i < p->pages; i++)
+				pages[i] = mf->ram->host + p->offset[i];
+			long len = multifd_codec_compress(c->codec, pages,
+							  p->pages, c->zbuf,
+							  errp);
+			if (len < 0)
+				return false;
+			p->next_packet_size = (uint32_t)len;
+			c->iov[niov++] = (struct iovec){ c->zbuf, (size_t)len };
+		} else {
+			p->next_packet_size = p->pages * RAM_PAGE_SIZE;
+			/* Straight from guest RAM: a page written meanwhile is
+			 * dirty again and goes once more. */
+			for (uint32_t i = 0; i < p->pages; i++)
+				c->iov[niov++] = (struct iovec){
+					mf->ram->host + p->offset[i],
+					RAM_PAGE_SIZE };
+		}
+	}
+	multifd_packet_encode(c->header, p, GUEST_RAM_BLOCK_NAME);
+	if (!sock_sendv_all(c->fd, c->iov, niov)) {
+		error_setf_code(errp, errno, "Unable to write to socket: %s",
+				strerror(errno));
+		return false;
+	}
+	count_wire(c, MULTIFD_PACKET_BYTES + (uint64_t)p->next_packet_size);
+	return true;
+}
+
+static bool connect_channel(struct mf_channel *c, struct error **errp)
+{
+	struct multifd_send *mf = c->mf;
+	pid_t child;
+	int fd = transport_connect(&mf->addr, NULL, &child, errp);
+	if (fd < 0)
+		return false;
+	pthread_mutex_lock(&mf->lock);
+	c->fd = fd;
+	bool quit = mf->quit;
+	pthread_mutex_unlock(&mf->lock);
+	if (quit) { /* cancelled while connecting */
+		error_setf(errp, "multifd %u: cancelled", c->id);
+		return false;
+	}
+	uint8_t init[MULTIFD_INIT_BYTES];
+	multifd_init_encode(init, (uint8_t)c->id);
+	if (!sock_send_all(fd, init, sizeof(init))) {
+		error_setf_code(errp, errno, "Unable to write to socket: %s",
+				strerror(errno));
+		return false;
+	}
+	count_wire(c, sizeof(init));
+	return true;
+}
+
+static void *channel_thread(void *opaque)
+{
+	struct mf_channel *c = opaque;
+	struct multifd_send *mf = c->mf;
+	struct error *err = NULL;
+
+	if (!connect_channel(c, &err)) {
+		fail(mf, err);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&mf->lock);
+		while (!c->busy && !mf->quit)
+			pthread_cond_wait(&mf->work, &mf->lock);
+		if (mf->quit) {
+			pthread_mutex_unlock(&mf->lock);
+			break;
+		}
+		struct multifd_packet p = c->job;
+		pthread_mutex_unlock(&mf->lock);
+
+		uint64_t raw = (uint64_t)p.pages * RAM_PAGE_SIZE;
+		if (!send_packet(c, &p, &err)) {
+			fail(mf, err);
+			break;
+		}
+		atomic_fetch_sub_explicit(&mf->pending_bytes, raw,
+					  memory_order_relaxed);
+		pthread_mutex_lock(&mf->lock);
+		c->busy = false;
+		pthread_cond_broadcast(&mf->done);
+		pthread_mutex_unlock(&mf->lock);
+	}
+	return NULL;
+}
+
+static void copy_addr(struct transport_addr *dst,
+		      const struct transport_addr *src)
+{
+	dst->kind = src->kind;
+	dst->host = src->host ? xstrdup(src->host) : NULL;
+	dst->port = src->port ? xstrdup(src->port) : NULL;
+	dst->path = src->path ? xstrdup(src->path) : NULL;
+}
+
+struct multifd_send *multifd_send_start(const struct transport_addr *addr,
+					const struct multifd_send_config *cfg,
+					struct guest_ram *ram,
+					struct mig_stats *stats,
+					const atomic_bool *guest_running,
+					struct qemu_file *main,
+					struct error **errp)
+{
+	struct multifd_send *mf = xcalloc(1, sizeof(*mf));
+	pthread_mutex_init(&mf->lock, NULL);
+	pthread_cond_init(&mf->work, NULL);
+	pthread_cond_init(&mf->done, NULL);
+	copy_addr(&mf->addr, addr);
+	mf->cfg = *cfg;
+	mf->ram = ram;
+	mf->stats = stats;
+	mf->guest_running = guest_running;
+	mf->main = main;
+	mf->n = cfg->channels;
+	mf->ch = xcalloc(mf->n, sizeof(*mf->ch));
+	for (unsigned i = 0; i < mf->n; i++) {
+		struct mf_channel *c = &mf->ch[i];
+		c->mf = mf;
+		c->id = i;
+		c->fd = -1;
+		c->iov = xcalloc(MULTIFD_PACKET_PAGES + 1, sizeof(*c->iov));
+		if (cfg->method != MULTIFD_NONE) {
+			c->zbuf = xmalloc(MULTIFD_COMPRESSED_MAX);
+			c->codec = multifd_codec_new_compress(cfg->method,
+							      cfg->level, i,
+							      errp);
+			if (!c->codec)
+				goto fail;
+		}
+	}
+	for (unsigned i = 0; i < mf->n; i++) {
+		struct mf_channel *c = &mf->ch[i];
+		int rc = pthread_create(&c->thread, NULL, channel_thread, c);
+		if (rc) {
+			error_setf(errp, "cannot create a multifd thread: %s",
+				   strerror(rc));
+			goto fail;
+		}
+		c->thread_started = true;
+	}
+	return mf;
+fail:
+	multifd_send_finish(mf);
+	return NULL;
+}
+
+/* Hands p to the next idle channel, waiting for one; false on failure. */
+static bool hand_over(struct multifd_send *mf, struct multifd_packet *p)
+{
+	pthread_mutex_lock(&mf->lock);
+	for (;;) {
+		if (mf->quit) {
+			pthread_mutex_unlock(&mf->lock);
+			return false;
+		}
+		for (unsigned k = 0; k < mf->n; k++) {
+			struct mf_channel *c = &mf->ch[(mf->next + k) % mf->n];
+			if (c->busy)
+				continue;
+			p->packet_num = mf->packet_num++;
+			c->job = *p;
+			c->busy = true;
+			mf->next = (c->id + 1) % mf->n;
+			STAT_ADD(mf->pending_bytes,
+				 (uint64_t)p->pages * RAM_PAGE_SIZE);
+			pthread_cond_broadcast(&mf->work);
+			pthread_mutex_unlock(&mf->lock);
+			return true;
+		}
+		pthread_cond_wait(&mf->done, &mf->lock);
+	}
+}
+
+bool multifd_send_queue_page(struct multifd_send *mf, uint64_t offset)
+{
+	mf->batch.offset[mf->batch.pages++] = offset;
+	if (mf->batch.pages < MULTIFD_PACKET_PAGES)
+		return true;
+	bool ok = hand_over(mf, &mf->batch);
+	mf->batch.pages = 0;
+	return ok;
+}
+
+bool multifd_send_sync(struct multifd_send *mf)
+{
+	if (mf->batch.pages) {
+		bool ok = hand_over(mf, &mf->batch);
+		mf->batch.pages = 0;
+		if (!ok)
+			return false;
+	}
+	pthread_mutex_lock(&mf->lock);
+	/* One SYNC packet per channel, each after that channel's last
+	 * packet of pages. */
+	for (unsigned i = 0; i < mf->n; i++) {
+		struct mf_channel *c = &mf->ch[i];
+		while (c->busy && !mf->quit)
+			pthread_cond_wait(&mf->done, &mf->lock);
+		if (mf->quit)
+			break;
+		c->job = (struct multifd_packet){ .flags = MULTIFD_FLAG_SYNC,
+						  .packet_num = mf->packet_num++ };
+		c->busy = true;
+		pthread_cond_broadcast(&mf->work);
+	}
+	for (unsigned i = 0; i < mf->n && !mf->quit; i++)
+		while (mf->ch[i].busy && !mf->quit)
+			pthread_cond_wait(&mf->done, &mf->lock);
+	bool ok = !mf->quit;
+	pthread_mutex_unlock(&mf->lock);
+	return ok;
+}
+
+uint64_t multifd_send_wire_bytes(struct multifd_send *mf)
+{
+	return mf ? STAT_GET(mf->wire_bytes) : 0;
+}
+
+uint64_t multifd_send_pending_bytes(struct multifd_send *mf)
+{
+	return mf ? STAT_GET(mf->pending_bytes) : 0;
+}
+
+bool multifd_send_failed(struct multifd_send *mf, struct error **errp)
+{
+	pthread_mutex_lock(&mf->lock);
+	bool failed = mf->err != NULL;
+	if (failed)
+		error_setf_code(errp, mf->err->code, "%s", mf->err->msg);
+	pthread_mutex_unlock(&mf->lock);
+	return failed;
+}
+
+void multifd_send_shutdown(struct multifd_send *mf)
+{
+	pthread_mutex_lock(&mf->lock);
+	mf->quit = true;
+	shutdown_all_locked(mf);
+	pthread_cond_broadcast(&mf->work);
+	pthread_cond_broadcast(&mf->done);
+	pthread_mutex_unlock(&mf->lock);
+}
+
+void multifd_send_finish(struct multifd_send *mf)
+{
+	if (!mf)
+		return;
+	pthread_mutex_lock(&mf->lock);
+	mf->quit = true;
+	mf->main = NULL; /* the caller closes it */
+	pthread_cond_broadcast(&mf->work);
+	pthread_cond_broadcast(&mf->done);
+	pthread_mutex_unlock(&mf->lock);
+	for (unsigned i = 0; i < mf->n; i++) {
+		struct mf_channel *c = &mf->ch[i];
+		if (c->thread_started)
+			pthread_join(c->thread, NULL);
+		if (c->fd >= 0)
+			close(c->fd);
+		multifd_codec_free(c->codec);
+		free(c->zbuf);
+		free(c->iov);
+	}
+	free(mf->ch);
+	error_free(mf->err);
+	transport_addr_release(&mf->addr);
+	pthread_cond_destroy(&mf->work);
+	pthread_cond_destroy(&mf->done);
+	pthread_mutex_destroy(&mf->lock);
+	free(mf);
+}
