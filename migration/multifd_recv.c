@@ -246,15 +246,6 @@ void multifd_recv_set_main_fd(struct multifd_recv *mr, int fd)
 	pthread_mutex_unlock(&mr->lock);
 }
 
-/* Whether the source has shut its side of the main stream (bytes may
- * still be unread). */
-static bool main_closed(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
-	return fd >= 0 && poll(&p, 1, 0) == 1 &&
-	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 static bool any_channel_locked(const struct multifd_recv *mr)
 {
 	for (unsigned i = 0; i < mr->n; i++)
@@ -305,12 +296,14 @@ bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp)
 					gone);
 			return false;
 		}
-		if (!any_channel_locked(mr) && main_closed(mr->main_fd) &&
-		    !mr->pending(mr->opaque)) {
-			/* A source opens its channels before it closes the
-			 * main stream, but something in between (a proxy)
-			 * may pass them on later: only a quiet spell of
-			 * NO_CHANNEL_GRACE_NS decides. */
+		if (!any_channel_locked(mr) && !mr->pending(mr->opaque)) {
+			/* A source opens its channels right after the main
+			 * stream, but something in between (a proxy) may
+			 * pass them on later: only a quiet spell of
+			 * NO_CHANNEL_GRACE_NS decides.  Whether the main
+			 * stream has closed does not matter: a source without
+			 * multifd that keeps writing fills its socket and
+			 * waits for a reader that waits here. */
 			int64_t now = clock_now_ns();
 			if (!quiet_since)
 				quiet_since = now;

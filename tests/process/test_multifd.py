@@ -424,3 +424,21 @@ def test_level_range_check_kept(spawn, spawn_qemu):
             "Error: Parameter '%s' expects a value between 0 and %d\n" \
             % (param.replace("-", "_"), top)
         assert qmig.hmp("migrate_set_parameter %s %d" % (param, top)) == ""
+
+
+def test_unix_socket(spawn, tmp_path):
+    """The channels connect to the same unix: URI as the main stream."""
+    path = str(tmp_path / "mig.sock")
+    src = spawn(["-m", "32M", "-workload", "idle", "-workload",
+                 "random,rate=20M,area=8M"], name="src")
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, "zstd", 3)
+    assert dst.hmp("migrate_incoming unix:" + path) == ""
+    set_multifd(src, "zstd", 3)
+    assert src.hmp("migrate_set_parameter downtime-limit %d" % migcheck.SURE_DOWNTIME_MS) == ""
+    assert src.hmp("migrate unix:" + path, timeout=60) == ""
+    info = src.info_migrate()
+    assert "Migration status: completed" in info, info
+    assert migcheck.num(migcheck.parse_info(info)["multifd bytes"]) > 0
+    dst.wait_status("completed", 30)
+    compare_ram(src, dst, tmp_path, 32 * MiB)
