@@ -104,6 +104,10 @@ bool vm_user_cont_locked(struct vm *vm, struct error **errp)
 	case RUNSTATE_FINISH_MIGRATE:
 		error_setf(errp, "Migration is not finalized yet");
 		return false;
+	case RUNSTATE_SHUTDOWN:
+		/* -no-shutdown kept the machine; QEMU wants a reset first */
+		error_setf(errp, "Resetting the Virtual Machine is required");
+		return false;
 	default:
 		vm_start_locked(vm);
 		return true;
@@ -120,4 +124,16 @@ void vm_start_locked(struct vm *vm)
 		workload_resume(&vm->workloads[i]);
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });
 	pthread_cond_broadcast(&vm->changed);
+}
+
+bool vm_powerdown_locked(struct vm *vm)
+{
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_POWERDOWN });
+	if (vm->no_acpi)
+		return false; /* no ACPI: the button reaches no guest */
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_SHUTDOWN });
+	if (!vm->no_shutdown)
+		return true;
+	vm_stop_locked(vm, RUNSTATE_SHUTDOWN);
+	return false;
 }

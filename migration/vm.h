@@ -41,6 +41,8 @@ enum vm_event_kind {
 	VM_EVENT_RESUME,
 	VM_EVENT_MIGRATION,       /* .status: either direction's new state */
 	VM_EVENT_MIGRATION_PASS,  /* .pass: the dirty sync count */
+	VM_EVENT_POWERDOWN,       /* the power button was pressed */
+	VM_EVENT_SHUTDOWN,        /* the guest shut itself down */
 };
 
 struct vm_event {
@@ -61,6 +63,10 @@ struct vm {
 	atomic_bool guest_running;
 	bool autostart;            /* run after an incoming migration (no -S) */
 	char *name;                /* -name, or NULL */
+	uint8_t uuid[16];          /* -uuid; zero without (as QEMU) */
+	bool no_shutdown;          /* -no-shutdown: a guest shutdown stops */
+	bool no_acpi;              /* -no-acpi: system_powerdown reaches no
+				    * guest */
 
 	struct guest_ram ram;      /* fixed after vm_init */
 	struct workload *workloads;
@@ -97,5 +103,14 @@ bool vm_is_running_locked(const struct vm *vm);
 void vm_user_stop_locked(struct vm *vm);
 bool vm_user_cont_locked(struct vm *vm, struct error **errp);
 void vm_emit_event_locked(struct vm *vm, const struct vm_event *event);
+
+/*
+ * system_powerdown: POWERDOWN; then, unless -no-acpi left the machine
+ * without the ACPI power button, the guest shuts down as an obedient OS
+ * does (SHUTDOWN, guest-shutdown): with -no-shutdown it stops in
+ * "shutdown" (STOP), else the process is to exit, which the return value
+ * says (the caller exits once its reply is out).
+ */
+bool vm_powerdown_locked(struct vm *vm);
 
 #endif

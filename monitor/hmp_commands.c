@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include "migration/incoming.h"
+#include "migration/machine_opts.h"
 #include "migration/migration.h"
 #include "migration/options.h"
 #include "migration/options_hmp.h"
 #include "monitor/hmp.h"
 #include "monitor/info_migrate.h"
 #include "monitor/preconditions.h"
+#include "monitor/qmp.h"
 
 static void report(struct monitor *mon, struct error *err)
 {
@@ -84,6 +86,20 @@ static void hmp_info_name(struct monitor *mon, const struct hmp_values *v)
 {
 	if (mon->vm->name)
 		monitor_printf(mon, "%s\n", mon->vm->name);
+}
+
+static void hmp_info_uuid(struct monitor *mon, const struct hmp_values *v)
+{
+	char text[37];
+	machine_uuid_format(mon->vm->uuid, text);
+	monitor_printf(mon, "%s\n", text);
+}
+
+static void hmp_info_version(struct monitor *mon, const struct hmp_values *v)
+{
+	/* QEMU prints the package right after the version, no space. */
+	monitor_printf(mon, "%d.%d.%d%s\n", QMP_QEMU_MAJOR, QMP_QEMU_MINOR,
+		       QMP_QEMU_MICRO, QMP_PACKAGE);
 }
 
 static void hmp_info_migrate(struct monitor *mon, const struct hmp_values *v)
@@ -369,6 +385,14 @@ const struct hmp_command hmp_info_commands[] = {
 		 "paused (RUNSTATE)` (`inmigrate`, `postmigrate`, "
 		 "`finish-migrate`, `prelaunch`).",
 	  .handler = hmp_info_status },
+	{ .name = "uuid", .params = "", .help = "show the current VM UUID",
+	  .doc = "The `-uuid` given on the command line, else "
+		 "`00000000-0000-0000-0000-000000000000` (as QEMU).",
+	  .handler = hmp_info_uuid },
+	{ .name = "version", .params = "", .help = "show the version of QEMU",
+	  .doc = "`7.2.22` followed by the package, as QEMU prints it (no "
+		 "space between them): `7.2.22qmig VERSION`.",
+	  .handler = hmp_info_version },
 	{ 0 }
 };
 

@@ -75,7 +75,8 @@ def test_info_list_and_help_info():
     assert out[:half] == out[half:]
     lines = out[:half].splitlines()
     assert [l.split()[1] for l in lines] == ["migrate", "migrate_capabilities",
-                                             "migrate_parameters", "name", "status"]
+                                             "migrate_parameters", "name", "status",
+                                             "uuid", "version"]
     for l in lines:
         assert l + "\n" in qemu
 

@@ -55,6 +55,12 @@ static void record_event(void *opaque, const struct vm_event *ev)
 		snprintf(word, sizeof(word), "pass:%llu",
 			 (unsigned long long)ev->pass);
 		break;
+	case VM_EVENT_POWERDOWN:
+		snprintf(word, sizeof(word), "POWERDOWN");
+		break;
+	case VM_EVENT_SHUTDOWN:
+		snprintf(word, sizeof(word), "SHUTDOWN");
+		break;
 	}
 	size_t used = strlen(s->events);
 	snprintf(s->events + used, sizeof(s->events) - used, "%s%s",
