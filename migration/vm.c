@@ -38,8 +38,10 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 
 void vm_release(struct vm *vm)
 {
-	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_stop(&vm->workloads[i]);
+	for (size_t i = 0; i < vm->nworkloads; i++) {
+		workload_stop(vm->workloads[i]);
+		free(vm->workloads[i]);
+	}
 	free(vm->workloads);
 	migration_free(vm->outgoing);
 	mig_options_release(&vm->options);
@@ -52,13 +54,15 @@ void vm_release(struct vm *vm)
 int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
 		    struct error **errp)
 {
+	struct workload *w = xcalloc(1, sizeof(*w));
+	vm->ram.pristine = false;
+	if (workload_start(w, spec, &vm->ram, errp) < 0) {
+		free(w);
+		return -1;
+	}
 	vm->workloads = xrealloc(vm->workloads,
 				 (vm->nworkloads + 1) * sizeof(*vm->workloads));
-	struct workload *w = &vm->workloads[vm->nworkloads];
-	vm->ram.pristine = false;
-	if (workload_start(w, spec, &vm->ram, errp) < 0)
-		return -1;
-	vm->nworkloads++;
+	vm->workloads[vm->nworkloads++] = w;
 	if (vm->runstate == RUNSTATE_RUNNING)
 		workload_resume(w);
 	return 0;
@@ -79,7 +83,7 @@ void vm_stop_locked(struct vm *vm, enum runstate new_state)
 {
 	bool was_running = vm->runstate == RUNSTATE_RUNNING;
 	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_pause(&vm->workloads[i]);
+		workload_pause(vm->workloads[i]);
 	vm->runstate = new_state;
 	atomic_store(&vm->guest_running, false);
 	if (was_running)
@@ -121,7 +125,7 @@ void vm_start_locked(struct vm *vm)
 	vm->runstate = RUNSTATE_RUNNING;
 	atomic_store(&vm->guest_running, true);
 	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_resume(&vm->workloads[i]);
+		workload_resume(vm->workloads[i]);
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });
 	pthread_cond_broadcast(&vm->changed);
 }

@@ -69,7 +69,9 @@ struct vm {
 				    * guest */
 
 	struct guest_ram ram;      /* fixed after vm_init */
-	struct workload *workloads;
+	/* One allocation each: a workload's thread holds its address, so
+	 * adding one must not move the others (a realloc'd array did). */
+	struct workload **workloads;
 	size_t nworkloads;
 	struct mig_options options; /* has its own lock */
 	struct migration *outgoing; /* never NULL after vm_init */

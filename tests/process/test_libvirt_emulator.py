@@ -356,3 +356,22 @@ def test_info_uuid_and_version_over_hmp(tmp_path):
         assert v.startswith("7.2.22qmig ") and v.endswith("\r\n")
     finally:
         q.kill()
+
+
+def test_stop_with_several_workloads(tmp_path):
+    """libvirt's domains carry several -workload options; each thread
+    must keep its workload where it was (adding the second used to move
+    the first, and `stop` then waited forever for its thread)."""
+    q = Qmig(tmp_path, "vm", extra=[
+        "-workload", "seed,area=4M", "-workload", "random,rate=4M,area=48M",
+        "-workload", "random,rate=1M,area=8M,seed=3"])
+    try:
+        c = q.qmp()
+        for _ in range(3):
+            assert c.ok("stop") == {}
+            c.wait_event("STOP")
+            assert c.ok("query-status")["status"] == "paused"
+            assert c.ok("cont") == {}
+            c.wait_event("RESUME")
+    finally:
+        q.kill()
