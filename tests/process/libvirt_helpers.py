@@ -121,8 +121,17 @@ class Daemon:
         return (self.dir / "libvirtd.log").read_text()[-4000:]
 
     def domain_log(self, name):
-        p = self.dir / "cache/libvirt/qemu/log/%s.log" % name
+        p = self.dir / ("cache/libvirt/qemu/log/%s.log" % name)
         return p.read_text()[-4000:] if p.exists() else "(no %s)" % p
+
+    def sanitizer_report(self, name):
+        """A sanitizer's report in the domain's log, or None: libvirt
+        gives the emulator a clean environment (no TSAN_OPTIONS
+        halt_on_error), so a report does not stop it; the test does."""
+        p = self.dir / ("cache/libvirt/qemu/log/%s.log" % name)
+        text = p.read_text(errors="replace") if p.exists() else ""
+        i = text.find("Sanitizer")
+        return None if i < 0 else text[max(0, i - 200):i + 3000]
 
     def virsh(self, *args, check=True, timeout=120):
         """virsh ARGS against this daemon, as its user."""

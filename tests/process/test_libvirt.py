@@ -40,10 +40,15 @@ def cleanup(pair):
     """Names of domains to remove from both daemons after the test."""
     names = []
     yield names
+    reports = []
     for d in (pair.src, pair.dst):
         for name in names:
             d.virsh("destroy", name, check=False, timeout=60)
             d.virsh("undefine", name, check=False, timeout=60)
+            report = d.sanitizer_report(name)
+            if report:
+                reports.append("%s/%s:\n%s" % (d.name, name, report))
+    assert not reports, "\n".join(reports)
 
 
 def wait_state(daemon, domain, state, timeout=60):
