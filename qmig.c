@@ -215,15 +215,14 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			if (strcmp(v, "none"))
 				die_usage("unsupported display '%s': qmig has only 'none'",
 					  v);
-		} else if (machine_opts_takes_arg(opt) ||
-			   machine_opts_parse(&cl->machine, opt, NULL, NULL)) {
-			if (!machine_opts_takes_arg(opt))
-				continue;
+		} else if (machine_opts_takes_arg(opt)) {
 			const char *v = need_arg(argc, argv, &i);
 			struct error *err = NULL;
 			if (machine_opts_parse(&cl->machine, opt, v, &err) < 0)
 				die_machine_opt(opt, v, err);
 			msg_timestamp = cl->machine.msg_timestamp;
+		} else if (machine_opts_parse(&cl->machine, opt, NULL, NULL) == 1) {
+			/* a flag: -no-shutdown, -no-acpi, -no-user-config */
 		} else {
 			die_usage("unknown option '%s'", argv[i]);
 		}
@@ -232,8 +231,6 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	if (!machine_opts_finish(&cl->machine, cl->ram_given, &cl->ram_bytes,
 				 &err))
 		die_machine_opt("-machine", "", err);
-	if (cl->ram_bytes % GUEST_PAGE_SIZE)
-		die_usage("invalid RAM size %s (a multiple of 4k)", "of the memory backend");
 	cl->name = cl->machine.name;
 }
 

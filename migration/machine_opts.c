@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ram/guest_ram.h"
 #include "util/size_parse.h"
 #include "util/xalloc.h"
 
@@ -294,6 +295,16 @@ static bool add_backend(struct machine_opts *mo, const struct object_desc *o,
 	uint64_t size;
 	if (size_parse_bytes(o->size, NULL, &size) < 0) {
 		error_setf(errp, "Parameter 'size' expects a non-negative number below 2^64");
+		return false;
+	}
+	if (!size) {
+		error_setf(errp, "can't create backend with size 0");
+		return false;
+	}
+	/* qmig's RAM is whole target pages, as -m's */
+	if (size % GUEST_PAGE_SIZE) {
+		error_setf(errp, "invalid RAM size '%s' (a multiple of 4k)",
+			   o->size);
 		return false;
 	}
 	if (mo->nbackends == MACHINE_MAX_BACKENDS) {

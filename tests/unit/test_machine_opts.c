@@ -123,6 +123,8 @@ static void test_refusals(void **state)
 	expect_error("-overcommit", "mem-lock=maybe", "Parameter 'mem-lock' expects 'on' or 'off'");
 	expect_error("-boot", "strict=on,fast=on", "Invalid parameter 'fast'");
 	expect_error("-msg", "colour=on", "Invalid parameter 'colour'");
+	expect_error("-object", "memory-backend-ram,id=m,size=0", "can't create backend with size 0");
+	expect_error("-object", "memory-backend-ram,id=m,size=1000", "invalid RAM size '1000' (a multiple of 4k)");
 }
 
 static void test_uuid_round_trip(void **state)
