@@ -375,3 +375,47 @@ def test_stop_with_several_workloads(tmp_path):
             c.wait_event("RESUME")
     finally:
         q.kill()
+
+
+def test_incoming_from_an_inherited_fd(tmp_path):
+    """virsh restore: qmig starts with -incoming defer and the saved
+    stream's descriptor N open, then gets migrate-incoming fd:N (a digit
+    first: an inherited descriptor, as QEMU's monitor_fd_param)."""
+    from harness import ram_equal
+    src = Qmig(tmp_path, "src", ram="32M",
+               extra=["-workload", "random,rate=8M,area=16M,seed=5"])
+    dst_proc = None
+    try:
+        s = src.qmp()
+        s.ok("migrate-set-capabilities", {"capabilities": [
+            {"capability": "events", "state": True}]})
+        s.ok("stop")
+        src.hmp().run("pmemsave 0 33554432 src.ram")
+        stream = tmp_path / "stream.bin"
+        s.ok("migrate", {"uri": "exec:cat > %s" % stream})
+        s.wait_event("MIGRATION", {"status": "completed"}, timeout=60)
+        qmp_path = str(tmp_path / "dst.qmp")
+        with open(stream, "rb") as f:
+            fd = f.fileno()
+            dst_proc = subprocess.Popen(
+                [QMIG, "-m", "32M", "-S", "-incoming", "defer",
+                 "-qmp", "unix:%s,server=on,wait=off" % qmp_path],
+                pass_fds=[fd], cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: os.path.exists(qmp_path), 20, "dst QMP socket")
+        d = QMPClient(qmp_path)
+        d.ok("qmp_capabilities")
+        d.ok("migrate-set-capabilities", {"capabilities": [
+            {"capability": "events", "state": True}]})
+        assert d.err("migrate-incoming", {"uri": "fd:999"}) == \
+            "Invalid file descriptor number '999'"
+        d.ok("migrate-incoming", {"uri": "fd:%d" % fd})
+        d.wait_event("MIGRATION", {"status": "completed"}, timeout=60)
+        d.ok("pmemsave", {"val": 0, "size": 32 << 20,
+                          "filename": str(tmp_path / "dst.ram")})
+        assert ram_equal(str(tmp_path / "src.ram"), str(tmp_path / "dst.ram"))
+    finally:
+        src.kill()
+        if dst_proc:
+            dst_proc.kill()
+            dst_proc.communicate(timeout=scaled(10))
