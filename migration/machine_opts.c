@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ram/guest_ram.h"
-#include "util/size_parse.h"
+#include "util/keyval.h"
 #include "util/xalloc.h"
 
 void machine_opts_init(struct machine_opts *mo)
@@ -25,65 +24,6 @@ void machine_opts_release(struct machine_opts *mo)
 	for (int i = 0; i < mo->nbackends; i++)
 		free(mo->backends[i].id);
 	memset(mo, 0, sizeof(*mo));
-}
-
-/*
- * One "key=value" or bare "key" of a QEMU option string, in place.  The
- * first item may be the option's implied key (-machine NAME): *implied
- * is then set and *key is NULL.
- */
-struct keyval {
-	char *buf;
-	char *cursor;
-	bool first;
-};
-
-static void keyval_init(struct keyval *kv, const char *text)
-{
-	kv->buf = xstrdup(text);
-	kv->cursor = kv->buf;
-	kv->first = true;
-}
-
-static bool keyval_next(struct keyval *kv, char **key, char **val)
-{
-	if (!kv->cursor)
-		return false;
-	char *item = kv->cursor;
-	char *comma = strchr(item, ',');
-	kv->cursor = comma ? comma + 1 : NULL;
-	if (comma)
-		*comma = '\0';
-	char *eq = strchr(item, '=');
-	bool first = kv->first;
-	kv->first = false;
-	if (!eq && first) {
-		*key = NULL;
-		*val = item;
-	} else if (!eq) {
-		*key = item;
-		*val = NULL;
-	} else {
-		*eq = '\0';
-		*key = item;
-		*val = eq + 1;
-	}
-	return true;
-}
-
-static bool parse_onoff(const char *key, const char *v, bool *out,
-			struct error **errp)
-{
-	if (!v || !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true")) {
-		*out = true;
-		return true;
-	}
-	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false")) {
-		*out = false;
-		return true;
-	}
-	error_setf(errp, "Parameter '%s' expects 'on' or 'off'", key);
-	return false;
 }
 
 /* ---- UUID ---- */
@@ -154,7 +94,7 @@ static bool parse_machine(struct machine_opts *mo, const char *arg,
 			/* qmig has no USB bus and no display; its RAM is never
 			 * in a core dump it writes (it writes none) */
 			bool b;
-			ok = parse_onoff(key, val, &b, errp);
+			ok = keyval_onoff(key, val, &b, errp);
 		} else if (!strcmp(key, "memory-backend")) {
 			free(mo->memory_backend);
 			mo->memory_backend = xstrdup(val ? val : "");
@@ -164,7 +104,7 @@ static bool parse_machine(struct machine_opts *mo, const char *arg,
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -190,7 +130,7 @@ static bool parse_accel(const char *arg, struct error **errp)
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -235,7 +175,7 @@ static bool parse_smp(const char *machine, const char *arg,
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	if (!ok)
 		return false;
 	long total = cpus ? cpus : topo;
@@ -270,204 +210,13 @@ static bool parse_name(struct machine_opts *mo, const char *arg,
 		} else if (!strcmp(key, "debug-threads")) {
 			/* qmig's threads keep their own names */
 			bool b;
-			ok = parse_onoff(key, val, &b, errp);
+			ok = keyval_onoff(key, val, &b, errp);
 		} else {
 			error_setf(errp, "Invalid parameter '%s'", key);
 			ok = false;
 		}
 	}
-	free(kv.buf);
-	return ok;
-}
-
-/* One -object, as "TYPE,id=..,k=v" or libvirt's JSON {"qom-type": ..}. */
-struct object_desc {
-	const char *type, *id, *size, *file, *data, *format;
-};
-
-static bool add_backend(struct machine_opts *mo, const struct object_desc *o,
-			struct error **errp)
-{
-	if (!o->size) {
-		error_setf(errp, "can't create backend with size 0");
-		return false;
-	}
-	uint64_t size;
-	if (size_parse_bytes(o->size, NULL, &size) < 0) {
-		error_setf(errp, "Parameter 'size' expects a non-negative number below 2^64");
-		return false;
-	}
-	if (!size) {
-		error_setf(errp, "can't create backend with size 0");
-		return false;
-	}
-	/* qmig's RAM is whole target pages, as -m's */
-	if (size % GUEST_PAGE_SIZE) {
-		error_setf(errp, "invalid RAM size '%s' (a multiple of 4k)",
-			   o->size);
-		return false;
-	}
-	if (mo->nbackends == MACHINE_MAX_BACKENDS) {
-		error_setf(errp, "too many memory backends (at most %d)",
-			   MACHINE_MAX_BACKENDS);
-		return false;
-	}
-	mo->backends[mo->nbackends].id = xstrdup(o->id);
-	mo->backends[mo->nbackends].size = size;
-	mo->nbackends++;
-	return true;
-}
-
-static bool check_secret(const struct object_desc *o, struct error **errp)
-{
-	if (o->format && strcmp(o->format, "raw") &&
-	    strcmp(o->format, "base64")) {
-		error_setf(errp, "Parameter 'format' does not accept value '%s'",
-			   o->format);
-		return false;
-	}
-	if (!!o->file == !!o->data) {
-		error_setf(errp, "Either 'file' or 'data' must be provided");
-		return false;
-	}
-	/* qmig decrypts nothing, but a secret it cannot read is an error in
-	 * QEMU, and libvirt must learn of a wrong path here too. */
-	if (o->file) {
-		FILE *f = fopen(o->file, "rb");
-		if (!f) {
-			error_setf(errp, "Unable to read %s: %s", o->file,
-				   strerror(errno));
-			return false;
-		}
-		fclose(f);
-	}
-	return true;
-}
-
-static bool add_object(struct machine_opts *mo, const struct object_desc *o,
-		       struct error **errp)
-{
-	if (!o->type) {
-		error_setf(errp, "Parameter 'qom-type' is missing");
-		return false;
-	}
-	if (!o->id) {
-		error_setf(errp, "Parameter 'id' is missing");
-		return false;
-	}
-	if (!strcmp(o->type, "secret"))
-		return check_secret(o, errp);
-	if (!strcmp(o->type, "memory-backend-ram"))
-		return add_backend(mo, o, errp);
-	error_setf(errp, "invalid object type: %s", o->type);
-	return false;
-}
-
-/* Keys both object types may carry that change nothing for qmig. */
-static bool object_key_ignored(const char *key)
-{
-	static const char *const keys[] = {
-		"share", "prealloc", "merge", "dump", "reserve",
-		"x-use-canonical-path-for-ramblock-id", "keyid", "iv", NULL,
-	};
-	for (int i = 0; keys[i]; i++)
-		if (!strcmp(key, keys[i]))
-			return true;
-	return false;
-}
-
-static bool set_object_key(struct object_desc *o, const char *key,
-			   const char *val, struct error **errp)
-{
-	if (!strcmp(key, "qom-type"))
-		o->type = val;
-	else if (!strcmp(key, "id"))
-		o->id = val;
-	else if (!strcmp(key, "size"))
-		o->size = val;
-	else if (!strcmp(key, "file"))
-		o->file = val;
-	else if (!strcmp(key, "data"))
-		o->data = val;
-	else if (!strcmp(key, "format"))
-		o->format = val;
-	else if (!object_key_ignored(key)) {
-		error_setf(errp, "Property '%s.%s' not found",
-			   o->type ? o->type : "object", key);
-		return false;
-	}
-	return true;
-}
-
-static bool parse_object_json(struct machine_opts *mo, const char *arg,
-			      struct error **errp)
-{
-	json_error_t jerr;
-	json_t *obj = json_loads(arg, 0, &jerr);
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		error_setf(errp, "JSON parse error, %s", jerr.text);
-		return false;
-	}
-	struct object_desc o = { 0 };
-	char nums[2][32];
-	int nnums = 0;
-	bool ok = true;
-	const char *key;
-	json_t *v;
-	/* qom-type first, for the "Property 'TYPE.KEY'" text */
-	o.type = json_string_value(json_object_get(obj, "qom-type"));
-	json_object_foreach(obj, key, v) {
-		const char *s = json_string_value(v);
-		if (json_is_integer(v) && nnums < 2) {
-			snprintf(nums[nnums], sizeof(nums[0]), "%lld",
-				 (long long)json_integer_value(v));
-			s = nums[nnums++];
-		}
-		if (!s && !json_is_boolean(v)) {
-			error_setf(errp, "Invalid parameter type for '%s'", key);
-			ok = false;
-			break;
-		}
-		if (s && !set_object_key(&o, key, s, errp)) {
-			ok = false;
-			break;
-		}
-		if (!s && !object_key_ignored(key)) {
-			error_setf(errp, "Property '%s.%s' not found",
-				   o.type ? o.type : "object", key);
-			ok = false;
-			break;
-		}
-	}
-	if (ok)
-		ok = add_object(mo, &o, errp);
-	json_decref(obj);
-	return ok;
-}
-
-static bool parse_object(struct machine_opts *mo, const char *arg,
-			 struct error **errp)
-{
-	if (arg[0] == '{')
-		return parse_object_json(mo, arg, errp);
-	struct keyval kv;
-	keyval_init(&kv, arg);
-	char *key, *val;
-	struct object_desc o = { 0 };
-	bool ok = true;
-	while (ok && keyval_next(&kv, &key, &val)) {
-		if (!key)
-			o.type = val;
-		else if (!val)
-			ok = object_key_ignored(key) ||
-			     set_object_key(&o, key, "on", errp);
-		else
-			ok = set_object_key(&o, key, val, errp);
-	}
-	if (ok)
-		ok = add_object(mo, &o, errp);
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -482,16 +231,16 @@ static bool parse_overcommit(struct machine_opts *mo, const char *arg,
 	while (ok && keyval_next(&kv, &key, &val)) {
 		bool b;
 		if (key && !strcmp(key, "mem-lock")) {
-			ok = parse_onoff(key, val, &mo->mem_lock, errp);
+			ok = keyval_onoff(key, val, &mo->mem_lock, errp);
 		} else if (key && !strcmp(key, "cpu-pm")) {
-			ok = parse_onoff(key, val, &b, errp); /* no vCPU */
+			ok = keyval_onoff(key, val, &b, errp); /* no vCPU */
 		} else {
 			error_setf(errp, "Invalid parameter '%s'",
 				   key ? key : val);
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -534,7 +283,7 @@ static bool parse_rtc(const char *arg, struct error **errp)
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -561,10 +310,10 @@ static bool parse_boot(const char *arg, struct error **errp)
 			ok = false;
 		} else if (!strcmp(key, "strict") || !strcmp(key, "menu")) {
 			bool b;
-			ok = parse_onoff(key, val, &b, errp);
+			ok = keyval_onoff(key, val, &b, errp);
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -607,7 +356,7 @@ static bool parse_audiodev(const char *arg, struct error **errp)
 		ok = false;
 	}
 	json_decref(obj);
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -622,16 +371,16 @@ static bool parse_msg(struct machine_opts *mo, const char *arg,
 	while (ok && keyval_next(&kv, &key, &val)) {
 		bool b;
 		if (key && !strcmp(key, "timestamp")) {
-			ok = parse_onoff(key, val, &mo->msg_timestamp, errp);
+			ok = keyval_onoff(key, val, &mo->msg_timestamp, errp);
 		} else if (key && !strcmp(key, "guest-name")) {
-			ok = parse_onoff(key, val, &b, errp);
+			ok = keyval_onoff(key, val, &b, errp);
 		} else {
 			error_setf(errp, "Invalid parameter '%s'",
 				   key ? key : val);
 			ok = false;
 		}
 	}
-	free(kv.buf);
+	keyval_release(&kv);
 	return ok;
 }
 
@@ -690,7 +439,7 @@ int machine_opts_parse(struct machine_opts *mo, const char *opt,
 	} else if (!strcmp(opt, "-name")) {
 		ok = parse_name(mo, arg, errp);
 	} else if (!strcmp(opt, "-object")) {
-		ok = parse_object(mo, arg, errp);
+		ok = machine_object_parse(mo, arg, errp);
 	} else if (!strcmp(opt, "-overcommit")) {
 		ok = parse_overcommit(mo, arg, errp);
 	} else if (!strcmp(opt, "-rtc")) {

@@ -67,6 +67,10 @@ bool machine_opts_error_prefix(const char *opt);
 bool machine_opts_finish(struct machine_opts *mo, bool ram_given,
 			 uint64_t *ram_bytes, struct error **errp);
 
+/* -object ARG (migration/machine_object.c). */
+bool machine_object_parse(struct machine_opts *mo, const char *arg,
+			  struct error **errp);
+
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case, as QEMU prints. */
 void machine_uuid_format(const uint8_t uuid[16], char out[37]);
 bool machine_uuid_parse(const char *text, uint8_t uuid[16]);
