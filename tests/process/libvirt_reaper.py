@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -66,13 +67,23 @@ def main():
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit("libvirt_reaper: prctl: %s" %
                  os.strerror(ctypes.get_errno()))
-    daemon = os.fork()
+    # A test killed outright (a CI timeout) still stops its daemon: the
+    # reaper gets SIGTERM when its parent dies.
+    parent = os.getppid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    signal.signal(signal.SIGTERM, on_term)
+    if os.getppid() != parent:
+        sys.exit(0)
+    try:
+        daemon = os.fork()
+    except Stop:
+        sys.exit(0)
     if daemon == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.execvp(argv[0], argv)
     me = os.getpid()
     daemon_status = None
     # SIGTERM interrupts the wait (a handler that returns would not).
-    signal.signal(signal.SIGTERM, on_term)
     try:
         while True:
             try:
