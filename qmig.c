@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "migration/incoming.h"
+#include "machine/machine_opts.h"
 #include "migration/migration.h"
 #include "migration/machine_setup.h"
 #include "codec/xbzrle.h"
@@ -19,6 +24,7 @@
 #include "monitor/qmp.h"
 #include "monitor/qmp_cmdline.h"
 #include "ram/ram_size.h"
+#include "util/daemon.h"
 #include "util/xalloc.h"
 
 #define MAX_LIST 16
@@ -37,7 +43,11 @@ struct cmdline {
 	int nworkloads;
 	const char *incoming;
 	bool start_paused; /* -S */
-	const char *name;
+	const char *name;  /* -name guest= */
+	bool ram_given;    /* -m */
+	bool daemonize;
+	const char *pidfile;
+	struct machine_opts machine; /* -machine, -uuid, -name, ... */
 };
 
 static void usage(FILE *out)
@@ -49,8 +59,8 @@ static void usage(FILE *out)
 		"  -m [size=]SIZE[,slots=N][,maxmem=SIZE]\n"
 		"                     guest RAM as QEMU reads it (suffixes k, M, G...;\n"
 		"                     MiB without one; rounded up to 8k; default 128M)\n"
-		"  -M none, -machine none\n"
-		"                     the machine (qmig has only 'none')\n"
+		"  -M NAME[,accel=tcg][,usb=off][,dump-guest-core=off][,memory-backend=ID]\n"
+		"                     the machine: '" MACHINE_NAME "' or 'none' (the same one)\n"
 		"  -monitor DEV       HMP monitor: stdio, unix:PATH,server=on,wait=off,\n"
 		"                     tcp:HOST:PORT,server=on,wait=off or none (repeatable;\n"
 		"                     default stdio)\n"
@@ -63,7 +73,21 @@ static void usage(FILE *out)
 		"  -incoming URI      wait for a migration: tcp:HOST:PORT, unix:PATH,\n"
 		"                     exec:COMMAND, or defer (then use migrate_incoming)\n"
 		"  -S                 do not start the guest (after an incoming migration)\n"
-		"  -name NAME         the VM's name\n"
+		"  -name [guest=]NAME[,process=P][,debug-threads=on|off]\n"
+		"                     the VM's name (process=: the process's name)\n"
+		"  -uuid UUID         the VM's UUID (query-uuid, info uuid)\n"
+		"  -daemonize         run in the background once the monitors listen\n"
+		"  -pidfile FILE      write the process id to FILE\n"
+		"  -no-shutdown       a guest shutdown stops the VM instead of exiting\n"
+		"  -no-acpi           system_powerdown reaches no guest (POWERDOWN only)\n"
+		"  -msg timestamp=on  prefix error messages with the time\n"
+		"  -overcommit mem-lock=on|off\n"
+		"                     mem-lock=on locks the guest RAM (mlockall)\n"
+		"  -smp 1[,sockets=1,cores=1,threads=1]\n"
+		"                     one vCPU at most (there is none to run)\n"
+		"  -object secret,id=ID,file=F|data=D, -object memory-backend-ram,id=ID,size=S\n"
+		"  -accel tcg, -rtc base=utc, -boot ..., -audiodev driver=none,id=ID,\n"
+		"  -no-user-config    accepted as libvirt passes them; nothing to do\n"
 		"  -workload SPEC     what the guest does to its RAM (repeatable):\n"
 		"                     idle, image=FILE, seed, random[,rate=R][,area=A][,seed=N]\n"
 		"  -nodefaults, -nographic, -display none\n"
@@ -91,29 +115,93 @@ static const char *need_arg(int argc, char **argv, int *i)
 	return argv[++*i];
 }
 
+/* Set by -msg timestamp=on, for the messages main() prints. */
+static bool msg_timestamp;
+
+/* QEMU's error_report() prefix: "2026-12-01T11:52:19.792584Z " with
+ * -msg timestamp=on, then the program's name. */
+static void print_error_prefix(void)
+{
+	if (msg_timestamp) {
+		struct timeval tv;
+		gettimeofday(&tv, NULL);
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		char buf[32];
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%06ldZ ", buf, (long)tv.tv_usec);
+	}
+	fprintf(stderr, "qmig: ");
+}
+
+/* A machine option's refused value: QEMU's text, exit 1 as QEMU. */
+static void __attribute__((noreturn)) die_machine_opt(const char *opt,
+						       const char *arg,
+						       struct error *err)
+{
+	print_error_prefix();
+	if (machine_opts_error_prefix(opt))
+		fprintf(stderr, "%s %s: ", opt, arg);
+	fprintf(stderr, "%s\n", err->msg);
+	exit(1);
+}
+
+/* -h, -version and -dump-hmp-docs answer and exit, wherever they are. */
+static void print_and_exit_if_asked(const char *opt)
+{
+	if (!strcmp(opt, "-h") || !strcmp(opt, "-help")) {
+		usage(stdout);
+		exit(0);
+	} else if (!strcmp(opt, "-version")) {
+		printf("qmig version %s (migration stream and monitor of QEMU 7.2)\n",
+		       QMIG_VERSION);
+		exit(0);
+	} else if (!strcmp(opt, "-dump-hmp-docs")) {
+		struct strbuf sb;
+		strbuf_init(&sb);
+		hmp_docs_markdown(&sb);
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_release(&sb);
+		exit(fflush(stdout) ? 1 : 0);
+	}
+}
+
+/* The options that may be repeated, each into its list. */
+static bool list_option(struct cmdline *cl, const char *opt,
+			const char ***list, int **count)
+{
+	if (!strcmp(opt, "-monitor"))
+		*list = cl->monitors, *count = &cl->nmonitors;
+	else if (!strcmp(opt, "-qmp"))
+		*list = cl->qmps, *count = &cl->nqmps;
+	else if (!strcmp(opt, "-chardev"))
+		*list = cl->chardevs, *count = &cl->nchardevs;
+	else if (!strcmp(opt, "-mon"))
+		*list = cl->mons, *count = &cl->nmons;
+	else if (!strcmp(opt, "-workload"))
+		*list = cl->workloads, *count = &cl->nworkloads;
+	else
+		return false;
+	return true;
+}
+
 static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
 	memset(cl, 0, sizeof(*cl));
 	cl->ram_bytes = GUEST_RAM_DEFAULT_BYTES;
+	machine_opts_init(&cl->machine);
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i];
 		/* QEMU takes both -opt and --opt. */
 		if (opt[0] == '-' && opt[1] == '-')
 			opt++;
-		if (!strcmp(opt, "-h") || !strcmp(opt, "-help")) {
-			usage(stdout);
-			exit(0);
-		} else if (!strcmp(opt, "-version")) {
-			printf("qmig version %s (migration stream and monitor of QEMU 7.2)\n",
-			       QMIG_VERSION);
-			exit(0);
-		} else if (!strcmp(opt, "-dump-hmp-docs")) {
-			struct strbuf sb;
-			strbuf_init(&sb);
-			hmp_docs_markdown(&sb);
-			fwrite(sb.buf, 1, sb.len, stdout);
-			strbuf_release(&sb);
-			exit(fflush(stdout) ? 1 : 0);
+		print_and_exit_if_asked(opt);
+		const char **list;
+		int *count;
+		if (list_option(cl, opt, &list, &count)) {
+			if (*count == MAX_LIST)
+				die_usage("too many %s options", opt);
+			list[(*count)++] = need_arg(argc, argv, &i);
 		} else if (!strcmp(opt, "-m")) {
 			/* QEMU 7.2's reading and words (ram/ram_size.h);
 			 * it exits 1, hint lines unprefixed. */
@@ -123,37 +211,15 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 				fprintf(stderr, "qmig: %s\n", err->msg);
 				exit(1);
 			}
-		} else if (!strcmp(opt, "-M") || !strcmp(opt, "-machine")) {
-			const char *v = need_arg(argc, argv, &i);
-			if (strcmp(v, "none") && strcmp(v, "type=none"))
-				die_usage("unsupported machine type '%s': qmig has only 'none'",
-					  v);
-		} else if (!strcmp(opt, "-monitor")) {
-			if (cl->nmonitors == MAX_LIST)
-				die_usage("too many %s options", opt);
-			cl->monitors[cl->nmonitors++] = need_arg(argc, argv, &i);
-		} else if (!strcmp(opt, "-qmp")) {
-			if (cl->nqmps == MAX_LIST)
-				die_usage("too many %s options", opt);
-			cl->qmps[cl->nqmps++] = need_arg(argc, argv, &i);
-		} else if (!strcmp(opt, "-chardev")) {
-			if (cl->nchardevs == MAX_LIST)
-				die_usage("too many %s options", opt);
-			cl->chardevs[cl->nchardevs++] = need_arg(argc, argv, &i);
-		} else if (!strcmp(opt, "-mon")) {
-			if (cl->nmons == MAX_LIST)
-				die_usage("too many %s options", opt);
-			cl->mons[cl->nmons++] = need_arg(argc, argv, &i);
-		} else if (!strcmp(opt, "-workload")) {
-			if (cl->nworkloads == MAX_LIST)
-				die_usage("too many %s options", opt);
-			cl->workloads[cl->nworkloads++] = need_arg(argc, argv, &i);
+			cl->ram_given = true;
 		} else if (!strcmp(opt, "-incoming")) {
 			cl->incoming = need_arg(argc, argv, &i);
 		} else if (!strcmp(opt, "-S")) {
 			cl->start_paused = true;
-		} else if (!strcmp(opt, "-name")) {
-			cl->name = need_arg(argc, argv, &i);
+		} else if (!strcmp(opt, "-daemonize")) {
+			cl->daemonize = true;
+		} else if (!strcmp(opt, "-pidfile")) {
+			cl->pidfile = need_arg(argc, argv, &i);
 		} else if (!strcmp(opt, "-nodefaults") ||
 			   !strcmp(opt, "-nographic")) {
 			/* nothing to do: qmig has no default devices or display */
@@ -162,10 +228,23 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			if (strcmp(v, "none"))
 				die_usage("unsupported display '%s': qmig has only 'none'",
 					  v);
+		} else if (machine_opts_takes_arg(opt)) {
+			const char *v = need_arg(argc, argv, &i);
+			struct error *err = NULL;
+			if (machine_opts_parse(&cl->machine, opt, v, &err) < 0)
+				die_machine_opt(opt, v, err);
+			msg_timestamp = cl->machine.msg_timestamp;
+		} else if (machine_opts_parse(&cl->machine, opt, NULL, NULL) == 1) {
+			/* a flag: -no-shutdown, -no-acpi, -no-user-config */
 		} else {
 			die_usage("unknown option '%s'", argv[i]);
 		}
 	}
+	struct error *err = NULL;
+	if (!machine_opts_finish(&cl->machine, cl->ram_given, &cl->ram_bytes,
+				 &err))
+		die_machine_opt("-machine", "", err);
+	cl->name = cl->machine.name;
 }
 
 /*
@@ -196,6 +275,9 @@ static bool build_vm(struct vm *vm, const struct cmdline *cl,
 		return false;
 	if (cl->name)
 		vm->name = xstrdup(cl->name);
+	memcpy(vm->uuid, cl->machine.uuid, sizeof(vm->uuid));
+	vm->no_shutdown = cl->machine.no_shutdown;
+	vm->no_acpi = cl->machine.no_acpi;
 	vm->autostart = !cl->start_paused;
 	for (int i = 0; i < cl->nworkloads; i++) {
 		struct workload_spec spec;
@@ -273,6 +355,16 @@ int main(int argc, char **argv)
 	struct cmdline cl;
 	parse_cmdline(argc, argv, &cl);
 	apply_test_settings();
+	if (cl.daemonize && cl.nmonitors == 0 && cl.nqmps == 0 &&
+	    cl.nmons == 0)
+		die_usage("%s needs a monitor other than stdio (-qmp, -mon or -monitor)",
+			  "-daemonize");
+	for (int i = 0; cl.daemonize && i < cl.nmonitors; i++)
+		if (!strcmp(cl.monitors[i], "stdio"))
+			die_usage("%s cannot be used with -monitor stdio",
+				  "-daemonize");
+	if (cl.machine.process_name)
+		prctl(PR_SET_NAME, cl.machine.process_name);
 	/* A peer that goes away must fail the migration, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -281,6 +373,17 @@ int main(int argc, char **argv)
 	struct error *err = NULL;
 	char *fail_context = NULL; /* "OPTION VALUE: " before the message */
 	bool stdio_monitor = false;
+	int readyfd = -1;
+	/* Before any thread: fork, and the child goes on. */
+	if (cl.daemonize && (readyfd = daemon_start(&err)) < 0)
+		goto fail;
+	if (cl.pidfile && !pidfile_write(cl.pidfile, &err))
+		goto fail;
+	if (cl.machine.mem_lock && mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+		error_setf(&err, "mlock: %s", strerror(errno));
+		fail_context = xstrdup("locking memory failed: ");
+		goto fail;
+	}
 	if (!build_vm(&vm, &cl, &err))
 		goto fail;
 	/* QMP: events to its clients, fd: URIs from its getfd registry. */
@@ -289,6 +392,9 @@ int main(int argc, char **argv)
 	if (!start_vm(&vm, &cl, &fail_context, &err) ||
 	    !start_monitors(&vm, &qmp, &cl, &stdio_monitor, &err))
 		goto fail;
+	/* The monitors listen: a parent waiting for -daemonize may go. */
+	if (readyfd >= 0)
+		daemon_ready(readyfd);
 
 	int status = 0;
 	if (stdio_monitor) {
@@ -308,7 +414,8 @@ int main(int argc, char **argv)
 	_exit(status);
 
 fail:
-	fprintf(stderr, "qmig: %s%s\n", fail_context ? fail_context : "",
+	print_error_prefix();
+	fprintf(stderr, "%s%s\n", fail_context ? fail_context : "",
 		err->msg);
 	/* As on quit: workload or monitor threads may be running, so no
 	 * teardown; the OS reclaims the rest. */

@@ -35,8 +35,10 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 
 void vm_release(struct vm *vm)
 {
-	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_stop(&vm->workloads[i]);
+	for (size_t i = 0; i < vm->nworkloads; i++) {
+		workload_stop(vm->workloads[i]);
+		free(vm->workloads[i]);
+	}
 	free(vm->workloads);
 	guest_ram_release(&vm->ram);
 	free(vm->name);
@@ -51,13 +53,15 @@ void vm_release(struct vm *vm)
 int vm_add_workload(struct vm *vm, const struct workload_spec *spec,
 		    struct error **errp)
 {
+	struct workload *w = xcalloc(1, sizeof(*w));
+	vm->ram.pristine = false;
+	if (workload_start(w, spec, &vm->ram, errp) < 0) {
+		free(w);
+		return -1;
+	}
 	vm->workloads = xrealloc(vm->workloads,
 				 (vm->nworkloads + 1) * sizeof(*vm->workloads));
-	struct workload *w = &vm->workloads[vm->nworkloads];
-	vm->ram.pristine = false;
-	if (workload_start(w, spec, &vm->ram, errp) < 0)
-		return -1;
-	vm->nworkloads++;
+	vm->workloads[vm->nworkloads++] = w;
 	if (vm->runstate == RUNSTATE_RUNNING)
 		workload_resume(w);
 	return 0;
@@ -89,7 +93,7 @@ void vm_stop_locked(struct vm *vm, enum runstate new_state)
 {
 	bool was_running = vm->runstate == RUNSTATE_RUNNING;
 	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_pause(&vm->workloads[i]);
+		workload_pause(vm->workloads[i]);
 	vm->runstate = new_state;
 	atomic_store(&vm->guest_running, false);
 	if (was_running)
@@ -114,6 +118,10 @@ bool vm_user_cont_locked(struct vm *vm, struct error **errp)
 	case RUNSTATE_FINISH_MIGRATE:
 		error_setf(errp, "Migration is not finalized yet");
 		return false;
+	case RUNSTATE_SHUTDOWN:
+		/* -no-shutdown kept the machine; QEMU wants a reset first */
+		error_setf(errp, "Resetting the Virtual Machine is required");
+		return false;
 	default:
 		vm_start_locked(vm);
 		return true;
@@ -127,7 +135,7 @@ void vm_start_locked(struct vm *vm)
 	vm->runstate = RUNSTATE_RUNNING;
 	atomic_store(&vm->guest_running, true);
 	for (size_t i = 0; i < vm->nworkloads; i++)
-		workload_resume(&vm->workloads[i]);
+		workload_resume(vm->workloads[i]);
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });
 	pthread_cond_broadcast(&vm->changed);
 }
@@ -148,4 +156,16 @@ int vm_compat_monitors_locked(const struct vm *vm)
 	for (int i = 0; i < vm->nchardevs; i++)
 		n += !strncmp(vm->chardevs[i].label, "compat_monitor", 14);
 	return n;
+}
+
+bool vm_powerdown_locked(struct vm *vm)
+{
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_POWERDOWN });
+	if (vm->no_acpi)
+		return false; /* no ACPI: the button reaches no guest */
+	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_SHUTDOWN });
+	if (!vm->no_shutdown)
+		return true;
+	vm_stop_locked(vm, RUNSTATE_SHUTDOWN);
+	return false;
 }

@@ -44,6 +44,8 @@ enum vm_event_kind {
 	VM_EVENT_MIGRATION,       /* .status: either direction's new state */
 	VM_EVENT_MIGRATION_PASS,  /* .pass: the dirty sync count */
 	VM_EVENT_RESET,           /* a monitor's system_reset */
+	VM_EVENT_POWERDOWN,       /* the power button was pressed */
+	VM_EVENT_SHUTDOWN,        /* the guest shut itself down */
 };
 
 struct vm_event {
@@ -77,9 +79,15 @@ struct vm {
 	atomic_bool guest_running;
 	bool autostart;            /* run after an incoming migration (no -S) */
 	char *name;                /* -name, or NULL */
+	uint8_t uuid[16];          /* -uuid; zero without (as QEMU) */
+	bool no_shutdown;          /* -no-shutdown: a guest shutdown stops */
+	bool no_acpi;              /* -no-acpi: system_powerdown reaches no
+				    * guest */
 
 	struct guest_ram ram;      /* fixed after vm_init */
-	struct workload *workloads;
+	/* One allocation each: a workload's thread holds its address, so
+	 * adding one must not move the others (a realloc'd array did). */
+	struct workload **workloads;
 	size_t nworkloads;
 	struct mig_options *options; /* has its own lock; by machine_init */
 	struct migration *outgoing;  /* attached by machine_init */
@@ -135,5 +143,14 @@ void vm_add_chardev_locked(struct vm *vm, const char *label,
 			   const char *filename);
 /* How many "compat_monitorN" labels there are: the next N. */
 int vm_compat_monitors_locked(const struct vm *vm);
+
+/*
+ * system_powerdown: POWERDOWN; then, unless -no-acpi left the machine
+ * without the ACPI power button, the guest shuts down as an obedient OS
+ * does (SHUTDOWN, guest-shutdown): with -no-shutdown it stops in
+ * "shutdown" (STOP), else the process is to exit, which the return value
+ * says (the caller exits once its reply is out).
+ */
+bool vm_powerdown_locked(struct vm *vm);
 
 #endif

@@ -1,7 +1,9 @@
 #include "migration/transport.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -104,10 +106,35 @@ void transport_addr_release(struct transport_addr *addr)
 	memset(addr, 0, sizeof(*addr));
 }
 
+/*
+ * fd:N with a digit first is a descriptor the process inherited, as in
+ * QEMU's monitor_fd_param() (libvirt's `virsh restore` passes one on the
+ * command line and sends migrate-incoming fd:N); -1 if it is not a
+ * number or not open.
+ */
+static int inherited_fd(const char *name)
+{
+	if (!isdigit((unsigned char)name[0]))
+		return -1;
+	char *end;
+	errno = 0;
+	long n = strtol(name, &end, 10);
+	if (errno || *end || n > INT_MAX || fcntl((int)n, F_GETFD) < 0)
+		return -1;
+	return (int)n;
+}
+
 bool transport_check_fd_name(const struct transport_addr *addr,
 			     const struct transport_fd_names *names,
 			     struct error **errp)
 {
+	if (addr->kind == TRANSPORT_FD && isdigit((unsigned char)addr->path[0])) {
+		if (inherited_fd(addr->path) >= 0)
+			return true;
+		error_setf(errp, "Invalid file descriptor number '%s'",
+			   addr->path);
+		return false;
+	}
 	if (addr->kind != TRANSPORT_FD || !names || !names->has ||
 	    names->has(names->opaque, addr->path))
 		return true;
@@ -294,7 +321,8 @@ static int spawn_exec(const char *cmd, bool we_write, pid_t *child,
 static int take_named_fd(const struct transport_fd_names *fds,
 			 const char *name)
 {
-	int fd = fds && fds->take ? fds->take(fds->opaque, name) : -1;
+	int fd = isdigit((unsigned char)name[0]) ? inherited_fd(name) :
+		 fds && fds->take ? fds->take(fds->opaque, name) : -1;
 	if (fd >= 0) {
 		int flags = fcntl(fd, F_GETFL);
 		if (flags >= 0 && (flags & O_NONBLOCK))

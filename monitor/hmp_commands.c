@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "migration/incoming.h"
+#include "machine/machine_opts.h"
 #include "migration/migration.h"
 #include "migration/options.h"
 #include "migration/options_hmp.h"
@@ -18,6 +19,7 @@
 #include "monitor/hmp_machine.h"
 #include "monitor/info_migrate.h"
 #include "monitor/preconditions.h"
+#include "monitor/qmp.h"
 
 static void report(struct monitor *mon, struct error *err)
 {
@@ -86,6 +88,13 @@ static void hmp_info_name(struct monitor *mon, const struct hmp_values *v)
 {
 	if (mon->vm->name)
 		monitor_printf(mon, "%s\n", mon->vm->name);
+}
+
+static void hmp_info_uuid(struct monitor *mon, const struct hmp_values *v)
+{
+	char text[37];
+	machine_uuid_format(mon->vm->uuid, text);
+	monitor_printf(mon, "%s\n", text);
 }
 
 static void hmp_info_migrate(struct monitor *mon, const struct hmp_values *v)
@@ -405,6 +414,10 @@ const struct hmp_command hmp_info_commands[] = {
 		 "paused (RUNSTATE)` (`inmigrate`, `postmigrate`, "
 		 "`finish-migrate`, `prelaunch`).",
 	  .handler = hmp_info_status },
+	{ .name = "uuid", .params = "", .help = "show the current VM UUID",
+	  .doc = "The `-uuid` given on the command line, else "
+		 "`00000000-0000-0000-0000-000000000000` (as QEMU).",
+	  .handler = hmp_info_uuid },
 	{ .name = "version", .params = "", .help = "show the version of QEMU",
 	  .doc = "The QEMU version qmig speaks for, then the package, as QEMU "
 		 "prints them (`7.2.22qmig VERSION`, as `query-version`).",

@@ -20,6 +20,7 @@
 #include "monitor/monitor.h"
 #include "monitor/preconditions.h"
 #include "monitor/qmp.h"
+#include "monitor/qmp_machine.h"
 #include "monitor/qmp_options.h"
 #include "util/xalloc.h"
 
@@ -523,6 +524,22 @@ const struct qmp_command qmp_commands[] = {
 	{ "query-iothreads", { { 0 } }, 0, NULL, empty_list },
 	{ "query-cpus-fast", { { 0 } }, 0, NULL, empty_list },
 	{ "qom-list", { ARG("path", STR) }, 0, NULL, qmp_qom_list },
+	/* the machine and the binary (monitor/qmp_machine.c) */
+	{ "query-target", { { 0 } }, 0, NULL, qmp_query_target },
+	{ "query-kvm", { { 0 } }, 0, NULL, qmp_query_kvm },
+	{ "query-qmp-schema", { { 0 } }, 0, NULL, qmp_query_qmp_schema },
+	{ "qom-list-types",
+	  { OPT("implements", STR), OPT("abstract", BOOL) }, 0, NULL,
+	  qmp_qom_list_types },
+	{ "query-machines", { { 0 } }, 0, NULL, qmp_query_machines },
+	{ "device-list-properties", { ARG("typename", STR) }, 0, NULL,
+	  qmp_device_list_properties },
+	{ "qom-list-properties", { ARG("typename", STR) }, 0, NULL,
+	  qmp_qom_list_properties },
+	{ "query-command-line-options", { OPT("option", STR) }, 0, NULL,
+	  qmp_query_command_line_options },
+	{ "query-uuid", { { 0 } }, 0, NULL, qmp_query_uuid },
+	{ "system_powerdown", { { 0 } }, 0, NULL, qmp_system_powerdown },
 	{ 0 }
 };
 

@@ -47,6 +47,14 @@ static void event_from_vm(void *opaque, const struct vm_event *ev)
 		data = json_pack("{s:b,s:s}", "guest", 0, "reason",
 				 "host-qmp-system-reset");
 		break;
+	case VM_EVENT_POWERDOWN:
+		name = "POWERDOWN";
+		break;
+	case VM_EVENT_SHUTDOWN:
+		name = "SHUTDOWN";
+		data = json_pack("{s:b,s:s}", "guest", 1, "reason",
+				 "guest-shutdown");
+		break;
 	}
 	qmp_server_emit(srv, name, data);
 	json_decref(data);

@@ -76,7 +76,7 @@ def test_info_list_and_help_info():
     lines = out[:half].splitlines()
     assert [l.split()[1] for l in lines] == [
         "chardev", "dirty_rate", "history", "migrate", "migrate_capabilities",
-        "migrate_parameters", "name", "ramblock", "status", "version"]
+        "migrate_parameters", "name", "ramblock", "status", "uuid", "version"]
     for l in lines:
         assert l + "\n" in qemu
 

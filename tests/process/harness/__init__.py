@@ -12,6 +12,7 @@ Contracts:
 Modules: paths (the tree, shared/), timing, waiting (poll, free_port,
 connect), process, hmp, qmp, qmig (Qmig, Qemu), ram (dump comparison),
 fixtures (QEMU's captured answers), piped (stdin scripts), terminal (tmux),
+libvirt (two session libvirtds, run under libvirt_reaper.py),
 migcheck (checks on `info migrate`).
 """
 

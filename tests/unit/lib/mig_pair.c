@@ -58,6 +58,12 @@ static void record_event(void *opaque, const struct vm_event *ev)
 	case VM_EVENT_RESET:
 		snprintf(word, sizeof(word), "RESET");
 		break;
+	case VM_EVENT_POWERDOWN:
+		snprintf(word, sizeof(word), "POWERDOWN");
+		break;
+	case VM_EVENT_SHUTDOWN:
+		snprintf(word, sizeof(word), "SHUTDOWN");
+		break;
 	}
 	size_t used = strlen(s->events);
 	snprintf(s->events + used, sizeof(s->events) - used, "%s%s",
