@@ -29,7 +29,7 @@ int vm_init(struct vm *vm, uint64_t ram_bytes, struct error **errp)
 	pthread_cond_init(&vm->changed, NULL);
 	vm->runstate = RUNSTATE_PAUSED;
 	vm->autostart = true;
-	vm->clock_offset_ns = -clock_now_ns();
+	guest_clock_init(&vm->clock);
 	return 0;
 }
 
@@ -96,6 +96,7 @@ void vm_stop_locked(struct vm *vm, enum runstate new_state)
 		workload_pause(vm->workloads[i]);
 	vm->runstate = new_state;
 	atomic_store(&vm->guest_running, false);
+	guest_clock_disable(&vm->clock);
 	if (was_running)
 		vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_STOP });
 	pthread_cond_broadcast(&vm->changed);
@@ -134,6 +135,7 @@ void vm_start_locked(struct vm *vm)
 		return;
 	vm->runstate = RUNSTATE_RUNNING;
 	atomic_store(&vm->guest_running, true);
+	guest_clock_enable(&vm->clock);
 	for (size_t i = 0; i < vm->nworkloads; i++)
 		workload_resume(vm->workloads[i]);
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_RESUME });

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "machine/guest_clock.h"
 #include "ram/guest_ram.h"
 #include "ram/workload.h"
 
@@ -93,7 +94,7 @@ struct vm {
 	struct migration *outgoing;  /* attached by machine_init */
 	struct incoming *incoming;  /* NULL unless -incoming was given */
 	struct dirty_rate *dirty_rate; /* calc-dirty-rate's; by machine_init */
-	int64_t clock_offset_ns;    /* for the timer device section */
+	struct guest_clock clock;   /* runs while the VM runs (timer section) */
 
 	vm_event_fn event_fn;       /* may be NULL */
 	void *event_opaque;

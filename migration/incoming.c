@@ -178,6 +178,11 @@ static void *incoming_thread(void *opaque)
 			      channel_cause && err->code ? err->code : -ret);
 
 	pthread_mutex_lock(&vm->lock);
+	/* The guest's time goes on from the source's (the VM never ran
+	 * here: its clock is stopped). */
+	if (result.has_timer)
+		guest_clock_load(&vm->clock, result.cpu_ticks_offset,
+				 result.cpu_clock_offset);
 	/* As QEMU: run if the source ran (or sent no state) and no -S; the
 	 * run state is set, and RESUME sent, before `completed`. */
 	bool source_ran = !result.has_globalstate ||

@@ -76,6 +76,7 @@ struct mig_run {
 	/* The run state the switch-over stopped: what globalstate sends
 	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
 	enum runstate stopped_from;
+	struct guest_clock clock;   /* the guest's time once stopped */
 	struct rp_reader rp;
 };
 
@@ -238,6 +239,7 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
 	r->stopped_from = vm->runstate;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
+	r->clock = vm->clock; /* stopped: its values are the guest's time */
 	if (mig_options_cap(vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
 		m->continue_requested = false;
@@ -260,7 +262,7 @@ static void send_rest(struct mig_run *r)
 	announce_passes(r);
 	savevm_put_footer(r->f, SAVEVM_ID_RAM);
 	savevm_put_devices(r->f, runstate_name(r->stopped_from),
-			   r->vm->clock_offset_ns);
+			   r->clock.ticks_offset, r->clock.clock_offset);
 	qemu_file_flush(r->f);
 }
 

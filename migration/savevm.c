@@ -65,13 +65,13 @@ void savevm_put_footer(struct qemu_file *f, uint32_t id)
 }
 
 void savevm_put_devices(struct qemu_file *f, const char *runstate,
-			int64_t cpu_clock_offset_ns)
+			int64_t ticks, int64_t clock_ns)
 {
 	savevm_put_section_start(f, QEMU_VM_SECTION_FULL, SAVEVM_ID_TIMER,
 				 "timer", 2);
-	qemu_put_be64(f, 0); /* cpu_ticks_offset: no TSC in -M none */
+	qemu_put_be64(f, (uint64_t)ticks);  /* cpu_ticks_offset */
 	qemu_put_be64(f, 0); /* unused field of version 1 */
-	qemu_put_be64(f, (uint64_t)cpu_clock_offset_ns);
+	qemu_put_be64(f, (uint64_t)clock_ns); /* cpu_clock_offset */
 	savevm_put_footer(f, SAVEVM_ID_TIMER);
 
 	uint8_t state[GLOBALSTATE_RUNSTATE_LEN] = { 0 };
@@ -160,20 +160,24 @@ static int field_cut(struct load_ctx *c, const char *vmsd, const char *field,
 static int load_timer(struct load_ctx *c, uint32_t version,
 		      struct error **errp)
 {
-	/* Values are accepted as they come: a -M none guest has no use for
-	 * them. v1 has no cpu_clock_offset. */
+	/* Values are taken as they come, as QEMU takes them; v1 has no
+	 * cpu_clock_offset. */
 	int ret;
-	qemu_get_be64(c->f);
+	int64_t ticks = (int64_t)qemu_get_be64(c->f);
 	if ((ret = field_cut(c, "timer", "cpu_ticks_offset", errp)))
 		return ret;
 	qemu_skip(c->f, 8);
 	if ((ret = field_cut(c, "timer", "unused", errp)))
 		return ret;
+	int64_t clock_ns = 0;
 	if (version >= 2) {
-		qemu_get_be64(c->f);
+		clock_ns = (int64_t)qemu_get_be64(c->f);
 		if ((ret = field_cut(c, "timer", "cpu_clock_offset", errp)))
 			return ret;
 	}
+	c->result->has_timer = true;
+	c->result->cpu_ticks_offset = ticks;
+	c->result->cpu_clock_offset = clock_ns;
 	return 0;
 }
 

@@ -54,10 +54,12 @@ void savevm_put_footer(struct qemu_file *f, uint32_t id);
 /*
  * After the RAM END section: timer and globalstate (FULL), EOF and the
  * VMDESCRIPTION.  runstate is what the source ran as before the switch-over
- * ("running" or "paused"); the destination resumes only for "running".
+ * ("running", "paused", "prelaunch"); the destination resumes only for
+ * "running".  ticks and clock_ns are the stopped guest clock's values
+ * (machine/guest_clock.h).
  */
 void savevm_put_devices(struct qemu_file *f, const char *runstate,
-			int64_t cpu_clock_offset_ns);
+			int64_t ticks, int64_t clock_ns);
 
 /* Outcome of a successful load. */
 struct savevm_load_result {
@@ -65,6 +67,9 @@ struct savevm_load_result {
 	char runstate[GLOBALSTATE_RUNSTATE_LEN + 1]; /* from globalstate */
 	bool has_vmdesc;        /* the vmdescription came whole */
 	bool return_path_open;  /* the source opened the return path */
+	bool has_timer;         /* the timer section came */
+	int64_t cpu_ticks_offset, cpu_clock_offset; /* its values (v1: no
+						      * clock, 0) */
 };
 
 /*

@@ -6,7 +6,9 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
+import time
 
 import pytest
 
@@ -408,3 +410,76 @@ def test_memory_option_without_ram(qemu_bin, qmig_bin, tmp_path, arg):
     size, rc, err = qmig_ram(qmig_bin, tmp_path, arg)
     assert (size, rc) == (None, 1)
     assert err == "qmig: -m %s: qmig needs some RAM: a machine without a RAM block is not supported\n" % arg
+
+
+TIMER_HEAD = b"\x04\x00\x00\x00\x00\x05timer\x00\x00\x00\x00\x00\x00\x00\x02"
+
+
+def timer_section(path):
+    """(cpu_ticks_offset, cpu_clock_offset) of a saved stream."""
+    with open(path, "rb") as f:
+        data = f.read()
+    i = data.rindex(TIMER_HEAD) + len(TIMER_HEAD)
+    ticks, unused, clock = struct.unpack(">qqq", data[i:i + 24])
+    assert unused == 0
+    return ticks, clock
+
+
+def save(side, name):
+    """migrate to a file (in the side's cwd); returns its timer values."""
+    assert side.hmp('migrate "exec:cat > %s"' % name, timeout=60) == ""
+    side.wait_status("completed", 60)
+    return timer_section(os.path.join(side.workdir, name))
+
+
+def test_guest_clock_goes_on_through_qmig_and_qemu(spawn, spawn_qemu, tmp_path):
+    """The timer section carries the guest's time, which runs only while
+    the guest runs: QEMU 7.2 -> qmig -> QEMU 7.2, each running a while, and
+    each hop's clock is the last one's plus (at least) the time it ran
+    and (at most) the time it lived."""
+    q1 = spawn_qemu(name="q1", ram_file=zero_ram(tmp_path, "q1.img"))
+    assert q1.vm_status() == "running"
+    t1, c1 = save(q1, "s1.stream")
+    assert c1 > 0 and t1 > 0
+
+    born = time.monotonic()
+    d = spawn(["-m", "16M", "-incoming", "exec:cat s1.stream"], name="d")
+    d.wait_status("completed", 30)
+    d.wait_vm_status("running")
+    ran_from = time.monotonic()
+    time.sleep(0.3)  # any time: the bounds below are measured
+    ran_to = time.monotonic()
+    t2, c2 = save(d, "s2.stream")
+    lived = time.monotonic() - born
+    assert c1 + (ran_to - ran_from) * 1e9 <= c2 <= c1 + lived * 1e9, (c1, c2)
+    assert t2 >= t1  # the host's TSC, as QEMU's ticks
+
+    born = time.monotonic()
+    q2 = spawn_qemu(name="q2", ram_file=zero_ram(tmp_path, "q2.img"),
+                    incoming="exec:cat s2.stream")
+    q2.wait_vm_status("running")
+    ran_from = time.monotonic()
+    time.sleep(0.3)
+    ran_to = time.monotonic()
+    t3, c3 = save(q2, "s3.stream")
+    lived = time.monotonic() - born
+    assert c2 + (ran_to - ran_from) * 1e9 <= c3 <= c2 + lived * 1e9, (c2, c3)
+    assert t3 >= t2
+
+
+def test_guest_clock_stops_while_the_guest_is_stopped(spawn, tmp_path):
+    """Started paused (-S), run a while, stopped a while: the clock counts
+    only the running time, as QEMU's."""
+    q = spawn(["-m", "16M", "-S"], name="q")
+    time.sleep(0.2)  # stopped: does not count
+    before = time.monotonic()
+    assert q.hmp("cont") == ""
+    ran_from = time.monotonic()
+    time.sleep(0.3)
+    ran_to = time.monotonic()
+    assert q.hmp("stop") == ""
+    after = time.monotonic()
+    time.sleep(0.5)  # stopped again: does not count
+    ticks, clock = save(q, "s.stream")
+    assert (ran_to - ran_from) * 1e9 <= clock <= (after - before) * 1e9, clock
+    assert ticks > 0

@@ -129,7 +129,7 @@ static uint8_t *source_end(struct source *s, size_t *len)
 	savevm_put_section_part(s->f, QEMU_VM_SECTION_END, SAVEVM_ID_RAM);
 	ram_save_complete(&s->rs, s->f);
 	savevm_put_footer(s->f, SAVEVM_ID_RAM);
-	savevm_put_devices(s->f, "running", 0);
+	savevm_put_devices(s->f, "running", 0, 0);
 	return mem_file_contents(s->f, len);
 }
 

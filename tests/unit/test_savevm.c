@@ -108,7 +108,8 @@ static uint32_t be32_at(const uint8_t *p)
 static void test_device_sections_bytes(void **state)
 {
 	struct qemu_file *f = mem_file_writer();
-	savevm_put_devices(f, "running", 0x0000000286087da2LL);
+	savevm_put_devices(f, "running", 0x000000068d314527LL,
+			   0x0000000286087da2LL);
 	size_t len;
 	uint8_t *b = written(f, &len);
 	assert_int_equal(len, 43 + 5 + 129 + 5 + 1 + 1 + 4 + 486);
@@ -118,7 +119,7 @@ static void test_device_sections_bytes(void **state)
 		0, 0, 0, 0, 0, 0, 0, 2,
 	};
 	assert_memory_equal(b, timer_head, sizeof(timer_head));
-	assert_true(be64_at(b + 19) == 0); /* no TSC in -M none */
+	assert_true(be64_at(b + 19) == 0x000000068d314527ULL);
 	assert_true(be64_at(b + 27) == 0);
 	assert_true(be64_at(b + 35) == 0x0000000286087da2ULL);
 	static const uint8_t timer_footer[] = { 0x7e, 0, 0, 0, 0 };
@@ -348,7 +349,7 @@ static uint8_t *build(const struct variant *v, size_t *len, struct marks *m)
 	if (!v->stop_before_eof) {
 		/* EOF and the vmdesc, as the product writes them. */
 		struct qemu_file *d = mem_file_writer();
-		savevm_put_devices(d, "running", 0);
+		savevm_put_devices(d, "running", 0, 0);
 		size_t dlen;
 		uint8_t *dev = written(d, &dlen);
 		qemu_put_buffer(f, dev + 43 + 5 + 129 + 5, dlen - 182);
