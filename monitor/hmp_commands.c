@@ -132,22 +132,59 @@ static void on_sigint(int sig)
 	migrate_interrupted = 1;
 }
 
-/* The progress line, from the atomics in stats (vm->lock held). */
-static void format_progress_locked(struct vm *vm, struct strbuf *sb)
+#define CANCEL_HINT " (Ctrl-C cancels)"
+
+/*
+ * The progress line, from the atomics in stats (vm->lock held): the
+ * longest of its forms that fits in width columns, so that the line never
+ * wraps and keeps the Ctrl-C hint; the last form is cut if even it does
+ * not fit.
+ */
+static void format_progress_locked(struct vm *vm, struct strbuf *sb,
+				   size_t width)
 {
 	const struct migration *m = vm->outgoing;
 	const struct mig_stats *s = &m->stats;
-	strbuf_addf(sb,
-		    "%s: pass %" PRIu64 ", sent %" PRIu64 " of %" PRIu64
-		    " KiB, remaining %" PRIu64 " KiB, %.2f mbps, expected downtime %"
-		    PRIu64 " ms (Ctrl-C cancels)",
-		    mig_status_name(m->status),
-		    (uint64_t)STAT_GET(s->dirty_sync_count),
-		    (uint64_t)STAT_GET(s->transferred) >> 10,
-		    vm->ram.size_bytes >> 10,
-		    (uint64_t)STAT_GET(s->remaining_bytes) >> 10,
-		    STAT_GET(s->mbps),
-		    (uint64_t)STAT_GET(s->expected_downtime_ms));
+	const char *status = mig_status_name(m->status);
+	uint64_t pass = (uint64_t)STAT_GET(s->dirty_sync_count);
+	uint64_t sent = (uint64_t)STAT_GET(s->transferred) >> 10;
+	uint64_t total = vm->ram.size_bytes >> 10;
+	uint64_t left = (uint64_t)STAT_GET(s->remaining_bytes) >> 10;
+	double mbps = STAT_GET(s->mbps);
+	uint64_t downtime = (uint64_t)STAT_GET(s->expected_downtime_ms);
+	for (int form = 0;; form++) {
+		strbuf_reset(sb);
+		switch (form) {
+		case 0:
+			strbuf_addf(sb, "%s: pass %" PRIu64 ", sent %" PRIu64
+				    " of %" PRIu64 " KiB, remaining %" PRIu64
+				    " KiB, %.2f mbps, expected downtime %" PRIu64
+				    " ms" CANCEL_HINT,
+				    status, pass, sent, total, left, mbps,
+				    downtime);
+			break;
+		case 1:
+			strbuf_addf(sb, "%s: pass %" PRIu64 ", sent %" PRIu64
+				    "/%" PRIu64 " KiB, remaining %" PRIu64
+				    " KiB, %.0f mbps" CANCEL_HINT,
+				    status, pass, sent, total, left, mbps);
+			break;
+		case 2:
+			strbuf_addf(sb, "%s: sent %" PRIu64 "/%" PRIu64
+				    " KiB, left %" PRIu64 " KiB" CANCEL_HINT,
+				    status, sent, total, left);
+			break;
+		case 3:
+			strbuf_addf(sb, "%s: %" PRIu64 "/%" PRIu64 " KiB"
+				    CANCEL_HINT, status, sent, total);
+			break;
+		default:
+			strbuf_addf(sb, "%s" CANCEL_HINT, status);
+			return;
+		}
+		if (sb->len <= width)
+			return;
+	}
 }
 
 /*
@@ -173,8 +210,7 @@ static enum mig_status wait_with_progress_locked(struct monitor *mon)
 			migrate_interrupted = 0;
 			migration_cancel(vm);
 		}
-		strbuf_reset(&line);
-		format_progress_locked(vm, &line);
+		format_progress_locked(vm, &line, monitor_progress_width());
 		pthread_mutex_unlock(&vm->lock);
 		monitor_progress(mon, line.buf);
 		pthread_mutex_lock(&vm->lock);
@@ -220,9 +256,12 @@ static void hmp_migrate(struct monitor *mon, const struct hmp_values *v)
 	 * socket session, as QEMU, only on stderr and in `info migrate`. */
 	bool report_here = mon->mode != MONITOR_MODE_SOCKET;
 	vm->outgoing->waiter_reports_error = report_here;
-	enum mig_status status = mon->mode == MONITOR_MODE_TTY
-					 ? wait_with_progress_locked(mon)
-					 : migration_wait_locked(vm);
+	bool tty = mon->mode == MONITOR_MODE_TTY;
+	enum mig_status status = tty ? wait_with_progress_locked(mon)
+				     : migration_wait_locked(vm);
+	/* The prompt would come back without a word otherwise. */
+	if (status == MIG_STATUS_CANCELLED && tty)
+		monitor_printf(mon, "migration cancelled\n");
 	if (status == MIG_STATUS_FAILED && report_here)
 		monitor_error(mon, vm->outgoing->error_desc
 					   ? vm->outgoing->error_desc
@@ -497,8 +536,10 @@ const struct hmp_command hmp_commands[] = {
 		 "`-d` the command returns at once. Without it the monitor "
 		 "waits for the end of the migration: on a terminal a progress "
 		 "line (pass, RAM sent, remaining, throughput, expected "
-		 "downtime) is redrawn every 200 ms and erased at the end, and "
-		 "Ctrl-C cancels the migration (as `migrate_cancel`); a piped "
+		 "downtime; shorter forms on a narrow terminal, always ending in "
+		 "`(Ctrl-C cancels)`) is redrawn every 200 ms and erased at the "
+		 "end, and Ctrl-C cancels the migration (as `migrate_cancel`, "
+		 "then `migration cancelled`); a piped "
 		 "script gets a failure as this line's error; a socket session "
 		 "shows nothing (the error goes to stderr and to `info "
 		 "migrate`), as QEMU. Errors: `There's a migration process in "

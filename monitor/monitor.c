@@ -111,18 +111,23 @@ void monitor_usage_error(struct monitor *mon, const char *cmd,
 	strbuf_release(&sb);
 }
 
-void monitor_progress(struct monitor *mon, const char *text)
+size_t monitor_progress_width(void)
 {
-	if (mon->mode != MONITOR_MODE_TTY)
-		return;
 	struct winsize ws;
 	size_t width = 80;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
 		width = ws.ws_col;
+	return width - 1;
+}
+
+void monitor_progress(struct monitor *mon, const char *text)
+{
+	if (mon->mode != MONITOR_MODE_TTY)
+		return;
 	/* Carriage return, erase to the end of the line, the new text. */
 	fputs("\r\033[K", stdout);
 	if (text)
-		fwrite(text, 1, strnlen(text, width - 1), stdout);
+		fwrite(text, 1, strnlen(text, monitor_progress_width()), stdout);
 	fflush(stdout);
 }
 

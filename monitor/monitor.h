@@ -78,4 +78,8 @@ void monitor_usage_error(struct monitor *mon, const char *cmd,
  */
 void monitor_progress(struct monitor *mon, const char *text);
 
+/* The widest progress text that does not wrap: the terminal's width less
+ * one (80 columns when it cannot be asked). */
+size_t monitor_progress_width(void);
+
 #endif

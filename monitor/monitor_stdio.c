@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,37 @@ static void deprep_only_for_signals(void)
 		rl_deprep_terminal();
 }
 
+/*
+ * Ctrl-C at the prompt.  Set by the SIGINT handler (the one file-scope
+ * mutable here: a signal handler has nowhere else to write); readline
+ * runs it from its own handler, after restoring the terminal.
+ */
+static volatile sig_atomic_t prompt_interrupted;
+
+static void on_prompt_sigint(int sig)
+{
+	(void)sig;
+	prompt_interrupted = 1;
+}
+
+/*
+ * readline calls this when a signal interrupted its read: Ctrl-C drops
+ * the line being typed and starts a fresh prompt on the next line, as a
+ * shell does, instead of ending qmig.  (Ctrl-C while a command runs:
+ * `migrate` cancels, see hmp_commands.c; other commands ignore it.)
+ */
+static int after_signal(void)
+{
+	if (!prompt_interrupted)
+		return 0;
+	prompt_interrupted = 0;
+	rl_replace_line("", 0);
+	rl_crlf();
+	rl_on_new_line();
+	rl_redisplay();
+	return 0;
+}
+
 static char *history_path(void)
 {
 	const char *home = getenv("HOME");
@@ -168,12 +200,22 @@ static int run_tty(struct vm *vm)
 	rl_readline_name = "qmig";
 	rl_attempted_completion_function = complete;
 	rl_deprep_term_function = deprep_only_for_signals;
+	rl_signal_event_hook = after_signal;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_prompt_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
 	if (hist)
 		read_history(hist);
 	printf("qmig %s monitor - type 'help' for more information\n",
 	       QMIG_VERSION);
-	char *line;
-	while (!mon.quit && (line = readline(PROMPT))) {
+	while (!mon.quit) {
+		/* a Ctrl-C while the last command ran is no Ctrl-C here */
+		prompt_interrupted = 0;
+		char *line = readline(PROMPT);
+		if (!line)
+			break; /* Ctrl-D on an empty line: the session ends */
 		mon.line_no++;
 		if (*line && (!history_length ||
 			      strcmp(history_get(history_base + history_length - 1)->line,

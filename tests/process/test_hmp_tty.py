@@ -26,12 +26,13 @@ def term(tmp_path):
     home.mkdir()
     terms = []
 
-    def start(*args):
+    def start(*args, width=200):
         # The shell line shows qmig's exit status on the screen at the end
         # (bash, unlike dash, survives a Ctrl-C that its child handles).
         cmd = " ".join([qmig_bin(), "-m", "64M"] + list(args))
         t = Tmux(tmp_path, ["bash", "-c", cmd + '; echo "exit status $?"'],
-                 {"HOME": str(home), "TERM": "xterm", "PATH": "/usr/bin:/bin"})
+                 {"HOME": str(home), "TERM": "xterm", "PATH": "/usr/bin:/bin"},
+                 width=width)
         terms.append(t)
         # capture-pane drops trailing blanks: the prompt shows as "(qmig)".
         t.wait_screen(lambda s: re.search(r"^\(qmig\)", s, re.M), what="the prompt")
@@ -230,6 +231,7 @@ def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
         t.wait_screen(lambda s: PROGRESS.match(t.last_line()), what="the progress line")
         t.keys("C-c")
         t.wait_screen(lambda s: t.last_line() == "(qmig)", what="the prompt after Ctrl-C")
+        assert t.lines()[-2:] == ["migration cancelled", "(qmig)"], t.screen()
         t.type("info migrate")
         t.keys("Enter")
         t.wait_screen(lambda s: "Migration status: cancelled" in s, what="cancelled")
@@ -244,3 +246,82 @@ def test_ctrl_c_cancels_the_migration_not_qmig(term, tmp_path):
         t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit")
     finally:
         dst.close()
+
+
+def slow_migration(term, tmp_path, width=200):
+    """A terminal whose `migrate` into a qmig destination runs for a while
+    (2 MiB/s); returns (terminal, destination, the migrate line)."""
+    port = free_port()
+    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
+    dst.connect()
+    t = term("-workload", "idle", width=width)
+    t.type("migrate_set_parameter max-bandwidth 2m")
+    t.keys("Enter")
+    t.wait_prompt()
+    line = "migrate tcp:127.0.0.1:%d" % port
+    t.type(line)
+    t.keys("Enter")
+    return t, dst, line
+
+
+def test_progress_fits_a_narrow_terminal(term, tmp_path):
+    """At 80 columns the progress line takes a shorter form that fits, and
+    keeps the Ctrl-C hint."""
+    t, dst, _ = slow_migration(term, tmp_path, width=80)
+    try:
+        last = t.wait_screen(lambda s: "(Ctrl-C cancels)" in t.last_line() and t.last_line(),
+                             what="the progress line")
+        # which form depends on the numbers; each names the state and sent
+        assert len(last) <= 79, last
+        assert re.match(r"^active: .*\bsent \d+/65536 KiB, .*\(Ctrl-C cancels\)$", last), last
+        t.keys("C-c")
+        t.wait_screen(lambda s: t.lines()[-2:] == ["migration cancelled", "(qmig)"],
+                      what="the cancel")
+    finally:
+        dst.close()
+
+
+def test_keys_typed_during_a_blocking_migrate(term, tmp_path):
+    """A line typed while `migrate` shows its progress is neither echoed
+    into the progress line nor lost: it runs once the migration is over."""
+    t, dst, line = slow_migration(term, tmp_path)
+    try:
+        t.wait_screen(lambda s: PROGRESS.match(t.last_line()), what="the progress line")
+        t.type("info status")
+        t.keys("Enter")
+        # the progress line goes on, alone on its line
+        t.wait_screen(lambda s: PROGRESS.match(t.last_line()), what="the progress line again")
+        assert "info status" not in t.screen()
+        t.type("info migrate_capabilities")  # a second line, kept in order
+        t.keys("Enter")
+        screen = t.wait_screen(lambda s: "auto-converge: off" in s and s,
+                               what="the typed lines' answers", timeout=60)
+        t.wait_prompt()
+        lines = t.lines()
+        i = lines.index("(qmig) " + line)
+        assert lines[i + 1:i + 4] == ["(qmig) info status", "VM status: paused (postmigrate)",
+                                      "(qmig) info migrate_capabilities"], screen
+        assert "Ctrl-C cancels" not in t.screen()
+    finally:
+        dst.close()
+
+
+def test_ctrl_c_and_ctrl_d_at_the_prompt(term):
+    """Ctrl-C drops the line being typed and gives a fresh prompt, as a
+    shell does (qmig goes on); Ctrl-D on an empty line ends the session
+    with status 0."""
+    t = term()
+    t.type("info sta")
+    # (the terminal flushes keys not yet read when Ctrl-C comes)
+    t.wait_screen(lambda s: t.last_line() == "(qmig) info sta", what="the typed text")
+    t.keys("C-c")
+    t.wait_screen(lambda s: t.last_line() == "(qmig)" and len(t.lines()) >= 3,
+                  what="a fresh prompt")
+    assert t.lines()[-2].startswith("(qmig) info sta"), t.screen()
+    t.type("info status")
+    t.keys("Enter")
+    t.wait_screen(lambda s: "VM status: running" in s, what="the next command")
+    t.wait_prompt()
+    assert "exit status" not in t.screen()
+    t.keys("C-d")
+    t.wait_screen(lambda s: "exit status 0" in s, what="qmig to exit on Ctrl-D")
