@@ -75,3 +75,36 @@ def test_failing_destination_fails_the_source(spawn, tmp_path):
     a = pmem(src, tmp_path, "a.img")
     b = pmem(good, tmp_path, "b.img")
     assert ram_equal(a, b)
+
+
+@pytest.mark.parametrize("pair", ["qmig-qemu", "qemu-qmig"])
+def test_failing_destination_words_against_qemu(spawn, spawn_qemu, tmp_path, fixture_image,
+                                                pair):
+    """The source's error when a return-path destination fails (compressed
+    pages it did not enable).  QEMU 7.2's source says `Unable to write to
+    socket: Bad file descriptor` (its own closed stream, not the cause).
+    qmig's names the cause: a qmig destination reports its failure on the
+    return path (`the destination failed to load the migration`,
+    test_failing_destination_fails_the_source); a QEMU 7.2 one exits
+    without a word, which qmig says (docs/usage.md)."""
+    port = free_port()
+    s_who, d_who = pair.split("-")
+    if s_who == "qemu":
+        ram = tmp_path / "qemu-ram.img"
+        ram.write_bytes(open(fixture_image("plain"), "rb").read())
+        src = spawn_qemu(name="qsrc", ram_mib=16, ram_file=ram)
+    else:
+        src = spawn(["-m", "16M", "-workload", "idle"], name="src")
+    if d_who == "qemu":
+        dst = spawn_qemu(name="qdst", ram_mib=16, incoming="defer")
+    else:
+        dst = spawn(["-m", "16M", "-incoming", "defer"], name="dst")
+    assert src.hmp("migrate_set_capability compress on") == ""
+    run(src, dst, port)
+    info = src.wait_status("failed", 60)
+    want = ("Unable to write to socket: Bad file descriptor" if s_who == "qemu"
+            else "the destination closed the return path without reporting")
+    assert "Migration status: failed (%s)" % want in info, info
+    assert dst.wait_exit(30) == 1
+    assert "Received an unexpected compressed page" in dst.stderr()
+    assert src.vm_status() == "running"
