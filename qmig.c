@@ -342,6 +342,7 @@ static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 		struct chardev_spec spec;
 		if (!chardev_spec_parse(dev, &spec, errp))
 			return false;
+		spec.option = "-monitor";
 		bool ok = monitor_socket_start(vm, &spec, NULL, errp);
 		chardev_spec_release(&spec);
 		if (!ok)

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
 			struct error **errp)
 {
 	memset(spec, 0, sizeof(*spec));
+	spec->wait = true; /* QEMU's default for a server */
 	char *copy = xstrdup(text);
 	char *opts = strchr(copy, ',');
 	if (opts)
@@ -72,13 +74,10 @@ bool chardev_spec_parse(const char *text, struct chardev_spec *spec,
 			   text);
 		ok = false;
 	}
-	if (ok && spec->wait) {
-		error_setf(errp, "'wait=on' is not supported: use ',wait=off' in '%s'",
-			   text);
-		ok = false;
-	}
 	free(copy);
-	if (!ok)
+	if (ok)
+		spec->text = xstrdup(text);
+	else
 		chardev_spec_release(spec);
 	return ok;
 }
@@ -88,6 +87,7 @@ void chardev_spec_release(struct chardev_spec *spec)
 	free(spec->path);
 	free(spec->host);
 	free(spec->port);
+	free(spec->text);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -151,6 +151,32 @@ static void refuse(int fd, const char *line)
 		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
 			break;
 	close(fd);
+}
+
+int chardev_wait_first_client(struct vm *vm, const struct chardev_spec *spec,
+			      int listen_fd, const char *filename,
+			      struct error **errp)
+{
+	/* QEMU's words, "QEMU" included: scripts look for this line. */
+	if (spec->option)
+		fprintf(stderr, "qmig: %s %s: info: ", spec->option, spec->text);
+	else
+		fprintf(stderr, "qmig: info: ");
+	fprintf(stderr, "QEMU waiting for connection on: disconnected:%s\n",
+		filename);
+	fflush(stderr);
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			atomic_fetch_add(&vm->monitor_connections, 1);
+			return fd;
+		}
+		if (errno != EINTR && errno != ECONNABORTED) {
+			error_setf(errp, "cannot accept a monitor connection: %s",
+				   strerror(errno));
+			return -1;
+		}
+	}
 }
 
 void chardev_session_end(struct vm *vm)

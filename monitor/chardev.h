@@ -16,7 +16,9 @@ struct chardev_spec {
 	bool is_unix;
 	char *path;          /* unix */
 	char *host, *port;   /* tcp */
-	bool server, wait;
+	bool server, wait;   /* wait: on unless wait=off, as QEMU's */
+	char *text;          /* as given, for QEMU's "-monitor TEXT: " */
+	const char *option;  /* "-monitor", "-qmp": the caller sets it */
 };
 
 /* Parses "unix:PATH,server=on,wait=off" or "tcp:HOST:PORT,...". */
@@ -63,6 +65,17 @@ bool chardev_accept_start(struct vm *vm, int listen_fd,
  * the socket is bound to, so that a port 0 shows the port it got.
  */
 char *chardev_filename(const struct chardev_spec *spec, int listen_fd);
+
+/*
+ * QEMU's wait=on: tells on stderr where the socket listens (QEMU's info
+ * line, "QEMU waiting for connection on: disconnected:FILENAME") and
+ * waits for the first client before start-up goes on.  Returns its fd,
+ * already counted as a session (chardev_session_end() ends it), or -1
+ * after setting *errp.
+ */
+int chardev_wait_first_client(struct vm *vm, const struct chardev_spec *spec,
+			      int listen_fd, const char *filename,
+			      struct error **errp);
 
 /* A session started by chardev_accept_start() has ended. */
 void chardev_session_end(struct vm *vm);

@@ -130,7 +130,16 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 	vm_add_chardev_locked(vm, name, filename);
 	pthread_mutex_unlock(&vm->lock);
 	free(name);
+	int first = spec->wait ? chardev_wait_first_client(vm, spec, fd,
+							   filename, errp)
+			       : -2;
 	free(filename);
+	if (first == -1) {
+		close(fd);
+		return false;
+	}
+	if (first >= 0 && !start_session(vm, first))
+		chardev_session_end(vm);
 	if (!chardev_accept_start(vm, fd, start_session, vm, "monitor",
 				  "Error: " MONITOR_REFUSAL_TEXT "\r\n", errp)) {
 		close(fd);

@@ -189,6 +189,7 @@ bool qmp_cmdline_start(struct qmp_server *srv, const struct qmp_cmdline *cl,
 		struct chardev_spec spec;
 		if (!chardev_spec_parse(cl->qmp[i], &spec, errp))
 			return false;
+		spec.option = "-qmp";
 		char label[32];
 		snprintf(label, sizeof(label), "compat_monitor%d", i);
 		ok = qmp_socket_start(srv, &spec, label, errp);

@@ -261,6 +261,21 @@ bool qmp_socket_start(struct qmp_server *srv, const struct chardev_spec *spec,
 	if (fd < 0)
 		return false;
 	char *filename = chardev_filename(spec, fd);
+	if (spec->wait) {
+		/* listed before its first client can ask */
+		qmp_server_add_chardev(srv, label, filename);
+		int first = chardev_wait_first_client(srv->vm, spec, fd,
+						      filename, errp);
+		bool ok = first >= 0;
+		if (ok && !start_conn(srv, first))
+			chardev_session_end(srv->vm);
+		ok = ok && chardev_accept_start(srv->vm, fd, start_conn, srv,
+						"QMP", refusal, errp);
+		if (!ok)
+			close(fd);
+		free(filename);
+		return ok;
+	}
 	bool ok = qmp_socket_start_fd(srv, fd, label, filename, errp);
 	if (!ok)
 		close(fd);

@@ -72,7 +72,6 @@ def test_several_monitors_own_sessions(tmp_path):
 def test_bad_monitor_specs(tmp_path):
     for spec, msg in [
         ("unix:%s/m" % tmp_path, "monitor sockets must be servers"),
-        ("unix:%s/m,server=on,wait=on" % tmp_path, "'wait=on' is not supported"),
         ("tcp:127.0.0.1:%d,server=on,wait=off,bogus" % free_port(),
          "unsupported monitor option 'bogus'"),
         ("vc", "unsupported monitor device 'vc'"),

@@ -483,3 +483,60 @@ def test_guest_clock_stops_while_the_guest_is_stopped(spawn, tmp_path):
     ticks, clock = save(q, "s.stream")
     assert (ran_to - ran_from) * 1e9 <= clock <= (after - before) * 1e9, clock
     assert ticks > 0
+
+
+def wait_line_then_connect(argv, cwd, prompt):
+    """Starts argv, whose -monitor waits for a client (server=on, QEMU's
+    default wait=on): reads the stderr line that says where, connects
+    there, reads up to the prompt.  Returns (the line, what came)."""
+    p = subprocess.Popen(argv, cwd=str(cwd), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        port = int(re.search(r"disconnected:tcp:127\.0\.0\.1:(\d+),server=on$", line.strip())
+                   .group(1))
+        with socket.create_connection(("127.0.0.1", port), timeout=scaled(15)) as s:
+            got = b""
+            while prompt not in got:
+                chunk = s.recv(4096)
+                assert chunk, got
+                got += chunk
+        return line, got
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_waiting_monitor_says_where_as_qemu(qemu_bin, qmig_bin, tmp_path):
+    """`-monitor tcp:127.0.0.1:0,server=on` waits for its first client,
+    and says where on stderr, in QEMU 7.2's words: a script learns the
+    port from that line."""
+    spec = "tcp:127.0.0.1:0,server=on"
+    q_line, q_got = wait_line_then_connect(
+        [qemu_bin, "-M", "none", "-display", "none", "-nodefaults", "-monitor", spec],
+        tmp_path, b"(qemu) ")
+    m_line, m_got = wait_line_then_connect(
+        [qmig_bin, "-m", "16M", "-monitor", spec], tmp_path, b"(qmig) ")
+    port = re.compile(r":\d+,server=on$")
+    assert port.sub(":PORT,server=on", m_line.strip()) == \
+        port.sub(":PORT,server=on", q_line.strip().replace("qemu-system-x86_64: ", "qmig: "))
+    assert b"monitor - type 'help' for more information" in m_got
+
+
+def test_waiting_qmp_socket(qmig_bin, tmp_path):
+    """The same for -qmp unix:PATH,server=on: the line names the socket,
+    the first client gets the greeting."""
+    path = str(tmp_path / "w.qmp")
+    p = subprocess.Popen([qmig_bin, "-m", "16M", "-qmp", "unix:%s,server=on" % path],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        assert line == ("qmig: -qmp unix:%s,server=on: info: QEMU waiting for connection on: "
+                        "disconnected:unix:%s,server=on\n" % (path, path))
+        q = QMPClient(path)
+        assert q.greeting["QMP"]["version"]["qemu"]["major"] == 7
+        q.close()
+    finally:
+        p.kill()
+        p.wait()
