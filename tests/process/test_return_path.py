@@ -82,7 +82,8 @@ def test_failing_destination_words_against_qemu(spawn, spawn_qemu, tmp_path, fix
                                                 pair):
     """The source's error when a return-path destination fails (compressed
     pages it did not enable).  QEMU 7.2's source says `Unable to write to
-    socket: Bad file descriptor` (its own closed stream, not the cause).
+    socket: Bad file descriptor` (its own closed stream, not the cause; or
+    `Connection reset by peer` when the destination's exit comes first).
     qmig's names the cause: a qmig destination reports its failure on the
     return path (`the destination failed to load the migration`,
     test_failing_destination_fails_the_source); a QEMU 7.2 one exits
@@ -102,9 +103,9 @@ def test_failing_destination_words_against_qemu(spawn, spawn_qemu, tmp_path, fix
     assert src.hmp("migrate_set_capability compress on") == ""
     run(src, dst, port)
     info = src.wait_status("failed", 60)
-    want = ("Unable to write to socket: Bad file descriptor" if s_who == "qemu"
-            else "the destination closed the return path without reporting")
-    assert "Migration status: failed (%s)" % want in info, info
+    want = ("Unable to write to socket: " if s_who == "qemu"
+            else "the destination closed the return path without reporting)")
+    assert "Migration status: failed (%s" % want in info, info
     assert dst.wait_exit(30) == 1
     assert "Received an unexpected compressed page" in dst.stderr()
     assert src.vm_status() == "running"
