@@ -253,8 +253,9 @@ def slow_migration(term, tmp_path, width=200):
     """A terminal whose `migrate` into a qmig destination runs for a while
     (2 MiB/s); returns (terminal, destination, the migrate line)."""
     port = free_port()
-    dst = QmigProcess(tmp_path, args=["-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
-    dst.connect()
+    dst = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-incoming", "tcp:127.0.0.1:%d" % port],
+               name="dst", connect=False)
+    dst.session()
     t = term("-workload", "idle", width=width)
     t.type("migrate_set_parameter max-bandwidth 2m")
     t.keys("Enter")
