@@ -100,6 +100,7 @@ bench: $(BUILD)/qmig $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 	$(PYTHON) tests/bench/bench_migration.py --qmig $(BUILD)/qmig
 	$(PYTHON) tests/bench/bench_multifd.py --qmig $(BUILD)/qmig
+	$(PYTHON) tests/bench/bench_convergence.py --qmig $(BUILD)/qmig
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
