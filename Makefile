@@ -101,6 +101,7 @@ bench: $(BUILD)/qmig $(BENCH_BINS)
 	$(PYTHON) tests/bench/bench_migration.py --qmig $(BUILD)/qmig
 	$(PYTHON) tests/bench/bench_multifd.py --qmig $(BUILD)/qmig
 	$(PYTHON) tests/bench/bench_convergence.py --qmig $(BUILD)/qmig
+	$(PYTHON) tests/bench/bench_downtime.py --qmig $(BUILD)/qmig
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
