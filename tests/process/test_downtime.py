@@ -68,8 +68,8 @@ def test_expected_downtime_bounds_the_copy(tmp_path):
     the estimate at 8M (an upper bound, docs/convergence.md); it must not
     be much slower."""
     uri = "tcp:127.0.0.1:%d" % free_port()
-    dst = Qmig(tmp_path, "dst", extra=["-S", "-incoming", uri], ram="64M")
-    src = Qmig(tmp_path, "src", extra=["-workload", "seed"], ram="64M")
+    dst = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-S", "-incoming", uri], name="dst", qmp=True)
+    src = Qmig(qmig_bin(), tmp_path, ["-m", "64M", "-workload", "seed"], name="src", qmp=True)
     try:
         qs, qd = src.qmp(), dst.qmp()
         caps = [{"capability": c, "state": True}
@@ -91,7 +91,7 @@ def test_expected_downtime_bounds_the_copy(tmp_path):
 
         def loaded():
             return qd.ok("query-migrate").get("status") == "completed"
-        wait_until(loaded, 30)
+        poll(loaded, 30)
         # The source completes once the destination has it all (drained
         # and closed): `device` to `completed` is the copy.
         took = (time_of(qs, "completed") - ts(device)) * 1000
