@@ -540,6 +540,7 @@ const struct qmp_command qmp_commands[] = {
 	  qmp_query_command_line_options },
 	{ "query-uuid", { { 0 } }, 0, NULL, qmp_query_uuid },
 	{ "system_powerdown", { { 0 } }, 0, NULL, qmp_system_powerdown },
+	{ "system_reset", { { 0 } }, 0, NULL, qmp_system_reset },
 	{ 0 }
 };
 

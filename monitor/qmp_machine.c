@@ -246,3 +246,11 @@ json_t *qmp_system_powerdown(struct qmp_session *s, json_t *args,
 		s->quit = true;
 	return json_object();
 }
+
+json_t *qmp_system_reset(struct qmp_session *s, json_t *args,
+			 struct error **errp)
+{
+	/* One rule for both monitors: machine/vm.c's. */
+	vm_system_reset_locked(s->vm);
+	return json_object();
+}

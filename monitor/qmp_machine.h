@@ -34,5 +34,7 @@ json_t *qmp_query_uuid(struct qmp_session *s, json_t *args,
 		       struct error **errp);
 json_t *qmp_system_powerdown(struct qmp_session *s, json_t *args,
 			     struct error **errp);
+json_t *qmp_system_reset(struct qmp_session *s, json_t *args,
+			 struct error **errp);
 
 #endif

@@ -8,6 +8,7 @@ With root, a daemon that cannot be started FAILS with the reason: CI
 installs libvirt (.ci/run).  Every daemon and emulator started here is
 stopped at the end of the module, also after a failure."""
 import os
+import re
 import time
 
 import pytest
@@ -105,6 +106,11 @@ def test_life_cycle(pair, cleanup):
     assert "xbzrle-cache-size: 33554432 bytes" in params
     # shutdown: system_powerdown, the guest obeys (the domain has
     # <acpi/>), SHUTDOWN, and libvirt ends the emulator
+    # reset: QMP system_reset (virsh fails if the emulator refuses it);
+    # a running guest keeps running
+    src.virsh("reset", "life")
+    assert src.domstate("life") == "running"
+    assert src.hmp("life", "info status").strip() == "VM status: running"
     src.virsh("shutdown", "life")
     wait_state(src, "life", "shut off")
     src.virsh("start", "life")
@@ -159,6 +165,45 @@ def test_migrate_compressed_mt_xbzrle(pair, cleanup):
     pair.dst.virsh("resume", "comp")
     assert pair.dst.domstate("comp") == "running"
     pair.dst.virsh("destroy", "comp")
+
+
+def test_migrate_parallel(pair, cleanup):
+    """virsh migrate --parallel: libvirt turns multifd on at both ends,
+    sets multifd-channels, and has the source connect to the destination
+    itself (tcp, no fd).  Slow at first, so that the channels are seen
+    carrying the pages while it runs; then let go to finish."""
+    cleanup.append("par")
+    pair.start("par", extra_args=["-workload", "seed,area=%d" % SEED_AREA])
+    src = pair.src
+    wait_written(pair, src, "par", SEED_AREA)
+    src.virsh("migrate-setmaxdowntime", "par", "2000")
+    src.virsh("migrate-setspeed", "par", "1")  # 64 MiB at 1 MiB/s
+    mig = src.virsh_popen(*pair.migrate_cmd(
+        "par", pair.dst, free_port(), "--parallel",
+        "--parallel-connections", "2", "--suspend"))
+    try:
+        def on_channels():
+            stats = src.hmp("par", "info migrate")
+            m = re.search(r"^multifd bytes: (\d+) kbytes$", stats, re.M)
+            return "Migration status: active" in stats and m and \
+                int(m.group(1)) > 0
+        poll(on_channels, 60, what="pages on the multifd channels")
+        assert "multifd: on" in src.hmp("par", "info migrate_capabilities")
+        assert "multifd-channels: 2" in src.hmp("par",
+                                                "info migrate_parameters")
+        src.virsh("migrate-setspeed", "par", "1000")
+        out, err = mig.communicate(timeout=scaled(240))
+    finally:
+        if mig.poll() is None:
+            mig.kill()
+            mig.communicate()
+    assert mig.returncode == 0, err
+    assert pair.dst.domstate("par") == "paused"
+    image = pair.dump(pair.dst, "par", SEED_AREA, "dst")
+    assert seed_invariant(image, area=SEED_AREA) is None
+    with open(image, "rb") as f:
+        assert any(f.read()), "the migrated seed area is all zero"
+    pair.dst.virsh("destroy", "par")
 
 
 def test_domjobabort_then_migrate_again(pair, cleanup):
