@@ -32,8 +32,8 @@ static const char *const completion_names[] = {
 	[HMP_COMPLETE_ON_OFF] = "`on`, `off`",
 	[HMP_COMPLETE_STATUS] = "migration states",
 	[HMP_COMPLETE_FILE] = "",
-	[HMP_COMPLETE_PARAM_VALUE] = "`on`, `off` for a boolean parameter, "
-				     "the names of an enumeration",
+	/* one literal: clang takes two in a row here for a missing comma */
+	[HMP_COMPLETE_PARAM_VALUE] = "`on`/`off`, or an enumeration's names",
 };
 
 static const char *const syntax_names[] = {
