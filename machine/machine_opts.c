@@ -220,8 +220,14 @@ static bool parse_name(struct machine_opts *mo, const char *arg,
 	return ok;
 }
 
-/* -overcommit mem-lock=on|off,cpu-pm=on|off */
-static bool parse_overcommit(struct machine_opts *mo, const char *arg,
+/* An option made only of on/off keys; a key whose value is NULL is
+ * checked and has no effect on this machine. */
+struct onoff_key {
+	const char *name;
+	bool *value;
+};
+
+static bool parse_onoff_keys(const char *arg, const struct onoff_key *keys,
 			     struct error **errp)
 {
 	struct keyval kv;
@@ -229,11 +235,13 @@ static bool parse_overcommit(struct machine_opts *mo, const char *arg,
 	char *key, *val;
 	bool ok = true;
 	while (ok && keyval_next(&kv, &key, &val)) {
-		bool b;
-		if (key && !strcmp(key, "mem-lock")) {
-			ok = keyval_onoff(key, val, &mo->mem_lock, errp);
-		} else if (key && !strcmp(key, "cpu-pm")) {
-			ok = keyval_onoff(key, val, &b, errp); /* no vCPU */
+		const struct onoff_key *k = keys;
+		while (k->name && !(key && !strcmp(key, k->name)))
+			k++;
+		if (k->name) {
+			bool ignored;
+			ok = keyval_onoff(key, val, k->value ? k->value : &ignored,
+					  errp);
 		} else {
 			error_setf(errp, "Invalid parameter '%s'",
 				   key ? key : val);
@@ -242,6 +250,16 @@ static bool parse_overcommit(struct machine_opts *mo, const char *arg,
 	}
 	keyval_release(&kv);
 	return ok;
+}
+
+/* -overcommit mem-lock=on|off,cpu-pm=on|off (no vCPU for cpu-pm) */
+static bool parse_overcommit(struct machine_opts *mo, const char *arg,
+			     struct error **errp)
+{
+	const struct onoff_key keys[] = {
+		{ "mem-lock", &mo->mem_lock }, { "cpu-pm", NULL }, { NULL, NULL },
+	};
+	return parse_onoff_keys(arg, keys, errp);
 }
 
 /* -rtc base=utc|localtime|DATE,clock=host|rt|vm,driftfix=none|slew:
@@ -364,24 +382,11 @@ static bool parse_audiodev(const char *arg, struct error **errp)
 static bool parse_msg(struct machine_opts *mo, const char *arg,
 		      struct error **errp)
 {
-	struct keyval kv;
-	keyval_init(&kv, arg);
-	char *key, *val;
-	bool ok = true;
-	while (ok && keyval_next(&kv, &key, &val)) {
-		bool b;
-		if (key && !strcmp(key, "timestamp")) {
-			ok = keyval_onoff(key, val, &mo->msg_timestamp, errp);
-		} else if (key && !strcmp(key, "guest-name")) {
-			ok = keyval_onoff(key, val, &b, errp);
-		} else {
-			error_setf(errp, "Invalid parameter '%s'",
-				   key ? key : val);
-			ok = false;
-		}
-	}
-	keyval_release(&kv);
-	return ok;
+	const struct onoff_key keys[] = {
+		{ "timestamp", &mo->msg_timestamp }, { "guest-name", NULL },
+		{ NULL, NULL },
+	};
+	return parse_onoff_keys(arg, keys, errp);
 }
 
 static const char *const with_arg[] = {
