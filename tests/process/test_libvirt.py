@@ -176,8 +176,11 @@ def test_migrate_parallel(pair, cleanup):
     pair.start("par", extra_args=["-workload", "seed,area=%d" % SEED_AREA])
     src = pair.src
     wait_written(pair, src, "par", SEED_AREA)
-    src.virsh("migrate-setmaxdowntime", "par", "2000")
-    src.virsh("migrate-setspeed", "par", "1")  # 64 MiB at 1 MiB/s
+    # 1 ms at 1 MiB/s is less than a page the seed workload re-dirties:
+    # no switch-over until the test lets it (a sanitizer build polls
+    # slowly, and a short migration could end before the first look)
+    src.virsh("migrate-setmaxdowntime", "par", "1")
+    src.virsh("migrate-setspeed", "par", "1")
     mig = src.virsh_popen(*pair.migrate_cmd(
         "par", pair.dst, free_port(), "--parallel",
         "--parallel-connections", "2", "--suspend"))
@@ -192,6 +195,7 @@ def test_migrate_parallel(pair, cleanup):
         assert "multifd-channels: 2" in src.hmp("par",
                                                 "info migrate_parameters")
         src.virsh("migrate-setspeed", "par", "1000")
+        src.virsh("migrate-setmaxdowntime", "par", "2000")
         out, err = mig.communicate(timeout=scaled(240))
     finally:
         if mig.poll() is None:
