@@ -18,6 +18,9 @@
  * before the migration fails for want of channels. */
 #define NO_CHANNEL_GRACE_NS (15 * 1000000000LL)
 
+/* Page writes are serialised per stripe of pages (see the header). */
+#define PAGE_STRIPES 64
+
 struct mr_slot {
 	bool taken;     /* a channel with this id connected */
 	bool at_sync;   /* stopped at a SYNC packet */
@@ -39,6 +42,10 @@ struct multifd_recv {
 	struct mr_slot *slot;
 	int fds[256 + 64];       /* every channel socket, for stop */
 	unsigned nfds;
+	/* The newest packet each page came in, and the stripe locks under
+	 * which a page is written: see "QEMU 7.2 sends a page twice". */
+	uint64_t *page_packet;
+	pthread_mutex_t stripe[PAGE_STRIPES];
 };
 
 struct multifd_recv *multifd_recv_new(unsigned channels,
@@ -59,6 +66,10 @@ struct multifd_recv *multifd_recv_new(unsigned channels,
 	mr->opaque = opaque;
 	mr->slot = xcalloc(channels, sizeof(*mr->slot));
 	mr->main_fd = -1;
+	mr->page_packet = xcalloc(ram->size_bytes / RAM_PAGE_SIZE,
+				  sizeof(*mr->page_packet));
+	for (unsigned i = 0; i < PAGE_STRIPES; i++)
+		pthread_mutex_init(&mr->stripe[i], NULL);
 	return mr;
 }
 
@@ -134,29 +145,49 @@ static bool wait_at_sync(struct multifd_recv *mr, unsigned id)
 	return ok;
 }
 
-/* The payload of a packet with pages, into guest RAM. */
+/* Each page of a read packet into guest RAM, unless a newer packet
+ * already brought that page (packet numbers grow with the order in which
+ * the source queued its packets). */
+static void store_pages(struct multifd_recv *mr, const struct multifd_packet *p,
+			const uint8_t *bounce)
+{
+	for (uint32_t i = 0; i < p->pages; i++) {
+		uint64_t page = p->offset[i] / RAM_PAGE_SIZE;
+		pthread_mutex_t *stripe = &mr->stripe[page % PAGE_STRIPES];
+		pthread_mutex_lock(stripe);
+		if (p->packet_num >= mr->page_packet[page]) {
+			memcpy(mr->ram->host + p->offset[i],
+			       bounce + (size_t)i * RAM_PAGE_SIZE, RAM_PAGE_SIZE);
+			mr->page_packet[page] = p->packet_num;
+		}
+		pthread_mutex_unlock(stripe);
+	}
+}
+
+/* The payload of a packet with pages: read (or inflated) into the
+ * channel's bounce buffer, then stored. */
 static bool read_pages(struct multifd_recv *mr, int fd, unsigned id,
 		       const struct multifd_packet *p,
 		       struct multifd_codec *codec, uint8_t *zbuf,
-		       struct error **errp)
+		       uint8_t *bounce, struct error **errp)
 {
-	uint8_t *pages[MULTIFD_PACKET_PAGES];
-	for (uint32_t i = 0; i < p->pages; i++)
-		pages[i] = mr->ram->host + p->offset[i];
 	bool eof = false;
 	if (!codec) {
-		struct iovec iov[MULTIFD_PACKET_PAGES];
+		if (!read_or_fail(fd, bounce, (size_t)p->pages * RAM_PAGE_SIZE,
+				  id, false, &eof, errp))
+			return false;
+	} else {
+		uint8_t *pages[MULTIFD_PACKET_PAGES];
 		for (uint32_t i = 0; i < p->pages; i++)
-			iov[i] = (struct iovec){ pages[i], RAM_PAGE_SIZE };
-		if (fd_readv_exact(fd, iov, (int)p->pages))
-			return true;
-		read_error(id, errp);
-		return false;
+			pages[i] = bounce + (size_t)i * RAM_PAGE_SIZE;
+		if (!read_or_fail(fd, zbuf, p->next_packet_size, id, false,
+				  &eof, errp) ||
+		    !multifd_codec_decompress(codec, zbuf, p->next_packet_size,
+					      pages, p->pages, errp))
+			return false;
 	}
-	return read_or_fail(fd, zbuf, p->next_packet_size, id, false, &eof,
-			    errp) &&
-	       multifd_codec_decompress(codec, zbuf, p->next_packet_size,
-					pages, p->pages, errp);
+	store_pages(mr, p, bounce);
+	return true;
 }
 
 /* Handshake, then packets until EOF; false with *errp on an error. */
@@ -191,6 +222,7 @@ static bool run(struct multifd_recv *mr, int fd, int *idp,
 		zbuf = xmalloc(MULTIFD_COMPRESSED_MAX);
 	}
 	uint8_t *hdr = xmalloc(MULTIFD_PACKET_BYTES);
+	uint8_t *bounce = xmalloc((size_t)MULTIFD_PACKET_PAGES * RAM_PAGE_SIZE);
 	struct multifd_packet *p = xmalloc(sizeof(*p));
 	bool ok = true;
 	while (ok) {
@@ -203,13 +235,15 @@ static bool run(struct multifd_recv *mr, int fd, int *idp,
 					  mr->ram->size_bytes, mr->method,
 					  (unsigned)id, p, errp) &&
 		     (!p->pages ||
-		      read_pages(mr, fd, (unsigned)id, p, codec, zbuf, errp));
+		      read_pages(mr, fd, (unsigned)id, p, codec, zbuf, bounce,
+				 errp));
 		if (ok && (p->flags & MULTIFD_FLAG_SYNC) &&
 		    !wait_at_sync(mr, (unsigned)id))
 			break;
 	}
 	free(p);
 	free(hdr);
+	free(bounce);
 	free(zbuf);
 	multifd_codec_free(codec);
 	return ok;
@@ -339,6 +373,9 @@ void multifd_recv_free(struct multifd_recv *mr)
 	for (unsigned i = 0; i < mr->nfds; i++)
 		close(mr->fds[i]);
 	free(mr->slot);
+	free(mr->page_packet);
+	for (unsigned i = 0; i < PAGE_STRIPES; i++)
+		pthread_mutex_destroy(&mr->stripe[i]);
 	pthread_cond_destroy(&mr->cond);
 	pthread_mutex_destroy(&mr->lock);
 	free(mr);
