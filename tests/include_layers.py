@@ -42,12 +42,12 @@ def main():
                 edges[a].add(b)
 
     def reachable(start):
-        seen, todo = set(), [start]
-        while todo:
-            for nxt in edges[todo.pop()]:
+        seen, pending = set(), [start]
+        while pending:
+            for nxt in edges[pending.pop()]:
                 if nxt not in seen:
                     seen.add(nxt)
-                    todo.append(nxt)
+                    pending.append(nxt)
         return seen
 
     cycles = {tuple(sorted((a, b))) for a in list(edges) for b in edges[a]
