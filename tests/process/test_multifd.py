@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import free_port, migcheck, poll
+from harness import MonitorClosed, free_port, migcheck, poll
 from test_interop_qemu import compare_ram, qemu_source
 
 MiB = 1 << 20
@@ -202,6 +202,24 @@ def test_qemu_multifd_into_qmig_without_it(spawn, spawn_qemu, tmp_path, fixture_
     dst = spawn(["-m", "16M", "-incoming", "tcp:127.0.0.1:%d" % port], name="dst")
     assert src.hmp("migrate_set_capability multifd on") == ""
     assert src.hmp("migrate -d tcp:127.0.0.1:%d" % port) == ""
+
+    # QEMU 7.2 may close its channels before it wrote their handshake
+    # (seen under a slow TSan destination: both channels ended empty and
+    # the stream completed): then nothing names multifd, and the one thing
+    # to hold is that the guest arrived whole.
+    def outcome():
+        try:
+            done = dst.migration_status() == "completed"
+        except (MonitorClosed, OSError):  # it is exiting
+            done = False
+        if not dst.alive():
+            return "exited"
+        return done and "completed"
+    if poll(outcome, 60, 0.05, "the destination to fail or complete") == \
+            "completed":
+        assert src.wait_status("completed", 60)
+        compare_ram(src, dst, tmp_path, 16 << 20)
+        return
     assert dst.wait_exit(60) == 1
     err = dst.stderr()
     assert "qmig: Extra incoming migration connection; ignoring\n" in err, err
