@@ -52,10 +52,13 @@ void incoming_accept_fail(void *opaque, struct error *err)
 		error_free(err);
 	if (ia->main_file)
 		qemu_file_shutdown(ia->main_file);
-	if (ia->mr)
-		multifd_recv_stop(ia->mr);
+	struct multifd_recv *mr = ia->mr;
 	pthread_cond_broadcast(&ia->cond);
 	pthread_mutex_unlock(&ia->lock);
+	/* Outside ia->lock: multifd_recv_sync holds the channels' lock
+	 * while it asks ia (the pending callback) for its lock. */
+	if (mr)
+		multifd_recv_stop(mr);
 }
 
 /* The first word, without taking it from the stream: 0 if fewer than
