@@ -83,23 +83,23 @@ json_t *qmp_calc_dirty_rate(struct qmp_session *s, json_t *args,
 	return json_object();
 }
 
-/* DirtyRateInfo, members in the schema's order (no QEMU 7.2 transcript
- * of it was recorded). */
+/* DirtyRateInfo in the member order QEMU 7.2 prints (its QDict's hash
+ * order, not the schema's; test_qemu_fidelity compares the two live). */
 json_t *qmp_query_dirty_rate(struct qmp_session *s, json_t *args,
 			     struct error **errp)
 {
 	struct dirty_rate_info info;
 	dirty_rate_info(s->vm->dirty_rate, &info);
 	json_t *v = json_object();
+	json_object_set_new(v, "status",
+			    json_string(dirty_rate_status_name(info.status)));
+	json_object_set_new(v, "sample-pages", qmp_json_u64(info.sample_pages));
 	if (info.has_dirty_rate)
 		json_object_set_new(v, "dirty-rate",
 				    json_integer(info.dirty_rate));
-	json_object_set_new(v, "status",
-			    json_string(dirty_rate_status_name(info.status)));
-	json_object_set_new(v, "start-time", json_integer(info.start_time));
-	json_object_set_new(v, "calc-time", json_integer(info.calc_time));
-	json_object_set_new(v, "sample-pages", qmp_json_u64(info.sample_pages));
 	json_object_set_new(v, "mode",
 			    json_string(dirty_rate_mode_name(info.mode)));
+	json_object_set_new(v, "start-time", json_integer(info.start_time));
+	json_object_set_new(v, "calc-time", json_integer(info.calc_time));
 	return v;
 }
