@@ -9,8 +9,8 @@ above the limit), never by waiting for ever; every wait is a poll with a
 scaled deadline."""
 import pytest
 
-from harness import (diff_pages, free_port, migcheck, poll, ram_equal, scaled,
-                     seed_invariant)
+from harness import (QMPClient, diff_pages, free_port, migcheck, poll,
+                     qemu_member_order, ram_equal, scaled, seed_invariant)
 
 MiB = 1 << 20
 RAM = "64M"
@@ -131,13 +131,13 @@ def wait_area_dirty(src, tmp_path, share=0.9):
     poll(dirty, 60, 0.2, "the workload to dirty its area")
 
 
-def start_random(spawn, tmp_path, caps, dst=None):
+def start_random(spawn, tmp_path, caps, dst=None, src_extra=()):
     uri = "tcp:127.0.0.1:%d" % free_port()
     if dst is None:
         dst = spawn(["-m", "128M", "-S", "-incoming", uri], name="dst")
     else:
         dst = dst(uri)
-    src = spawn(["-m", "128M"] + RANDOM, name="src")
+    src = spawn(["-m", "128M"] + RANDOM + list(src_extra), name="src")
     for c in caps + ["migrate_set_parameter max-bandwidth 32M",
                      "migrate_set_parameter downtime-limit %d" % DOWNTIME_LIMIT_MS]:
         assert src.hmp(c) == "", c
@@ -206,15 +206,24 @@ def test_throttle_slows_the_workload_and_cancel_lifts_it(spawn, tmp_path):
     then gets some 17 MiB/s of new pages a second against all 64 when free.
     downtime-limit 1 keeps the migration live (it never fits), so that the
     throttle, not a completion, is what cancel has to lift."""
+    qmp_path = str(tmp_path / "src.qmp")
     src, dst = start_random(spawn, tmp_path, [
         "migrate_set_capability auto-converge on",
         "migrate_set_parameter cpu-throttle-initial 90",
-        "migrate_set_parameter max-cpu-throttle 90"])
+        "migrate_set_parameter max-cpu-throttle 90"],
+        src_extra=["-qmp", "unix:%s,server=on,wait=off" % qmp_path])
     assert src.hmp("migrate_set_parameter downtime-limit 1") == ""
     free = dirty_rate_mb(src)
     assert wait_throttled(src) == 90
     throttled = dirty_rate_mb(src)
     assert info(src)["cpu throttle percentage"] == "90"
+    q = QMPClient(qmp_path)
+    q.ok("qmp_capabilities")
+    r = q.ok("query-migrate")
+    q.close()
+    assert r["cpu-throttle-percentage"] == 90, r
+    # where QEMU 7.2 would print it (a -M none QEMU has no vCPU to throttle)
+    assert list(r) == qemu_member_order(list(r)), list(r)
     assert src.hmp("migrate_cancel") == ""
     src.wait_status("cancelled", 30)
     assert "cpu throttle percentage" not in info(src)

@@ -10,7 +10,8 @@ Contracts:
   (sanitizer builds run slower).
 
 Modules: paths (the tree, shared/), timing, waiting (poll, free_port,
-connect), process, hmp, qmp, qmig (Qmig, Qemu), ram (dump comparison),
+connect), process, hmp, qmp, qdict_order (QEMU's member order), qmig
+(Qmig, Qemu), ram (dump comparison),
 fixtures (QEMU's captured answers), piped (stdin scripts), terminal (tmux),
 libvirt (two session libvirtds, run under libvirt_reaper.py),
 migcheck (checks on `info migrate`).
@@ -25,6 +26,7 @@ from .paths import (FIXTURES, HMP_FIXTURES, MiB, PAGE, QEMU_FIXTURES, ROOT,
                     SHARED, TOOLS, qmig_bin)
 from .piped import run_piped
 from .qmig import Qemu, Qmig
+from .qdict_order import qemu_member_order
 from .qmp import QMPClient
 from .ram import diff_pages, ram_equal, seed_invariant
 from .terminal import Tmux, have_tmux
