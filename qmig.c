@@ -19,6 +19,7 @@
 #include "migration/machine_setup.h"
 #include "codec/xbzrle.h"
 #include "monitor/hmp.h"
+#include "monitor/host_signals.h"
 #include "monitor/monitor_socket.h"
 #include "monitor/monitor_stdio.h"
 #include "monitor/qmp.h"
@@ -316,8 +317,17 @@ static bool start_vm(struct vm *vm, const struct cmdline *cl, char **context,
 	return ok;
 }
 
-/* -qmp, -chardev/-mon and -monitor; *stdio_monitor tells whether stdin
- * and stdout are a monitor (as QEMU: any of them replaces the default). */
+/* Whether stdin and stdout are a monitor: -monitor stdio, or no monitor
+ * option at all (as QEMU: any of them replaces the default). */
+static bool wants_stdio_monitor(const struct cmdline *cl)
+{
+	for (int i = 0; i < cl->nmonitors; i++)
+		if (!strcmp(cl->monitors[i], "stdio"))
+			return true;
+	return cl->nmonitors == 0 && cl->nqmps == 0 && cl->nmons == 0;
+}
+
+/* -qmp, -chardev/-mon and -monitor; *stdio_monitor: see above. */
 static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 			   const struct cmdline *cl, bool *stdio_monitor,
 			   struct error **errp)
@@ -329,15 +339,10 @@ static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 	};
 	if (!qmp_cmdline_start(qmp, &qcl, errp))
 		return false;
-	*stdio_monitor = cl->nmonitors == 0 && cl->nqmps == 0 &&
-			 cl->nmons == 0;
+	*stdio_monitor = wants_stdio_monitor(cl);
 	for (int i = 0; i < cl->nmonitors; i++) {
 		const char *dev = cl->monitors[i];
-		if (!strcmp(dev, "stdio")) {
-			*stdio_monitor = true;
-			continue;
-		}
-		if (!strcmp(dev, "none"))
+		if (!strcmp(dev, "stdio") || !strcmp(dev, "none"))
 			continue;
 		struct chardev_spec spec;
 		if (!chardev_spec_parse(dev, &spec, errp))
@@ -385,10 +390,15 @@ int main(int argc, char **argv)
 		fail_context = xstrdup("locking memory failed: ");
 		goto fail;
 	}
+	/* Before the first thread, which inherits the mask.  A terminal's
+	 * readline session keeps Ctrl-C (it clears the line). */
+	host_signals_block(!(wants_stdio_monitor(&cl) && isatty(STDIN_FILENO)));
 	if (!build_vm(&vm, &cl, &err))
 		goto fail;
 	/* QMP: events to its clients, fd: URIs from its getfd registry. */
 	qmp_server_init(&qmp, &vm);
+	if (!host_signals_start(&vm, &qmp, &err))
+		goto fail;
 	/* Monitors last: a session must not see the VM before it runs. */
 	if (!start_vm(&vm, &cl, &fail_context, &err) ||
 	    !start_monitors(&vm, &qmp, &cl, &stdio_monitor, &err))

@@ -47,6 +47,7 @@ enum vm_event_kind {
 	VM_EVENT_RESET,           /* a monitor's system_reset */
 	VM_EVENT_POWERDOWN,       /* the power button was pressed */
 	VM_EVENT_SHUTDOWN,        /* the guest shut itself down */
+	VM_EVENT_HOST_SIGNAL,     /* SIGTERM and the like: qmig ends */
 };
 
 struct vm_event {

@@ -304,6 +304,11 @@ static int spawn_exec(const char *cmd, bool we_write, pid_t *child,
 		else
 			dup2(p[1], STDOUT_FILENO);
 		signal(SIGPIPE, SIG_DFL);
+		/* qmig blocks the signals its host_signals thread takes; the
+		 * command must get them as any process does. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}

@@ -65,6 +65,9 @@ struct qmp_session_ops {
 	/* Optional: false hides a command (CommandNotFound), e.g. a fuzzer
 	 * that must not start migrations or write files.  NULL: all. */
 	bool (*allow)(void *opaque, const char *command);
+	/* Optional: waits until what was queued is sent, or until
+	 * deadline_ns (CLOCK_REALTIME), whichever comes first. */
+	void (*flush)(void *opaque, int64_t deadline_ns);
 };
 
 struct qmp_session {
@@ -97,6 +100,12 @@ struct transport_fd_names qmp_server_fd_names(struct qmp_server *srv);
  */
 void qmp_server_emit(struct qmp_server *srv, const char *event,
 		     const json_t *data);
+
+/* Before the process exits (quit, a host signal): what every session
+ * has queued, its last events, reaches its client, for at most
+ * QMP_EXIT_FLUSH_MS in all (a client that does not read is left). */
+#define QMP_EXIT_FLUSH_MS 1000
+void qmp_server_flush(struct qmp_server *srv);
 
 /* Records a monitor character device for query-chardev and `info
  * chardev` (vm->chardevs; takes vm->lock). */

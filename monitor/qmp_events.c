@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "migration/transport.h"
 #include "util/strbuf.h"
@@ -55,9 +56,27 @@ static void event_from_vm(void *opaque, const struct vm_event *ev)
 		data = json_pack("{s:b,s:s}", "guest", 1, "reason",
 				 "guest-shutdown");
 		break;
+	case VM_EVENT_HOST_SIGNAL:
+		name = "SHUTDOWN";
+		data = json_pack("{s:b,s:s}", "guest", 0, "reason",
+				 "host-signal");
+		break;
 	}
 	qmp_server_emit(srv, name, data);
 	json_decref(data);
+}
+
+void qmp_server_flush(struct qmp_server *srv)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t deadline = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec +
+			   (int64_t)QMP_EXIT_FLUSH_MS * 1000000;
+	pthread_mutex_lock(&srv->lock);
+	for (struct qmp_session *s = srv->sessions; s; s = s->next)
+		if (s->ops->flush)
+			s->ops->flush(s->opaque, deadline);
+	pthread_mutex_unlock(&srv->lock);
 }
 
 static bool fd_name_known(void *opaque, const char *name)

@@ -15,8 +15,8 @@
  * the session (no more events), tells the writer to finish, joins it,
  * closes the socket, frees the connection and gives back its slot
  * (chardev_session_end).  After `quit` the reader
- * waits for the outbox to drain, then exits the process with status 0,
- * as QEMU does.
+ * waits for every session's outbox to drain (qmp_server_flush, bounded),
+ * then exits the process with status 0, as QEMU does.
  */
 #include "monitor/qmp_socket.h"
 
@@ -87,11 +87,6 @@ static int conn_take_fd(void *opaque)
 	return fd;
 }
 
-static const struct qmp_session_ops conn_ops = {
-	.send = conn_send,
-	.take_fd = conn_take_fd,
-};
-
 static void *writer_thread(void *opaque)
 {
 	struct qmp_conn *c = opaque;
@@ -126,13 +121,24 @@ static void *writer_thread(void *opaque)
 
 /* Waits until everything queued so far has been sent (or the client is
  * gone). */
-static void conn_flush(struct qmp_conn *c)
+static void conn_flush(void *opaque, int64_t deadline_ns)
 {
+	struct qmp_conn *c = opaque;
+	struct timespec until = { .tv_sec = deadline_ns / 1000000000,
+				  .tv_nsec = deadline_ns % 1000000000 };
 	pthread_mutex_lock(&c->out_lock);
 	while ((c->out.len || c->writing) && !c->dead)
-		pthread_cond_wait(&c->out_cond, &c->out_lock);
+		if (pthread_cond_timedwait(&c->out_cond, &c->out_lock,
+					   &until) == ETIMEDOUT)
+			break;
 	pthread_mutex_unlock(&c->out_lock);
 }
+
+static const struct qmp_session_ops conn_ops = {
+	.send = conn_send,
+	.take_fd = conn_take_fd,
+	.flush = conn_flush,
+};
 
 /* Reads once; keeps descriptors that came along.  Bytes read, 0 at EOF,
  * -1 on error. */
@@ -182,7 +188,8 @@ static void *reader_thread(void *opaque)
 			break;
 		qmp_session_feed(&c->session, buf, (size_t)n);
 		if (c->session.quit) {
-			conn_flush(c);
+			/* SHUTDOWN goes to every client, as in QEMU. */
+			qmp_server_flush(c->session.server);
 			fflush(stdout);
 			_exit(0);
 		}

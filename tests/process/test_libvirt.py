@@ -117,6 +117,9 @@ def test_life_cycle(pair, cleanup):
     assert src.domstate("life") == "running"
     src.virsh("destroy", "life")
     assert src.domstate("life") == "shut off"
+    # destroy is a SIGTERM from libvirtd, which the emulator logs as QEMU
+    assert re.search(r"qmig: terminating on signal 15 from pid \d+ \(\S*libvirtd",
+                     src.domain_log("life")), src.domain_log("life")
 
 
 def test_migrate_plain_live(pair, cleanup):

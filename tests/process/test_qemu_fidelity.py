@@ -5,6 +5,7 @@ tests)."""
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -586,3 +587,29 @@ def test_query_dirty_rate_as_qemu(spawn, spawn_qemu, tmp_path):
     for names in (seen["qemu"][3], seen["qemu"][4]):
         assert names == qemu_member_order(names)
     assert [k for k, _ in seen["qemu"][0]] == qemu_member_order([k for k, _ in seen["qemu"][0]])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_host_signal_ends_as_qemu(spawn, spawn_qemu, tmp_path, sig):
+    """kill(1) and libvirt's destroy: the line on stderr naming the sender,
+    SHUTDOWN host-signal to the QMP client, exit status 0."""
+    qmig_path = str(tmp_path / "qmig.qmp")
+    procs = {"qmig": (spawn(["-m", "16M", "-qmp", "unix:%s,server=on,wait=off" % qmig_path]),
+                      qmig_path),
+             "qemu": (spawn_qemu(extra=["-qmp", "unix:qemu.qmp,server=on,wait=off"]),
+                      str(tmp_path / "qemu.qmp"))}
+    seen = {}
+    for who, (proc, path) in procs.items():
+        q = QMPClient(path)
+        q.ok("qmp_capabilities")
+        proc.killed_on_purpose = True
+        os.kill(proc.pid, sig)
+        event = q.wait_event("SHUTDOWN")["data"]
+        q.close()
+        rc = proc.wait_exit()
+        last = proc.stderr().splitlines()[-1]
+        seen[who] = (event, rc, last.split(": ", 1)[1])
+    assert seen["qmig"] == seen["qemu"]
+    assert seen["qmig"] == ({"guest": False, "reason": "host-signal"}, 0,
+                           "terminating on signal %d from pid %d (%s)"
+                           % (sig, os.getpid(), open("/proc/self/cmdline").read().split("\0")[0]))
