@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Convergence side by side (issue 15): for the XBZRLE note's seed workload
 and a random one that dirties faster than the link, at a few bandwidths,
-plain precopy, xbzrle, compress and auto-converge, qmig -> qmig on
-loopback.  Prints, per run: completed or not within the limit, total time,
+plain precopy, xbzrle, compress, auto-converge and multifd (2 channels,
+zstd), qmig -> qmig on loopback.  Prints, per run: completed or not within the limit, total time,
 downtime, wire bytes, dirty syncs and the highest throttle.  With --png DIR
 (needs Debian's python3-matplotlib) also draws each case: remaining RAM,
 wire rate, dirty rate and throttle over time, one line per method.
 
     python3 tests/bench/bench_convergence.py [--qmig build/qmig]
-        [--limit 60] [--png DIR] [--only seed|random]
+        [--limit 60] [--png DIR] [--only seed|random] [--method NAME]
 """
 import argparse
 import os
@@ -27,12 +27,16 @@ CASES = {
     "seed": (["seed"], ["8M", "32M"]),
     "random": (["random,rate=200M,area=64M"], ["32M", "64M"]),
 }
+MULTIFD_ZSTD = ["migrate_set_capability multifd on",
+                "migrate_set_parameter multifd-channels 2",
+                "migrate_set_parameter multifd-compression zstd"]
 METHODS = {
     "plain": ([], []),
     "xbzrle": (["migrate_set_capability xbzrle on"], []),
     "compress": (["migrate_set_capability compress on"],
                  ["migrate_set_capability compress on"]),
     "auto-converge": (["migrate_set_capability auto-converge on"], []),
+    "multifd zstd": (MULTIFD_ZSTD, MULTIFD_ZSTD),
 }
 
 
@@ -125,6 +129,7 @@ def main():
     ap.add_argument("--limit", type=float, default=60)
     ap.add_argument("--png")
     ap.add_argument("--only", choices=sorted(CASES))
+    ap.add_argument("--method", choices=sorted(METHODS))
     a = ap.parse_args()
     print("workload  bandwidth  method          result     total s  downtime ms  wire MB  syncs  max throttle")
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,6 +139,8 @@ def main():
             for bw in bandwidths:
                 results = {}
                 for method in METHODS:
+                    if a.method and method != a.method:
+                        continue
                     r = one(a.qmig, tmp, workloads, bw, method, a.limit)
                     results[method] = r
                     done = "completed" if r["status"] == "completed" else \

@@ -220,6 +220,42 @@ def test_migrate_parallel(pair, cleanup):
     pair.dst.virsh("destroy", "par")
 
 
+def test_migrate_auto_converge(pair, cleanup):
+    """virsh migrate --auto-converge with its initial and increment: a
+    guest dirtying 200 MB/s over 16 MiB/s converges only throttled.
+    downtime 1 ms keeps it live until domjobinfo has shown the throttle
+    (libvirt reads query-migrate's cpu-throttle-percentage), then 2 s
+    lets it finish."""
+    cleanup.append("conv")
+    pair.start("conv", mib=128, extra_args=[
+        "-workload", "random,rate=200M,area=64M"])
+    src = pair.src
+    src.virsh("migrate-setmaxdowntime", "conv", "1")
+    src.virsh("migrate-setspeed", "conv", "16")
+    mig = src.virsh_popen(*pair.migrate_cmd(
+        "conv", pair.dst, free_port(), "--auto-converge",
+        "--auto-converge-initial", "40", "--auto-converge-increment", "30",
+        "--suspend"))
+    try:
+        def throttled():
+            return src.jobinfo("conv").get("Auto converge throttle")
+        seen = poll(throttled, 120, what="the throttle in domjobinfo")
+        assert int(seen) >= 40, seen
+        assert "auto-converge: on" in src.hmp("conv", "info migrate_capabilities")
+        params = src.hmp("conv", "info migrate_parameters")
+        assert "cpu-throttle-initial: 40" in params, params
+        assert "cpu-throttle-increment: 30" in params, params
+        src.virsh("migrate-setmaxdowntime", "conv", "2000")
+        out, err = mig.communicate(timeout=scaled(240))
+    finally:
+        if mig.poll() is None:
+            mig.kill()
+            mig.communicate()
+    assert mig.returncode == 0, err
+    assert pair.dst.domstate("conv") == "paused"
+    pair.dst.virsh("destroy", "conv")
+
+
 def test_domjobabort_then_migrate_again(pair, cleanup):
     cleanup.append("slow")
     pair.start("slow", extra_args=["-workload",
