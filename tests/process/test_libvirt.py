@@ -111,6 +111,32 @@ def test_life_cycle(pair, cleanup):
     src.virsh("reset", "life")
     assert src.domstate("life") == "running"
     assert src.hmp("life", "info status").strip() == "VM status: running"
+    # reboot: libvirt's fake reboot (the power button, the guest's
+    # SHUTDOWN into -no-shutdown, then system_reset and cont): the same
+    # emulator runs on, and libvirt saw the reset (its reboot event).  The
+    # event reader is known to listen once it has seen a suspend.
+    events = src.virsh_popen("event", "life", "--all", "--loop",
+                             "--timeout", str(int(scaled(60))))
+    try:
+        pid = src.emulator_pid("life")
+        src.virsh("suspend", "life")
+        src.virsh("resume", "life")
+        lines = []
+
+        def saw(word):
+            line = events.stdout.readline()
+            lines.append(line)
+            return word in line
+        poll(lambda: saw("'lifecycle'") and "Suspended" in lines[-1], 60,
+             what="the event reader to see the suspend")
+        src.virsh("reboot", "life")
+        poll(lambda: saw("'reboot'"), 60, what="libvirt's reboot event: %s" % lines)
+    finally:
+        events.kill()
+        events.communicate()
+    poll(lambda: src.domstate("life") == "running", 60, what="the guest to run again")
+    assert src.hmp("life", "info status").strip() == "VM status: running"
+    assert src.emulator_pid("life") == pid
     src.virsh("shutdown", "life")
     wait_state(src, "life", "shut off")
     src.virsh("start", "life")

@@ -120,6 +120,10 @@ class Daemon:
         self.log.flush()
         return (self.dir / "libvirtd.log").read_text()[-4000:]
 
+    def emulator_pid(self, name):
+        """The running emulator's pid, from the pidfile libvirt gave it."""
+        return int((self.dir / ("run/libvirt/qemu/run/%s.pid" % name)).read_text())
+
     def domain_log(self, name):
         p = self.dir / ("cache/libvirt/qemu/log/%s.log" % name)
         return p.read_text()[-4000:] if p.exists() else "(no %s)" % p
