@@ -64,6 +64,9 @@ static void record_event(void *opaque, const struct vm_event *ev)
 	case VM_EVENT_SHUTDOWN:
 		snprintf(word, sizeof(word), "SHUTDOWN");
 		break;
+	case VM_EVENT_HOST_SIGNAL:
+		snprintf(word, sizeof(word), "HOST_SIGNAL");
+		break;
 	}
 	size_t used = strlen(s->events);
 	snprintf(s->events + used, sizeof(s->events) - used, "%s%s",
