@@ -257,6 +257,7 @@ static void update_rates(struct ram_save *rs, int64_t now, int64_t elapsed)
 void ram_save_sync(struct ram_save *rs)
 {
 	uint64_t added = guest_ram_sync_dirty(rs->ram, rs->bitmap);
+	wire_estimate_end_pass(&rs->wire);
 	rs->dirty_pages += added;
 	rs->rate_period_dirtied += added;
 	rs->sync_count++;
@@ -562,8 +563,11 @@ uint64_t ram_save_iterate(struct ram_save *rs, struct qemu_file *f,
 		}
 	}
 	end_section_data(rs, f);
+	/* Pages on multifd channels cost there, not on the main stream. */
 	if (sample)
-		wire_estimate_sample(&rs->wire, sent, f->total_bytes - start);
+		wire_estimate_sample(&rs->wire, sent,
+				     f->total_bytes - start +
+					     multifd_bytes_since(rs, mf_start));
 	return f->total_bytes - start;
 }
 

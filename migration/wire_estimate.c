@@ -8,15 +8,25 @@
 void wire_estimate_sample(struct wire_estimate *e, uint64_t pages,
 			  uint64_t bytes)
 {
-	if (!pages)
-		return;
-	e->bytes = e->bytes / 2 + (double)bytes;
-	e->pages = e->pages / 2 + (double)pages;
+	e->pass_pages += pages;
+	e->pass_bytes += bytes;
+}
+
+void wire_estimate_end_pass(struct wire_estimate *e)
+{
+	if (!e->pass_pages)
+		return; /* nothing sampled: the history stands */
+	e->bytes = e->bytes / 2 + (double)e->pass_bytes;
+	e->pages = e->pages / 2 + (double)e->pass_pages;
+	e->pass_bytes = 0;
+	e->pass_pages = 0;
 }
 
 uint64_t wire_estimate_bytes(const struct wire_estimate *e, uint64_t pages)
 {
-	if (e->pages < 1)
+	double all_pages = e->pages + (double)e->pass_pages;
+	if (all_pages < 1)
 		return pages * RAW_PAGE_WIRE_BYTES;
-	return (uint64_t)((double)pages * e->bytes / e->pages);
+	double all_bytes = e->bytes + (double)e->pass_bytes;
+	return (uint64_t)((double)pages * all_bytes / all_pages);
 }

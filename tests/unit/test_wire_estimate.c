@@ -36,13 +36,35 @@ static void test_mean_and_decay(void **state)
 {
 	struct wire_estimate e = { 0 };
 	assert_int_equal(wire_estimate_bytes(&e, 10), 10 * RAW);
-	wire_estimate_sample(&e, 0, 100); /* an empty section says nothing */
+	wire_estimate_end_pass(&e); /* a pass with no sample says nothing */
 	assert_int_equal(wire_estimate_bytes(&e, 10), 10 * RAW);
+	/* The pass being sent counts before its sync. */
 	wire_estimate_sample(&e, 100, 4000);
 	assert_int_equal(wire_estimate_bytes(&e, 10), 400);
-	/* The old history halves: (2000 + 800) / (50 + 100) a page. */
-	wire_estimate_sample(&e, 100, 800);
+	wire_estimate_end_pass(&e);
+	assert_int_equal(wire_estimate_bytes(&e, 10), 400);
+	/* At the next sync the old history halves: (2000 + 800) / (50 + 100)
+	 * a page; sections within a pass do not decay each other. */
+	wire_estimate_sample(&e, 50, 400);
+	wire_estimate_sample(&e, 50, 400);
+	wire_estimate_end_pass(&e);
 	assert_int_equal(wire_estimate_bytes(&e, 150), 2800);
+}
+
+/* What the seed workload did under load: a pass of raw pages, then, in
+ * small rate-limited sections, a stretch of pages that were zero when
+ * read.  The estimate must stay near a pass's mean, not the stretch's. */
+static void test_a_zero_stretch_does_not_rule(void **state)
+{
+	struct wire_estimate e = { 0 };
+	for (int i = 0; i < 20; i++)
+		wire_estimate_sample(&e, 200, 200 * RAW);
+	wire_estimate_end_pass(&e);
+	for (int i = 0; i < 5; i++)
+		wire_estimate_sample(&e, 200, 200 * 9);
+	/* 4000 raw pages and 1000 zero records: 80 % of a raw page. */
+	uint64_t est = wire_estimate_bytes(&e, 4096);
+	assert_true(est > 4096ULL * RAW * 3 / 4);
 }
 
 static void set_cap(struct mig_options *o, const char *name)
@@ -147,6 +169,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mean_and_decay),
+		cmocka_unit_test(test_a_zero_stretch_does_not_rule),
 		cmocka_unit_test(test_plain_costs_raw_pages),
 		cmocka_unit_test(test_xbzrle_costs_deltas),
 		cmocka_unit_test(test_compress_costs_deflated_pages),
