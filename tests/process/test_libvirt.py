@@ -7,9 +7,9 @@ Needs root (it runs the daemons as `nobody`); without root it skips.
 With root, a daemon that cannot be started FAILS with the reason: CI
 installs libvirt (.ci/run).  Every daemon and emulator started here is
 stopped at the end of the module, also after a failure."""
+import contextlib
 import os
 import re
-import time
 
 import pytest
 
@@ -18,6 +18,17 @@ from harness import (diff_pages, free_port, poll, qmig_bin, ram_equal, scaled,
 from harness.libvirt import LibvirtError, Pair, why_not_runnable
 
 MIB = 1 << 20
+
+
+@contextlib.contextmanager
+def ended(proc):
+    """A virsh left running by a failed assertion is killed."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 SEED_AREA = 4 * MIB
 
 pytestmark = pytest.mark.skipif(
@@ -210,10 +221,9 @@ def test_migrate_parallel(pair, cleanup):
     # slowly, and a short migration could end before the first look)
     src.virsh("migrate-setmaxdowntime", "par", "1")
     src.virsh("migrate-setspeed", "par", "1")
-    mig = src.virsh_popen(*pair.migrate_cmd(
+    with ended(src.virsh_popen(*pair.migrate_cmd(
         "par", pair.dst, free_port(), "--parallel",
-        "--parallel-connections", "2", "--suspend"))
-    try:
+        "--parallel-connections", "2", "--suspend"))) as mig:
         def on_channels():
             stats = src.hmp("par", "info migrate")
             m = re.search(r"^multifd bytes: (\d+) kbytes$", stats, re.M)
@@ -233,10 +243,6 @@ def test_migrate_parallel(pair, cleanup):
                 assert "domain is not running" in str(e), e
                 break
         out, err = mig.communicate(timeout=scaled(240))
-    finally:
-        if mig.poll() is None:
-            mig.kill()
-            mig.communicate()
     assert mig.returncode == 0, err
     assert pair.dst.domstate("par") == "paused"
     image = pair.dump(pair.dst, "par", SEED_AREA, "dst")
@@ -258,11 +264,10 @@ def test_migrate_auto_converge(pair, cleanup):
     src = pair.src
     src.virsh("migrate-setmaxdowntime", "conv", "1")
     src.virsh("migrate-setspeed", "conv", "16")
-    mig = src.virsh_popen(*pair.migrate_cmd(
+    with ended(src.virsh_popen(*pair.migrate_cmd(
         "conv", pair.dst, free_port(), "--auto-converge",
         "--auto-converge-initial", "40", "--auto-converge-increment", "30",
-        "--suspend"))
-    try:
+        "--suspend"))) as mig:
         def throttled():
             return src.jobinfo("conv").get("Auto converge throttle")
         seen = poll(throttled, 120, what="the throttle in domjobinfo")
@@ -273,10 +278,6 @@ def test_migrate_auto_converge(pair, cleanup):
         assert "cpu-throttle-increment: 30" in params, params
         src.virsh("migrate-setmaxdowntime", "conv", "2000")
         out, err = mig.communicate(timeout=scaled(240))
-    finally:
-        if mig.poll() is None:
-            mig.kill()
-            mig.communicate()
     assert mig.returncode == 0, err
     assert pair.dst.domstate("conv") == "paused"
     pair.dst.virsh("destroy", "conv")
@@ -289,8 +290,8 @@ def test_domjobabort_then_migrate_again(pair, cleanup):
     src = pair.src
     wait_written(pair, src, "slow", SEED_AREA)
     src.virsh("migrate-setspeed", "slow", "1")  # 64 MiB at 1 MiB/s
-    mig = src.virsh_popen(*pair.migrate_cmd("slow", pair.dst, free_port()))
-    try:
+    with ended(src.virsh_popen(*pair.migrate_cmd("slow", pair.dst,
+                                                 free_port()))) as mig:
         def sending():
             info = src.jobinfo("slow")
             return info.get("Job type") == "Unbounded" and \
@@ -298,10 +299,6 @@ def test_domjobabort_then_migrate_again(pair, cleanup):
         poll(sending, 60, what="the migration to send")
         src.virsh("domjobabort", "slow")
         out, err = mig.communicate(timeout=scaled(120))
-    finally:
-        if mig.poll() is None:
-            mig.kill()
-            mig.communicate()
     assert mig.returncode != 0
     assert "operation aborted: job 'migration out' canceled by client" in err
     # the source keeps running, with no job, and its RAM is intact
