@@ -10,6 +10,7 @@ stopped at the end of the module, also after a failure."""
 import contextlib
 import os
 import re
+import threading
 
 import pytest
 
@@ -125,26 +126,34 @@ def test_life_cycle(pair, cleanup):
     # reboot: libvirt's fake reboot (the power button, the guest's
     # SHUTDOWN into -no-shutdown, then system_reset and cont): the same
     # emulator runs on, and libvirt saw the reset (its reboot event).  The
-    # event reader is known to listen once it has seen a suspend.
+    # event reader is known to listen once it has seen a suspend (it may
+    # register after the first ones: they are repeated until it has).
     events = src.virsh_popen("event", "life", "--all", "--loop",
-                             "--timeout", str(int(scaled(60))))
+                             "--timeout", str(int(scaled(120))))
+    lines = []
+
+    def read_events():
+        for line in events.stdout:
+            lines.append(line)
+    reader = threading.Thread(target=read_events, daemon=True)
+    reader.start()
     try:
         pid = src.emulator_pid("life")
-        src.virsh("suspend", "life")
-        src.virsh("resume", "life")
-        lines = []
 
-        def saw(word):
-            line = events.stdout.readline()
-            lines.append(line)
-            return word in line
-        poll(lambda: saw("'lifecycle'") and "Suspended" in lines[-1], 60,
-             what="the event reader to see the suspend")
+        def listening():
+            src.virsh("suspend", "life")
+            src.virsh("resume", "life")
+            return any("Suspended" in line for line in lines)
+        poll(listening, 60, 0.2, "the event reader to see a suspend")
         src.virsh("reboot", "life")
-        poll(lambda: saw("'reboot'"), 60, what="libvirt's reboot event: %s" % lines)
+        poll(lambda: any("'reboot'" in line for line in lines), 60,
+             what="libvirt's reboot event")
     finally:
         events.kill()
-        events.communicate()
+        reader.join()  # at the end of its output
+        events.wait()
+        events.stdout.close()
+        events.stderr.close()
     poll(lambda: src.domstate("life") == "running", 60, what="the guest to run again")
     assert src.hmp("life", "info status").strip() == "VM status: running"
     assert src.emulator_pid("life") == pid
