@@ -36,6 +36,11 @@ struct cmdline {
 	int nmonitors;
 	const char *qmps[MAX_LIST];      /* -qmp */
 	int nqmps;
+	/* The N of each one's compat_monitorN: QEMU numbers -monitor and
+	 * -qmp devices together, in command-line order (not -monitor none). */
+	int monitor_no[MAX_LIST];
+	int qmp_no[MAX_LIST];
+	int ncompat;
 	const char *chardevs[MAX_LIST];  /* -chardev */
 	int nchardevs;
 	const char *mons[MAX_LIST];      /* -mon */
@@ -202,7 +207,12 @@ static void parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		if (list_option(cl, opt, &list, &count)) {
 			if (*count == MAX_LIST)
 				die_usage("too many %s options", opt);
-			list[(*count)++] = need_arg(argc, argv, &i);
+			const char *v = need_arg(argc, argv, &i);
+			if (list == cl->monitors && strcmp(v, "none"))
+				cl->monitor_no[*count] = cl->ncompat++;
+			else if (list == cl->qmps)
+				cl->qmp_no[*count] = cl->ncompat++;
+			list[(*count)++] = v;
 		} else if (!strcmp(opt, "-m")) {
 			/* QEMU 7.2's reading and words (ram/ram_size.h);
 			 * it exits 1, hint lines unprefixed. */
@@ -327,13 +337,23 @@ static bool wants_stdio_monitor(const struct cmdline *cl)
 	return cl->nmonitors == 0 && cl->nqmps == 0 && cl->nmons == 0;
 }
 
+/* The N of the stdio monitor's compat_monitorN: its place among -monitor
+ * and -qmp, or 0 when it is the default. */
+static int stdio_monitor_no(const struct cmdline *cl)
+{
+	for (int i = 0; i < cl->nmonitors; i++)
+		if (!strcmp(cl->monitors[i], "stdio"))
+			return cl->monitor_no[i];
+	return 0;
+}
+
 /* -qmp, -chardev/-mon and -monitor; *stdio_monitor: see above. */
 static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 			   const struct cmdline *cl, bool *stdio_monitor,
 			   struct error **errp)
 {
 	struct qmp_cmdline qcl = {
-		.qmp = cl->qmps, .nqmp = cl->nqmps,
+		.qmp = cl->qmps, .qmp_no = cl->qmp_no, .nqmp = cl->nqmps,
 		.chardev = cl->chardevs, .nchardev = cl->nchardevs,
 		.mon = cl->mons, .nmon = cl->nmons,
 	};
@@ -348,7 +368,10 @@ static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 		if (!chardev_spec_parse(dev, &spec, errp))
 			return false;
 		spec.option = "-monitor";
-		bool ok = monitor_socket_start(vm, &spec, NULL, errp);
+		char label[32];
+		snprintf(label, sizeof(label), "compat_monitor%d",
+			 cl->monitor_no[i]);
+		bool ok = monitor_socket_start(vm, &spec, label, errp);
 		chardev_spec_release(&spec);
 		if (!ok)
 			return false;
@@ -409,7 +432,10 @@ int main(int argc, char **argv)
 
 	int status = 0;
 	if (stdio_monitor) {
-		status = monitor_stdio_run(&vm);
+		char label[32];
+		snprintf(label, sizeof(label), "compat_monitor%d",
+			 stdio_monitor_no(&cl));
+		status = monitor_stdio_run(&vm, label);
 	} else {
 		pthread_mutex_lock(&vm.lock);
 		while (!vm.quit_requested)

@@ -152,14 +152,6 @@ void vm_add_chardev_locked(struct vm *vm, const char *label,
 	vm->nchardevs++;
 }
 
-int vm_compat_monitors_locked(const struct vm *vm)
-{
-	int n = 0;
-	for (int i = 0; i < vm->nchardevs; i++)
-		n += !strncmp(vm->chardevs[i].label, "compat_monitor", 14);
-	return n;
-}
-
 bool vm_powerdown_locked(struct vm *vm)
 {
 	vm_emit_event_locked(vm, &(struct vm_event){ .kind = VM_EVENT_POWERDOWN });

@@ -143,8 +143,6 @@ void vm_system_reset_locked(struct vm *vm);
  * VM_MAX_CHARDEVS the device works but is not listed. */
 void vm_add_chardev_locked(struct vm *vm, const char *label,
 			   const char *filename);
-/* How many "compat_monitorN" labels there are: the next N. */
-int vm_compat_monitors_locked(const struct vm *vm);
 
 /*
  * system_powerdown: POWERDOWN; then, unless -no-acpi left the machine

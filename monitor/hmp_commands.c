@@ -396,14 +396,14 @@ const struct hmp_command hmp_info_commands[] = {
 	{ .name = "chardev", .params = "",
 	  .help = "show the character devices",
 	  .doc = "`LABEL: filename=FILENAME` for each monitor socket (and "
-		 "`stdio`): `-chardev`'s id or QEMU's `compat_monitorN`, "
-		 "and `unix:PATH,server=on` or `tcp:HOST:PORT,server=on` with "
-		 "the port the socket is bound to, so that a `-monitor "
-		 "tcp:127.0.0.1:0,...` can be found. Unlike QEMU: in start-up "
-		 "order (QEMU lists them in hash order), `-qmp` sockets are "
-		 "numbered before `-monitor` ones (QEMU counts both in "
-		 "command-line order), and never `disconnected:` (a qmig "
-		 "socket always takes more clients).",
+		 "`stdio`): `-chardev`'s id or QEMU's `compat_monitorN` "
+		 "(`-monitor` and `-qmp` counted together in command-line "
+		 "order, as QEMU), and `unix:PATH,server=on` or "
+		 "`tcp:HOST:PORT,server=on` with the port the socket is bound "
+		 "to, so that a `-monitor tcp:127.0.0.1:0,...` can be found. "
+		 "Unlike QEMU: in start-up order (QEMU lists them in hash "
+		 "order), and never `disconnected:` (a qmig socket always "
+		 "takes more clients).",
 	  .handler = hmp_info_chardev },
 	{ .name = "dirty_rate", .params = "",
 	  .help = "show dirty rate information",

@@ -124,12 +124,8 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 	/* Listed before the first session can ask. */
 	char *filename = chardev_filename(spec, fd);
 	pthread_mutex_lock(&vm->lock);
-	char *name = label ? xstrdup(label)
-			   : xasprintf("compat_monitor%d",
-				       vm_compat_monitors_locked(vm));
-	vm_add_chardev_locked(vm, name, filename);
+	vm_add_chardev_locked(vm, label, filename);
 	pthread_mutex_unlock(&vm->lock);
-	free(name);
 	int first = spec->wait ? chardev_wait_first_client(vm, spec, fd,
 							   filename, errp)
 			       : -2;

@@ -19,8 +19,8 @@
 #include "util/error.h"
 
 /* Binds and listens now; a thread accepts sessions from then on.  label
- * is the chardev's id for `info chardev`; NULL: QEMU's next
- * "compat_monitorN". */
+ * is the chardev's id for `info chardev` (-chardev's id, or QEMU's
+ * "compat_monitorN" for -monitor). */
 bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 			  const char *label, struct error **errp);
 

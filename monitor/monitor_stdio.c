@@ -238,14 +238,11 @@ static int run_tty(struct vm *vm)
 	return 0;
 }
 
-int monitor_stdio_run(struct vm *vm)
+int monitor_stdio_run(struct vm *vm, const char *label)
 {
 	/* `info chardev` lists it as QEMU lists -monitor stdio. */
 	pthread_mutex_lock(&vm->lock);
-	char *label = xasprintf("compat_monitor%d",
-				vm_compat_monitors_locked(vm));
 	vm_add_chardev_locked(vm, label, "stdio");
 	pthread_mutex_unlock(&vm->lock);
-	free(label);
 	return isatty(STDIN_FILENO) ? run_tty(vm) : run_piped(vm);
 }

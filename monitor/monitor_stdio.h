@@ -12,7 +12,8 @@
 #include "machine/vm.h"
 
 /* Runs until `quit` or end of input; returns the process exit status
- * (1 if a piped command failed, else 0). */
-int monitor_stdio_run(struct vm *vm);
+ * (1 if a piped command failed, else 0).  label: its device's name in
+ * `info chardev` (QEMU's compat_monitorN). */
+int monitor_stdio_run(struct vm *vm, const char *label);
 
 #endif

@@ -191,7 +191,8 @@ bool qmp_cmdline_start(struct qmp_server *srv, const struct qmp_cmdline *cl,
 			return false;
 		spec.option = "-qmp";
 		char label[32];
-		snprintf(label, sizeof(label), "compat_monitor%d", i);
+		snprintf(label, sizeof(label), "compat_monitor%d",
+			 cl->qmp_no[i]);
 		ok = qmp_socket_start(srv, &spec, label, errp);
 		chardev_spec_release(&spec);
 	}

@@ -20,6 +20,7 @@
 
 struct qmp_cmdline {
 	const char *const *qmp;      /* -qmp values */
+	const int *qmp_no;           /* ... and the N of their compat_monitorN */
 	int nqmp;
 	const char *const *chardev;  /* -chardev values */
 	int nchardev;

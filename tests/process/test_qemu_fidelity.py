@@ -14,7 +14,7 @@ import time
 import pytest
 
 from harness import QEMU_FIXTURES as FIXTURES
-from harness import QMPClient, free_port, poll, qemu_member_order, scaled
+from harness import Qmig, QMPClient, free_port, poll, qemu_member_order, scaled
 
 
 def same_answers(qmig, qemu, lines):
@@ -128,11 +128,11 @@ def test_info_version_and_chardev(spawn, qmig_bin, tmp_path):
     qmig = spawn(["-m", "16M", "-monitor", "tcp:127.0.0.1:0,server=on,wait=off",
                   "-qmp", "unix:%s,server=on,wait=off" % qmp_path])
     out = qmig.hmp("info chardev")
-    m = re.search(r"^compat_monitor\d+: filename=tcp:127\.0\.0\.1:(\d+),server=on$", out, re.M)
+    # numbered in command-line order (the harness's socket comes last)
+    m = re.search(r"^compat_monitor0: filename=tcp:127\.0\.0\.1:(\d+),server=on$", out, re.M)
     assert m and m.group(1) != "0", out
-    assert "compat_monitor0: filename=unix:%s,server=on\n" % qmp_path in out
-    assert re.search(r"^compat_monitor\d+: filename=unix:%s,server=on$"
-                     % re.escape(qmig.monitor_addrs[0]), out, re.M), out
+    assert "compat_monitor1: filename=unix:%s,server=on\n" % qmp_path in out
+    assert "compat_monitor2: filename=unix:%s,server=on\n" % qmig.monitor_addrs[0] in out
     with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=10) as s:
         banner = b""
         while not banner.endswith(b"(qmig) "):
@@ -613,3 +613,30 @@ def test_host_signal_ends_as_qemu(spawn, spawn_qemu, tmp_path, sig):
     assert seen["qmig"] == ({"guest": False, "reason": "host-signal"}, 0,
                            "terminating on signal %d from pid %d (%s)"
                            % (sig, os.getpid(), open("/proc/self/cmdline").read().split("\0")[0]))
+
+
+def test_monitor_numbering_as_qemu(spawn_qemu, qmig_bin, tmp_path):
+    """compat_monitorN counts -monitor and -qmp together in command-line
+    order, -monitor none not counted (the harness's own HMP socket comes
+    first in both).  QEMU lists them in a hash order and says
+    `disconnected:` of a socket without a client; qmig lists them in
+    start-up order and never says it (docs/usage.md)."""
+    def opts(p):
+        return ["-monitor", "unix:%s-a.sock,server=on,wait=off" % p,
+                "-monitor", "none",
+                "-qmp", "unix:%s-b.sock,server=on,wait=off" % p,
+                "-monitor", "unix:%s-c.sock,server=on,wait=off" % p,
+                "-qmp", "unix:%s-d.sock,server=on,wait=off" % p]
+    spawn_qemu(extra=opts("qemu"))
+    Qmig(qmig_bin, tmp_path, ["-m", "16M", "-monitor", "unix:qmig.hmp,server=on,wait=off"]
+         + opts("qmig"), name="qmig", connect=False, monitors=())
+    seen = {}
+    for who in ("qemu", "qmig"):
+        q = QMPClient(str(tmp_path / ("%s-b.sock" % who)))
+        q.ok("qmp_capabilities")
+        seen[who] = sorted((c["label"], c["filename"].replace("disconnected:", "")
+                            .replace(who, "WHO"))
+                           for c in q.ok("query-chardev"))
+        q.close()
+    assert seen["qmig"] == seen["qemu"]
+    assert [label for label, _ in seen["qmig"]] == ["compat_monitor%d" % i for i in range(5)]

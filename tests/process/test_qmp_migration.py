@@ -293,14 +293,14 @@ def test_misc_commands(tmp_path):
         assert q.ok("query-block") == []
         chardevs = q.ok("query-chardev")
         # every monitor's device, as QEMU lists them (HMP's too)
-        # qmig numbers its -qmp monitors before its -monitor ones (QEMU
-        # numbers them in command-line order; the harness puts -qmp last)
+        # numbered in command-line order (the harness puts -qmp last),
+        # listed in start-up order (QMP first)
         assert chardevs == [{"frontend-open": True, "filename":
                              "unix:%s,server=on" % vm.qmp_path,
-                             "label": "compat_monitor0"},
+                             "label": "compat_monitor1"},
                             {"frontend-open": True, "filename":
                              "unix:%s,server=on" % vm.monitor_addrs[0],
-                             "label": "compat_monitor1"}]
+                             "label": "compat_monitor0"}]
         assert q.ok("qom-list", {"path": "/machine/peripheral"}) == [
             {"name": "type", "type": "string"}]
         r = q.cmd("qom-list", {"path": "/nowhere"})
