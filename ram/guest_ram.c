@@ -25,7 +25,7 @@
  * destination gives them up before its first write (ram_load.c: measured
  * there, cold memory made them cost 2.5x the destination's CPU).
  */
-#define HUGE_PAGE_BYTES (2ULL << 20)
+#define HUGE_PAGE_BYTES GUEST_HUGE_PAGE_BYTES
 
 static void *map_ram(uint64_t size_bytes)
 {
