@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "codec/decompress_pool.h"
 #include "migration/multifd_recv.h"
@@ -29,16 +28,18 @@ void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 		rl->known_zero = xcalloc(BITMAP_WORDS(ram->npages),
 					 sizeof(uint64_t));
 		bitmap_fill(rl->known_zero, ram->npages);
-		/* No transparent huge pages for a destination (issue 15): this
-		 * VM's balloon gives freed memory back to the host, and a huge
-		 * page fault on such memory compacts and zeroes 2 MiB
-		 * (defrag=madvise) where the stream writes a few pages of it.
-		 * Measured, 1 GiB at 125M (median of 3, destination CPU): the
-		 * idle-guest image 1.11 s with huge pages, 0.44 s without
-		 * (QEMU 7.2: 0.20-0.25); unthrottled `-workload idle` (5 runs)
-		 * 1.47 s and 3.0 s total with, 0.48 s and 1.2 s without.  The
-		 * source keeps them (guest_ram.c). */
-		madvise(ram->host, ram->size_bytes, MADV_NOHUGEPAGE);
+		/* Transparent huge pages only while they come warm (issue
+		 * 15): this VM's balloon gives freed memory back to the host,
+		 * and a cold huge page costs 2 MiB of first touches where the
+		 * stream may write a few pages of it.  Measured, 1 GiB at
+		 * 125M (median of 3, destination CPU): the idle-guest image
+		 * 1.11 s with huge pages always, 0.44 s with none (QEMU 7.2:
+		 * 0.20-0.25); unthrottled `-workload idle` (5 runs) 1.47 s
+		 * and 3.0 s total with, 0.48 s and 1.2 s without.  The source
+		 * keeps them (guest_ram.c). */
+		huge_probe_init(&rl->huge, ram);
+		if (compress_enabled)
+			huge_probe_off(&rl->huge);
 		/* The loader writes it from now on: no longer pristine for
 		 * a later load. */
 		ram->pristine = false;
@@ -53,6 +54,7 @@ void ram_load_release(struct ram_load *rl)
 	rl->scratch = NULL;
 	free(rl->known_zero);
 	rl->known_zero = NULL;
+	huge_probe_release(&rl->huge);
 }
 
 void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr)
@@ -61,6 +63,7 @@ void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr)
 	if (mr) {
 		free(rl->known_zero);
 		rl->known_zero = NULL;
+		huge_probe_off(&rl->huge);
 	}
 }
 
@@ -240,6 +243,7 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 	case RAM_FLAG_ZERO:
 		return load_zero(rl, f, page, page_index, known_zero, errp);
 	case RAM_FLAG_PAGE:
+		huge_probe_touch(&rl->huge, addr);
 		if (!qemu_get_buffer(f, page, RAM_PAGE_SIZE))
 			return stream_error(f, errp);
 		rl->normal_pages++;

@@ -16,6 +16,7 @@
 #include "codec/decompress_pool.h"
 #include "migration/qemu_file.h"
 #include "ram/guest_ram.h"
+#include "ram/huge_probe.h"
 #include "util/error.h"
 
 struct multifd_recv;
@@ -35,6 +36,10 @@ struct ram_load {
 	 * the page fault that reading untouched memory takes.  NULL when
 	 * the RAM was not pristine. */
 	uint64_t *known_zero;
+	/* Huge pages while their first touches are cheap (ram/huge_probe.h);
+	 * off from the start with compression, and with multifd, whose
+	 * threads write the pages. */
+	struct huge_probe huge;
 	/* multifd on: the channels, synced at every EOS (multifd_recv.h) */
 	struct multifd_recv *mr;
 	/* statistics of what arrived, for tests and logs */

@@ -22,10 +22,10 @@
  * pages 711-728 ms warm, 913-938 ms cold, median 728; 4 KiB pages 745-814,
  * median 767.  QEMU also aligns the block to the huge page size so the
  * first huge page is not lost to a misaligned start.  A migration
- * destination gives them up before its first write (ram_load.c: measured
- * there, cold memory made them cost 2.5x the destination's CPU).
+ * destination keeps them only while they come warm (ram/huge_probe.h:
+ * cold, they cost 2.5x the destination's CPU).
  */
-#define HUGE_PAGE_BYTES (2ULL << 20)
+#define HUGE_PAGE_BYTES GUEST_HUGE_PAGE_BYTES
 
 static void *map_ram(uint64_t size_bytes)
 {

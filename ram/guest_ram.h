@@ -21,6 +21,7 @@
 
 #define GUEST_PAGE_BITS 12
 #define GUEST_PAGE_SIZE (1u << GUEST_PAGE_BITS)
+#define GUEST_HUGE_PAGE_BYTES (2ULL << 20) /* x86 transparent huge page */
 #define GUEST_RAM_BLOCK_NAME "ram" /* QEMU 7.2's name for -M none's block */
 #define GUEST_RAM_DEFAULT_BYTES (128ULL << 20) /* QEMU's default -m */
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -162,15 +164,10 @@ static void fill_idle_page(uint8_t *page, uint64_t *rng)
 	}
 }
 
-static int load_image(struct guest_ram *ram, const char *path,
+/* A file that cannot be mapped (a pipe): read into RAM. */
+static int read_image(struct guest_ram *ram, int fd, const char *path,
 		      struct error **errp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_setf(errp, "workload: cannot open image '%s': %s", path,
-			   strerror(errno));
-		return -1;
-	}
 	uint64_t done = 0;
 	while (done < ram->size_bytes) {
 		ssize_t n = read(fd, ram->host + done,
@@ -182,15 +179,46 @@ static int load_image(struct guest_ram *ram, const char *path,
 		if (n < 0) {
 			error_setf(errp, "workload: cannot read image '%s': %s",
 				   path, strerror(errno));
-			close(fd);
 			return -1;
 		}
 		if (n == 0)
 			break; /* a smaller image leaves the rest zero */
 		done += (uint64_t)n;
 	}
-	close(fd);
 	return 0;
+}
+
+/*
+ * The image is mapped private over the start of guest RAM, as QEMU's
+ * memory-backend-file,share=off maps it: pages are read from the page
+ * cache and copied only when written.  Read into anonymous memory, the
+ * 1 GiB idle-guest image allocated all 1 GiB, and on this VM (whose
+ * balloon gives free memory back to the host) took the warm memory a
+ * destination started next to it would otherwise get (issue 15).
+ */
+static int load_image(struct guest_ram *ram, const char *path,
+		      struct error **errp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_setf(errp, "workload: cannot open image '%s': %s", path,
+			   strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	uint64_t len = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		len = (uint64_t)st.st_size < ram->size_bytes
+			      ? (uint64_t)st.st_size
+			      : ram->size_bytes;
+	/* Whole pages: the end of the last one reads as zero, as RAM. */
+	len = (len + GUEST_PAGE_SIZE - 1) & ~(uint64_t)(GUEST_PAGE_SIZE - 1);
+	int ret = 0;
+	if (!len || mmap(ram->host, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+		ret = read_image(ram, fd, path, errp);
+	close(fd);
+	return ret;
 }
 
 /*

@@ -8,9 +8,15 @@
    at max-bandwidth 125M (1 Gbit/s) with compress off and on (2 threads,
    level 1), through qmig and through real QEMU 7.2 processes; total time,
    downtime and bytes of all four.
+3. Destination cost: qmig's and QEMU 7.2's destination CPU per GiB of
+   guest RAM migrated (the idle-guest image, plain, max-bandwidth 125M)
+   and their ratio; and the unthrottled 1 GiB `-workload idle` migration
+   (QEMU 7.2 migrates a pmemsave of that guest), total time; both
+   interleaved, median of --repeat runs.
 
     python3 tests/bench/bench_migration.py [--qmig build/qmig] [--qemu PATH]
-        [--image FILE] [--repeat N] [--only overhead|compress|xbzrle-fill]
+        [--image FILE] [--repeat N]
+        [--only overhead|compress|xbzrle-fill|destination]
 """
 import argparse
 import json
@@ -154,7 +160,7 @@ def qmig_migration(qmig, tmp, mem, workloads, src_cmds, dst_cmds):
             p.wait()
 
 
-def qemu_migration(qemu, tmp, image, compress):
+def qemu_migration(qemu, tmp, image, compress, bandwidth=125 << 20):
     port = free_port()
     dq, sq = os.path.join(tmp, "dq.sock"), os.path.join(tmp, "sq.sock")
     base = [qemu, "-nodefaults", "-display", "none", "-m", "1G"]
@@ -172,7 +178,7 @@ def qemu_migration(qemu, tmp, image, compress):
         d.cmd("migrate-incoming", uri=f"tcp:127.0.0.1:{port}")
         s.cmd("migrate-set-capabilities", capabilities=caps)
         s.cmd("migrate-set-parameters", **{
-            "max-bandwidth": 125 << 20, "compress-threads": 2,
+            "max-bandwidth": bandwidth, "compress-threads": 2,
             "compress-level": 1})
         meter = CpuMeter(src, dst)
         meter.start()
@@ -315,24 +321,112 @@ def bench_xbzrle_fill(args, tmp):
               f"{res['on'][0] / res['off'][0]:.2f}")
 
 
+def idle_workload_image(qmig, tmp):
+    """A pmemsave of qmig's 1 GiB `-workload idle` guest, for QEMU 7.2."""
+    path = os.path.join(tmp, "idle-workload-1g.img")
+    subprocess.run([qmig, "-m", "1G", "-workload", "idle", "-monitor",
+                    "stdio"], input=f"pmemsave 0 {GIB} {path}\nquit\n",
+                   capture_output=True, text=True, check=True)
+    return path
+
+
+def interleaved(configs, repeat):
+    """Every config once a round, so that a slow spell hits them all."""
+    runs = {name: [] for name, _ in configs}
+    for _ in range(repeat):
+        for name, run in configs:
+            runs[name].append(run())
+    return runs
+
+
+def median_of(runs, key):
+    vals = sorted(r[key] for r in runs)
+    return vals[len(vals) // 2]
+
+
+def print_dst_cpu(title, runs):
+    """The guest is 1 GiB: its destination CPU s are CPU s per GiB."""
+    print(title)
+    print(f"  {'':9} {'dst CPU s per GiB':>18} {'src CPU s':>10} "
+          f"{'total ms':>9}  all dst CPU s")
+    for name, rs in runs.items():
+        every = " ".join(f"{r['dst_cpu_s']:.2f}" for r in rs)
+        print(f"  {name:9} {median_of(rs, 'dst_cpu_s'):18.2f} "
+              f"{median_of(rs, 'src_cpu_s'):10.2f} "
+              f"{median_of(rs, 'total_ms'):9.0f}  {every}")
+    ratio = (median_of(runs["qmig"], "dst_cpu_s") /
+             median_of(runs["QEMU 7.2"], "dst_cpu_s"))
+    print(f"  qmig / QEMU 7.2 destination CPU: {ratio:.2f}")
+
+
+def bench_destination(args, tmp):
+    """Destination CPU on the idle image at 125M; the unthrottled idle guest."""
+    image = find_image(args.image)
+    if not image or not args.qemu:
+        print("== destination cost: skipped (needs the guest image and "
+              "QEMU 7.2)")
+        return
+    # On this VM the balloon gives freed memory back to the host: a first
+    # touch of it costs several times a warm one (a huge page 5.6 ms
+    # against 0.25), and which run gets warm memory depends on what ran
+    # just before (warming memory before each run does not help: at 125M
+    # a destination allocates over 2 s, as long as the balloon waits).
+    # Hence interleaved runs, medians and every run printed.
+    configs = [
+        ("qmig", lambda: qmig_migration(
+            args.qmig, tmp, "1G", [f"image={image}"],
+            ["migrate_set_parameter max-bandwidth 125M"], [])),
+        ("QEMU 7.2", lambda: qemu_migration(args.qemu, tmp, image, False))]
+    print_dst_cpu("== destination cost: idle-guest image (1 GiB), plain, "
+                  f"max-bandwidth 125M; median of {args.repeat} runs",
+                  interleaved(configs, args.repeat))
+
+    idle_img = idle_workload_image(args.qmig, tmp)
+    try:
+        fast = interleaved([
+            ("qmig", lambda: qmig_migration(
+                args.qmig, tmp, "1G", ["idle"],
+                ["migrate_set_parameter max-bandwidth 1000g"], [])),
+            ("QEMU 7.2", lambda: qemu_migration(
+                args.qemu, tmp, idle_img, False, bandwidth=1000 << 30))],
+            args.repeat)
+    finally:
+        os.unlink(idle_img)
+    print("== destination cost: unthrottled 1 GiB `-workload idle` "
+          f"(QEMU 7.2: its pmemsave); median of {args.repeat} runs")
+    print(f"  {'':9} {'total ms':>9} {'dst CPU s':>10} {'src CPU s':>10}"
+          "  all totals ms")
+    for name, runs in fast.items():
+        every = " ".join(f"{r['total_ms']:.0f}" for r in runs)
+        print(f"  {name:9} {median_of(runs, 'total_ms'):9.0f} "
+              f"{median_of(runs, 'dst_cpu_s'):10.2f} "
+              f"{median_of(runs, 'src_cpu_s'):10.2f}  {every}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--qmig", default=os.path.join(REPO, "build", "qmig"))
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
     ap.add_argument("--image")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs per configuration (compress), median shown")
+    ap.add_argument("--repeat", type=int,
+                    help="runs per configuration, median shown (default: "
+                    "3 for compress, 5 for destination)")
     ap.add_argument("--only", choices=["overhead", "compress",
-                                       "xbzrle-fill"])
+                                       "xbzrle-fill", "destination"])
     args = ap.parse_args()
     args.qmig = os.path.abspath(args.qmig)
+    repeat = args.repeat
     with tempfile.TemporaryDirectory(prefix="qmig-bench-") as tmp:
         if args.only in (None, "overhead"):
             bench_overhead(args, tmp)
         if args.only in (None, "compress"):
+            args.repeat = repeat or 3
             bench_compress(args, tmp)
         if args.only in (None, "xbzrle-fill"):
             bench_xbzrle_fill(args, tmp)
+        if args.only in (None, "destination"):
+            args.repeat = repeat or 5
+            bench_destination(args, tmp)
     return 0
 
 
