@@ -89,7 +89,10 @@ def test_seed_at_8M_converges_only_with_codec(spawn, tmp_path, codec):
     does come on a loaded machine after some hundreds of passes (measured:
     QEMU 7.2's rule completed after 420 and 82 syncs), so the test also
     bounds the syncs: the decision takes the first pass after the bulk one
-    whose cost it has seen."""
+    whose cost it has seen, some 4-6 syncs on a quiet machine.  With both
+    cores kept busy besides, compress once took 22: its threads starved,
+    the measured bandwidth fell with them and the estimate hovered at the
+    limit; 40 still tells the two rules apart."""
     plain, plain_dst = start(spawn, SEED, [], written=16 * MiB)
     assert_does_not_converge(plain, 4)
     plain.quit()
@@ -100,7 +103,7 @@ def test_seed_at_8M_converges_only_with_codec(spawn, tmp_path, codec):
                      if codec == "compress" else [], written=16 * MiB,
                      downtime_ms=int(scaled(50)))
     v = assert_completes(src, dst, tmp_path, seed_area=16 * MiB)
-    assert int(v["dirty sync count"]) <= 12, src.info_migrate()
+    assert int(v["dirty sync count"]) <= 40, src.info_migrate()
     if codec == "xbzrle":
         assert int(v["xbzrle pages"].split()[0]) > 0
     else:
