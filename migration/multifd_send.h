@@ -20,7 +20,7 @@
  * Threads: the migration thread queues and syncs; one sender thread per
  * channel connects, writes the handshake, then waits for a job (a packet
  * to build and send), compresses with its own codec and writes.  `lock`
- * guards the job slots, `quit` and `err`; `work` wakes the channels and
+ * guards the job queues, `quit` and `err`; `work` wakes the channels and
  * `done` the migration thread.  Counters are atomics.  Any thread's
  * failure sets `err` (the first one), `quit`, and shuts every channel
  * and the main stream down so that nobody stays blocked; shutdown() may
