@@ -5,7 +5,8 @@
 #include "util/xalloc.h"
 
 /* The direction is kept in whether a stable page buffer exists: only a
- * compressor copies pages. */
+ * compressor has one (zlib copies each page into it; zstd copies into its
+ * own window instead). */
 static bool compressing(const struct multifd_codec *c)
 {
 	return c->stable != NULL;

@@ -11,14 +11,21 @@
 #include "util/sock_io.h"
 #include "util/xalloc.h"
 
+/* Packets a channel holds: its page packet and the SYNC packets queued
+ * behind it, so that a sync point does not wait for the write. */
+#define MF_QUEUE 4
+
 struct mf_channel {
 	struct multifd_send *mf;
 	unsigned id;
 	pthread_t thread;
 	bool thread_started;
 	int fd;                    /* -1 until connected; guarded by lock */
-	bool busy;                 /* job holds a packet to send */
-	struct multifd_packet job; /* offsets, flags, packet_num */
+	/* Packets to send, oldest at head (offsets, flags, packet_num);
+	 * guarded by lock.  A page packet goes only to an empty queue, so
+	 * only SYNC packets wait behind another (see multifd_send_sync). */
+	struct multifd_packet job[MF_QUEUE];
+	unsigned head, count;
 	struct multifd_codec *codec;
 	uint8_t header[MULTIFD_PACKET_BYTES];
 	uint8_t *zbuf;             /* compressed payload */
@@ -163,13 +170,13 @@ static void *channel_thread(void *opaque)
 	}
 	for (;;) {
 		pthread_mutex_lock(&mf->lock);
-		while (!c->busy && !mf->quit)
+		while (!c->count && !mf->quit)
 			pthread_cond_wait(&mf->work, &mf->lock);
 		if (mf->quit) {
 			pthread_mutex_unlock(&mf->lock);
 			break;
 		}
-		struct multifd_packet p = c->job;
+		struct multifd_packet p = c->job[c->head];
 		pthread_mutex_unlock(&mf->lock);
 
 		uint64_t raw = (uint64_t)p.pages * RAM_PAGE_SIZE;
@@ -180,7 +187,8 @@ static void *channel_thread(void *opaque)
 		atomic_fetch_sub_explicit(&mf->pending_bytes, raw,
 					  memory_order_relaxed);
 		pthread_mutex_lock(&mf->lock);
-		c->busy = false;
+		c->head = (c->head + 1) % MF_QUEUE;
+		c->count--;
 		pthread_cond_broadcast(&mf->done);
 		pthread_mutex_unlock(&mf->lock);
 	}
@@ -247,6 +255,18 @@ fail:
 	return NULL;
 }
 
+/* Queues p on c (lock held, c->count < MF_QUEUE), numbered in the order
+ * packets are queued, which is the order the destination keeps. */
+static void push_locked(struct multifd_send *mf, struct mf_channel *c,
+			const struct multifd_packet *p)
+{
+	struct multifd_packet *slot = &c->job[(c->head + c->count) % MF_QUEUE];
+	*slot = *p;
+	slot->packet_num = mf->packet_num++;
+	c->count++;
+	pthread_cond_broadcast(&mf->work);
+}
+
 /* Hands p to the next idle channel, waiting for one; false on failure. */
 static bool hand_over(struct multifd_send *mf, struct multifd_packet *p)
 {
@@ -258,15 +278,12 @@ static bool hand_over(struct multifd_send *mf, struct multifd_packet *p)
 		}
 		for (unsigned k = 0; k < mf->n; k++) {
 			struct mf_channel *c = &mf->ch[(mf->next + k) % mf->n];
-			if (c->busy)
+			if (c->count)
 				continue;
-			p->packet_num = mf->packet_num++;
-			c->job = *p;
-			c->busy = true;
+			push_locked(mf, c, p);
 			mf->next = (c->id + 1) % mf->n;
 			STAT_ADD(mf->pending_bytes,
 				 (uint64_t)p->pages * RAM_PAGE_SIZE);
-			pthread_cond_broadcast(&mf->work);
 			pthread_mutex_unlock(&mf->lock);
 			return true;
 		}
@@ -284,7 +301,7 @@ bool multifd_send_queue_page(struct multifd_send *mf, uint64_t offset)
 	return ok;
 }
 
-bool multifd_send_sync(struct multifd_send *mf)
+bool multifd_send_sync(struct multifd_send *mf, bool written)
 {
 	if (mf->batch.pages) {
 		bool ok = hand_over(mf, &mf->batch);
@@ -293,21 +310,20 @@ bool multifd_send_sync(struct multifd_send *mf)
 			return false;
 	}
 	pthread_mutex_lock(&mf->lock);
-	/* One SYNC packet per channel, each after that channel's last
-	 * packet of pages. */
+	/* One SYNC packet per channel, queued after that channel's last
+	 * packet of pages: the next section's packets on that channel come
+	 * after it (hand_over waits for an empty queue). */
+	const struct multifd_packet sync = { .flags = MULTIFD_FLAG_SYNC };
 	for (unsigned i = 0; i < mf->n; i++) {
 		struct mf_channel *c = &mf->ch[i];
-		while (c->busy && !mf->quit)
+		while (c->count == MF_QUEUE && !mf->quit)
 			pthread_cond_wait(&mf->done, &mf->lock);
 		if (mf->quit)
 			break;
-		c->job = (struct multifd_packet){ .flags = MULTIFD_FLAG_SYNC,
-						  .packet_num = mf->packet_num++ };
-		c->busy = true;
-		pthread_cond_broadcast(&mf->work);
+		push_locked(mf, c, &sync);
 	}
-	for (unsigned i = 0; i < mf->n && !mf->quit; i++)
-		while (mf->ch[i].busy && !mf->quit)
+	for (unsigned i = 0; written && i < mf->n && !mf->quit; i++)
+		while (mf->ch[i].count && !mf->quit)
 			pthread_cond_wait(&mf->done, &mf->lock);
 	bool ok = !mf->quit;
 	pthread_mutex_unlock(&mf->lock);

@@ -7,16 +7,20 @@
  *
  * Sync (7.2's multifd_send_sync_main): before each `ram` section's EOS the
  * migration thread sends the partly filled packet, then one packet with
- * MULTIFD_FLAG_SYNC and no pages on every channel, and waits until all
- * are written.  The destination holds each channel at its sync packet
- * until the main stream reaches that EOS, so a page's later copy (on any
- * channel or as a ZERO record) always lands after its earlier ones.
+ * MULTIFD_FLAG_SYNC and no pages on every channel.  The destination holds
+ * each channel at its sync packet until the main stream reaches that EOS,
+ * so a page's later copy (on any channel or as a ZERO record) always
+ * lands after its earlier ones.  QEMU 7.2 waits until every SYNC is
+ * written; qmig only queues them (each channel writes its packets in
+ * order, and the next section's packets wait for an empty queue), so the
+ * migration thread scans on while a channel still writes, and waits for
+ * the writes only at the last sync, before the switch-over's drain.
  *
  * DESIGN
  * Threads: the migration thread queues and syncs; one sender thread per
  * channel connects, writes the handshake, then waits for a job (a packet
  * to build and send), compresses with its own codec and writes.  `lock`
- * guards the job slots, `quit` and `err`; `work` wakes the channels and
+ * guards the job queues, `quit` and `err`; `work` wakes the channels and
  * `done` the migration thread.  Counters are atomics.  Any thread's
  * failure sets `err` (the first one), `quit`, and shuts every channel
  * and the main stream down so that nobody stays blocked; shutdown() may
@@ -65,8 +69,10 @@ struct multifd_send *multifd_send_start(const struct transport_addr *addr,
  * channel (waiting for one).  false once the channels failed. */
 bool multifd_send_queue_page(struct multifd_send *mf, uint64_t offset);
 
-/* The sync point before an EOS (see above).  false once they failed. */
-bool multifd_send_sync(struct multifd_send *mf);
+/* The sync point before an EOS (see above): the partly filled packet and
+ * a SYNC on every channel queued; with written, returns once all are
+ * written.  false once they failed. */
+bool multifd_send_sync(struct multifd_send *mf, bool written);
 
 /* Bytes the channels wrote so far, and bytes of pages handed to them
  * and not yet written (at their uncompressed size). */

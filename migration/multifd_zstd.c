@@ -2,7 +2,7 @@
  * multifd-compression zstd: one zstd stream per channel
  * (multifd-zstd-level), each packet's pages compressed with
  * ZSTD_e_continue and the last with ZSTD_e_flush, as QEMU 7.2's
- * multifd-zstd.c.  Unlike 7.2, the flush is looped until zstd says it is
+ * multifd-zstd.c (which also compresses straight from guest RAM).  Unlike 7.2, the flush is looped until zstd says it is
  * complete, so a packet never ends with bytes held back in the encoder.
  */
 #include "migration/multifd_codec.h"
@@ -50,8 +50,13 @@ long multifd_zstd_compress(struct multifd_codec *c,
 	ZSTD_outBuffer ob = { out, MULTIFD_COMPRESSED_MAX, 0 };
 	for (unsigned i = 0; i < n; i++) {
 		bool last = i + 1 == n;
-		memcpy(c->stable, pages[i], RAM_PAGE_SIZE);
-		ZSTD_inBuffer ib = { c->stable, RAM_PAGE_SIZE, 0 };
+		/* Straight from guest RAM, without the codec's stable copy:
+		 * with ZSTD_e_continue and ZSTD_e_flush (never ZSTD_e_end)
+		 * zstd's buffered input mode copies every byte into its own
+		 * window before it looks at it, so a page the guest writes
+		 * meanwhile is read once, as a raw packet's is (and is dirty
+		 * again).  One memcpy of each page less. */
+		ZSTD_inBuffer ib = { pages[i], RAM_PAGE_SIZE, 0 };
 		size_t ret;
 		do {
 			ret = ZSTD_compressStream2(c->stream, &ob, &ib,

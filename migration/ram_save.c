@@ -166,10 +166,11 @@ bool ram_save_apply_options(struct ram_save *rs, struct mig_options *o,
 }
 
 /* QEMU 7.2 syncs the channels before every EOS of the `ram` section; a
- * channel failure fails the stream. */
+ * channel failure fails the stream.  Only the last sync waits for the
+ * channels' writes (multifd_send.h). */
 static void multifd_sync(struct ram_save *rs, struct qemu_file *f)
 {
-	if (rs->mf && !multifd_send_sync(rs->mf))
+	if (rs->mf && !multifd_send_sync(rs->mf, rs->last_stage))
 		qemu_file_set_error(f, EPIPE);
 }
 

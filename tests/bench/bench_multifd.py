@@ -19,6 +19,7 @@ QEMU's ram.transferred instead, marked *), CPU seconds of each end.
 
     python3 tests/bench/bench_multifd.py [--qmig build/qmig] [--qemu PATH]
         [--image FILE] [--repeat N] [--only limit|link|loopback]
+        [--methods 'plain,multifd 2 zstd'] (--qemu '' leaves QEMU out)
 """
 import argparse
 import json
@@ -181,11 +182,12 @@ def compare(rows):
 
 def methods_configs(args, tmp, bandwidth_qmig, bandwidth_qemu, net):
     configs = []
-    for name, caps, params in METHODS:
+    methods = [m for m in METHODS if not args.methods or m[0] in args.methods]
+    for name, caps, params in methods:
         configs.append((f"qmig {name}", lambda c=caps, p=params: run_qmig(
             args, tmp, c, p, bandwidth_qmig, net)))
     if args.qemu:
-        for name, caps, params in METHODS:
+        for name, caps, params in methods:
             configs.append((f"QEMU 7.2 {name}", lambda c=caps, p=params: run_qemu(
                 args, tmp, c, p, bandwidth_qemu, net)))
     return configs
@@ -271,6 +273,9 @@ def main():
     ap.add_argument("--image")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=["limit", "link", "loopback"])
+    ap.add_argument("--methods", type=lambda v: v.split(","),
+                    help="comma-separated rows of the limit and link tables "
+                         "(e.g. 'plain,multifd 2 zstd'); all by default")
     args = ap.parse_args()
     args.qmig = os.path.abspath(args.qmig)
     args.image = find_image(args.image)
