@@ -72,6 +72,9 @@ struct mig_run {
 	uint64_t window_start_pages; /* pages sent when the window opened */
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
+	/* pending after the last sync, when it fitted the limit (0: the
+	 * last check did not fit) */
+	uint64_t fit_pending;
 	bool rp_on;                 /* return-path capability: rp runs */
 	/* The run state the switch-over stopped: what globalstate sends
 	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
@@ -142,6 +145,29 @@ static bool cancelled(struct mig_run *r)
 }
 
 /*
+ * downtime-limit is what the downtime may take, not what it should: while
+ * precopy keeps shrinking what is left (by a quarter or more from one
+ * fitting sync to the next: an idle guest's rest of the bulk pass, a guest
+ * that dirties well below the bandwidth), every byte it sends is one the
+ * stopped guest does not wait for.  The first fitting sync goes on once
+ * to see the trend; one whose pending no longer shrinks (a workload whose
+ * dirty set refills within a pass) or is empty switches over.  The chain
+ * is strictly decreasing, so it ends (docs/convergence.md).
+ */
+static bool still_shrinking(struct mig_run *r, uint64_t pending)
+{
+	if (pending > r->threshold_bytes) {
+		r->fit_pending = 0;
+		return false;
+	}
+	bool shrinking = pending > 0 &&
+			 (!r->fit_pending ||
+			  pending < r->fit_pending - r->fit_pending / 4);
+	r->fit_pending = shrinking ? pending : 0;
+	return shrinking;
+}
+
+/*
  * The switch-over rule: what is still dirty would go within downtime-limit
  * at the bandwidth of the last window, counted in the bytes it will take
  * on the wire (ram_save_pending_wire_bytes), not at full page size as in
@@ -167,7 +193,8 @@ static bool ready_to_switch_over(struct mig_run *r)
 		STAT_SET(r->m->stats.expected_downtime_ms,
 			 (uint64_t)((double)pending /
 				    r->bandwidth_bytes_per_ms));
-	return pending <= r->threshold_bytes;
+	bool shrinking = still_shrinking(r, pending);
+	return pending <= r->threshold_bytes && !shrinking;
 }
 
 static uint64_t max_bandwidth(struct mig_run *r)
