@@ -465,7 +465,7 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 			struct error **errp)
 {
 	struct migration *m = r->m;
-	int64_t t0 = clock_now_ms();
+	int64_t t0 = clock_now_ns();
 	*vm_stopped = true;
 	if (!stop_for_switch_over(r, was_running))
 		return;
@@ -478,7 +478,8 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	else if (m->addr.kind != TRANSPORT_EXEC && !qemu_file_error(r->f))
 		transport_socket_drained(r->f->fd, &m->cancel_requested);
 	pthread_mutex_lock(&r->vm->lock);
-	m->downtime_ms = clock_now_ms() - t0;
+	/* Rounded, not two truncated ends: a 0.9 ms downtime is 1. */
+	m->downtime_ms = (clock_now_ns() - t0 + 500000) / 1000000;
 	pthread_mutex_unlock(&r->vm->lock);
 	/* A pipe takes a small stream whole whether or not the command
 	 * reads it: written is not yet taken. */
