@@ -72,9 +72,10 @@ struct mig_run {
 	uint64_t window_start_pages; /* pages sent when the window opened */
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
-	/* pending after the last sync, when it fitted the limit (0: the
-	 * last check did not fit) */
+	/* pending after the last sync, when it fitted the limit and precopy
+	 * went on (0: none); a fit lost that way stops the going on */
 	uint64_t fit_pending;
+	bool fit_lost;
 	bool rp_on;                 /* return-path capability: rp runs */
 	/* The run state the switch-over stopped: what globalstate sends
 	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
@@ -152,15 +153,18 @@ static bool cancelled(struct mig_run *r)
  * stopped guest does not wait for.  The first fitting sync goes on once
  * to see the trend; one whose pending no longer shrinks (a workload whose
  * dirty set refills within a pass) or is empty switches over.  The chain
- * is strictly decreasing, so it ends (docs/convergence.md).
+ * is strictly decreasing, so it ends.  A fit that came by luck (a sync
+ * that found the workload descheduled) may be lost by going on: once that
+ * happened, the next fit switches over, QEMU's rule (docs/convergence.md).
  */
 static bool still_shrinking(struct mig_run *r, uint64_t pending)
 {
 	if (pending > r->threshold_bytes) {
+		r->fit_lost = r->fit_lost || r->fit_pending;
 		r->fit_pending = 0;
 		return false;
 	}
-	bool shrinking = pending > 0 &&
+	bool shrinking = pending > 0 && !r->fit_lost &&
 			 (!r->fit_pending ||
 			  pending < r->fit_pending - r->fit_pending / 4);
 	r->fit_pending = shrinking ? pending : 0;
