@@ -80,6 +80,7 @@ struct mig_run {
 	/* The run state the switch-over stopped: what globalstate sends
 	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
 	enum runstate stopped_from;
+	int64_t stopped_ns;         /* when the guest stopped: downtime from */
 	struct guest_clock clock;   /* the guest's time once stopped */
 	struct rp_reader rp;
 };
@@ -270,6 +271,10 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
 	r->stopped_from = vm->runstate;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
+	/* The downtime starts once the guest stopped, when STOP is sent: a
+	 * vCPU (workload thread) the host had not scheduled may take tens
+	 * of ms to see the stop, and runs until then. */
+	r->stopped_ns = clock_now_ns();
 	r->clock = vm->clock; /* stopped: its values are the guest's time */
 	if (mig_options_cap(vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
@@ -469,7 +474,6 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 			struct error **errp)
 {
 	struct migration *m = r->m;
-	int64_t t0 = clock_now_ns();
 	*vm_stopped = true;
 	if (!stop_for_switch_over(r, was_running))
 		return;
@@ -483,7 +487,7 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 		transport_socket_drained(r->f->fd, &m->cancel_requested);
 	pthread_mutex_lock(&r->vm->lock);
 	/* Rounded, not two truncated ends: a 0.9 ms downtime is 1. */
-	m->downtime_ms = (clock_now_ns() - t0 + 500000) / 1000000;
+	m->downtime_ms = (clock_now_ns() - r->stopped_ns + 500000) / 1000000;
 	pthread_mutex_unlock(&r->vm->lock);
 	/* A pipe takes a small stream whole whether or not the command
 	 * reads it: written is not yet taken. */
