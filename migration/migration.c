@@ -72,9 +72,11 @@ struct mig_run {
 	uint64_t window_start_pages; /* pages sent when the window opened */
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
-	/* pending after the last sync, when it fitted the limit and precopy
-	 * went on (0: none); a fit lost that way stops the going on */
-	uint64_t fit_pending;
+	/* Going on while precopy shrinks the rest (still_shrinking): dirty
+	 * bytes after the last dirty sync (before the first: all of RAM),
+	 * whether the last check went on, whether a fit was lost so. */
+	uint64_t synced_dirty;
+	bool went_on;
 	bool fit_lost;
 	bool rp_on;                 /* return-path capability: rp runs */
 	/* The run state the switch-over stopped: what globalstate sends
@@ -148,28 +150,31 @@ static bool cancelled(struct mig_run *r)
 
 /*
  * downtime-limit is what the downtime may take, not what it should: while
- * precopy keeps shrinking what is left (by a quarter or more from one
- * fitting sync to the next: an idle guest's rest of the bulk pass, a guest
- * that dirties well below the bandwidth), every byte it sends is one the
- * stopped guest does not wait for.  The first fitting sync goes on once
- * to see the trend; one whose pending no longer shrinks (a workload whose
- * dirty set refills within a pass) or is empty switches over.  The chain
- * is strictly decreasing, so it ends.  A fit that came by luck (a sync
- * that found the workload descheduled) may be lost by going on: once that
- * happened, the next fit switches over, QEMU's rule (docs/convergence.md).
+ * precopy keeps shrinking what is left (the dirty pages after a sync
+ * fewer than three quarters of the last sync's, pages and not wire bytes,
+ * whose per-page estimate changes between syncs: an idle guest's rest of
+ * the bulk pass, a guest that dirties well below the bandwidth), every
+ * byte it sends is one the stopped guest does not wait for.  A fitting
+ * sync whose dirty set did not shrink so (a workload whose dirty set
+ * refills within a pass) or is empty switches over, QEMU's rule; the chain
+ * of ones that go on is strictly decreasing, so it ends.  A fit that came by luck (a sync that
+ * found the workload descheduled) may be lost by going on: once that
+ * happened after the bulk pass (in it the rest cannot be luck), the next
+ * fit switches over (docs/convergence.md).
  */
-static bool still_shrinking(struct mig_run *r, uint64_t pending)
+static bool still_shrinking(struct mig_run *r, uint64_t last_dirty,
+			    uint64_t pending)
 {
 	if (pending > r->threshold_bytes) {
-		r->fit_lost = r->fit_lost || r->fit_pending;
-		r->fit_pending = 0;
+		r->fit_lost = r->fit_lost ||
+			      (r->went_on && !r->rs.bulk_stage);
+		r->went_on = false;
 		return false;
 	}
-	bool shrinking = pending > 0 && !r->fit_lost &&
-			 (!r->fit_pending ||
-			  pending < r->fit_pending - r->fit_pending / 4);
-	r->fit_pending = shrinking ? pending : 0;
-	return shrinking;
+	uint64_t dirty = ram_save_pending_bytes(&r->rs);
+	r->went_on = pending > 0 && !r->fit_lost &&
+		     dirty < last_dirty - last_dirty / 4;
+	return r->went_on;
 }
 
 /*
@@ -186,10 +191,12 @@ static bool still_shrinking(struct mig_run *r, uint64_t pending)
 static bool ready_to_switch_over(struct mig_run *r)
 {
 	uint64_t pending = ram_save_pending_wire_bytes(&r->rs);
+	uint64_t last_dirty = r->synced_dirty;
 	if (pending <= r->threshold_bytes) {
 		ram_save_sync(&r->rs);
 		announce_passes(r);
 		pending = ram_save_pending_wire_bytes(&r->rs);
+		r->synced_dirty = ram_save_pending_bytes(&r->rs);
 	}
 	/* No bandwidth before the first window closes (or after a window
 	 * that sent nothing): the last figure stands, downtime-limit at
@@ -198,7 +205,7 @@ static bool ready_to_switch_over(struct mig_run *r)
 		STAT_SET(r->m->stats.expected_downtime_ms,
 			 (uint64_t)((double)pending /
 				    r->bandwidth_bytes_per_ms));
-	bool shrinking = still_shrinking(r, pending);
+	bool shrinking = still_shrinking(r, last_dirty, pending);
 	return pending <= r->threshold_bytes && !shrinking;
 }
 
@@ -629,6 +636,7 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	r->vm = vm;
 	r->m = m;
 	r->child = -1;
+	r->synced_dirty = UINT64_MAX;
 	struct error *err = NULL;
 	if (!thread_start(&m->thread, migration_thread, r, "migration", &err)) {
 		free(r);
