@@ -72,10 +72,17 @@ struct mig_run {
 	uint64_t window_start_pages; /* pages sent when the window opened */
 	double bandwidth_bytes_per_ms; /* measured in the last window */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
+	/* Going on while precopy shrinks the rest (still_shrinking): dirty
+	 * bytes after the last dirty sync (before the first: all of RAM),
+	 * whether the last check went on, whether a fit was lost so. */
+	uint64_t synced_dirty;
+	bool went_on;
+	bool fit_lost;
 	bool rp_on;                 /* return-path capability: rp runs */
 	/* The run state the switch-over stopped: what globalstate sends
 	 * (running, paused, prelaunch), as QEMU's global_state_store(). */
 	enum runstate stopped_from;
+	int64_t stopped_ns;         /* when the guest stopped: downtime from */
 	struct guest_clock clock;   /* the guest's time once stopped */
 	struct rp_reader rp;
 };
@@ -142,6 +149,35 @@ static bool cancelled(struct mig_run *r)
 }
 
 /*
+ * downtime-limit is what the downtime may take, not what it should: while
+ * precopy keeps shrinking what is left (the dirty pages after a sync
+ * fewer than three quarters of the last sync's, pages and not wire bytes,
+ * whose per-page estimate changes between syncs: an idle guest's rest of
+ * the bulk pass, a guest that dirties well below the bandwidth), every
+ * byte it sends is one the stopped guest does not wait for.  A fitting
+ * sync whose dirty set did not shrink so (a workload whose dirty set
+ * refills within a pass) or is empty switches over, QEMU's rule; the chain
+ * of ones that go on is strictly decreasing, so it ends.  A fit that came by luck (a sync that
+ * found the workload descheduled) may be lost by going on: once that
+ * happened after the bulk pass (in it the rest cannot be luck), the next
+ * fit switches over (docs/convergence.md).
+ */
+static bool still_shrinking(struct mig_run *r, uint64_t last_dirty,
+			    uint64_t pending)
+{
+	if (pending > r->threshold_bytes) {
+		r->fit_lost = r->fit_lost ||
+			      (r->went_on && !r->rs.bulk_stage);
+		r->went_on = false;
+		return false;
+	}
+	uint64_t dirty = ram_save_pending_bytes(&r->rs);
+	r->went_on = pending > 0 && !r->fit_lost &&
+		     dirty < last_dirty - last_dirty / 4;
+	return r->went_on;
+}
+
+/*
  * The switch-over rule: what is still dirty would go within downtime-limit
  * at the bandwidth of the last window, counted in the bytes it will take
  * on the wire (ram_save_pending_wire_bytes), not at full page size as in
@@ -155,10 +191,12 @@ static bool cancelled(struct mig_run *r)
 static bool ready_to_switch_over(struct mig_run *r)
 {
 	uint64_t pending = ram_save_pending_wire_bytes(&r->rs);
+	uint64_t last_dirty = r->synced_dirty;
 	if (pending <= r->threshold_bytes) {
 		ram_save_sync(&r->rs);
 		announce_passes(r);
 		pending = ram_save_pending_wire_bytes(&r->rs);
+		r->synced_dirty = ram_save_pending_bytes(&r->rs);
 	}
 	/* No bandwidth before the first window closes (or after a window
 	 * that sent nothing): the last figure stands, downtime-limit at
@@ -167,7 +205,8 @@ static bool ready_to_switch_over(struct mig_run *r)
 		STAT_SET(r->m->stats.expected_downtime_ms,
 			 (uint64_t)((double)pending /
 				    r->bandwidth_bytes_per_ms));
-	return pending <= r->threshold_bytes;
+	bool shrinking = still_shrinking(r, last_dirty, pending);
+	return pending <= r->threshold_bytes && !shrinking;
 }
 
 static uint64_t max_bandwidth(struct mig_run *r)
@@ -239,6 +278,10 @@ static bool stop_for_switch_over(struct mig_run *r, bool *was_running)
 	*was_running = vm->runstate == RUNSTATE_RUNNING;
 	r->stopped_from = vm->runstate;
 	vm_stop_locked(vm, RUNSTATE_FINISH_MIGRATE);
+	/* The downtime starts once the guest stopped, when STOP is sent: a
+	 * vCPU (workload thread) the host had not scheduled may take tens
+	 * of ms to see the stop, and runs until then. */
+	r->stopped_ns = clock_now_ns();
 	r->clock = vm->clock; /* stopped: its values are the guest's time */
 	if (mig_options_cap(vm->options, MIG_CAP_PAUSE_BEFORE_SWITCHOVER) &&
 	    !cancelled(r)) {
@@ -438,7 +481,6 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 			struct error **errp)
 {
 	struct migration *m = r->m;
-	int64_t t0 = clock_now_ms();
 	*vm_stopped = true;
 	if (!stop_for_switch_over(r, was_running))
 		return;
@@ -451,7 +493,8 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	else if (m->addr.kind != TRANSPORT_EXEC && !qemu_file_error(r->f))
 		transport_socket_drained(r->f->fd, &m->cancel_requested);
 	pthread_mutex_lock(&r->vm->lock);
-	m->downtime_ms = clock_now_ms() - t0;
+	/* Rounded, not two truncated ends: a 0.9 ms downtime is 1. */
+	m->downtime_ms = (clock_now_ns() - r->stopped_ns + 500000) / 1000000;
 	pthread_mutex_unlock(&r->vm->lock);
 	/* A pipe takes a small stream whole whether or not the command
 	 * reads it: written is not yet taken. */
@@ -593,6 +636,7 @@ bool migration_start(struct vm *vm, const struct migrate_request *req,
 	r->vm = vm;
 	r->m = m;
 	r->child = -1;
+	r->synced_dirty = UINT64_MAX;
 	struct error *err = NULL;
 	if (!thread_start(&m->thread, migration_thread, r, "migration", &err)) {
 		free(r);

@@ -22,7 +22,6 @@ QEMU's ram.transferred instead, marked *), CPU seconds of each end.
         [--methods 'plain,multifd 2 zstd'] (--qemu '' leaves QEMU out)
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,9 +32,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_migration import (GIB, REPO, CpuMeter, Hmp, Qmp, find_image,  # noqa: E402
                              free_port, median_run, parse_info)
-
-NS_SRC, NS_DST = "qmigbench-src", "qmigbench-dst"
-IP_SRC, IP_DST = "10.77.0.1", "10.77.0.2"
+from bench_link import (IP_DST, NS_DST, NS_SRC, can_netns, netns_down,  # noqa: E402
+                        netns_up, rx_bytes, wrap)
 
 # name -> (capabilities on, parameters), the same for both programs
 METHODS = [
@@ -48,21 +46,8 @@ METHODS = [
 DST_PARAMS = {"compress": {"decompress-threads": 2}}
 
 
-def rx_bytes(net):
-    """Bytes the destination's veth end received so far (None: no netns)."""
-    if not net:
-        return None
-    out = subprocess.run(["ip", "-n", NS_DST, "-s", "-j", "link", "show", "dev", "qmb1"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)[0]["stats64"]["rx"]["bytes"]
-
-
 def wire_since(net, r0, info):
     return rx_bytes(net) - r0 if net else info["bytes"]
-
-
-def wrap(ns, argv):
-    return ["ip", "netns", "exec", ns] + argv if ns else argv
 
 
 def end(procs):
@@ -191,32 +176,6 @@ def methods_configs(args, tmp, bandwidth_qmig, bandwidth_qemu, net):
             configs.append((f"QEMU 7.2 {name}", lambda c=caps, p=params: run_qemu(
                 args, tmp, c, p, bandwidth_qemu, net)))
     return configs
-
-
-def can_netns():
-    return os.geteuid() == 0 and shutil.which("ip") and shutil.which("tc")
-
-
-def netns_up(shaped):
-    """Two namespaces joined by a veth pair, each end shaped to 1 Gbit/s
-    when shaped."""
-    netns_down()
-    cmds = [f"ip netns add {NS_SRC}", f"ip netns add {NS_DST}",
-            f"ip link add qmb0 netns {NS_SRC} type veth peer name qmb1 netns {NS_DST}",
-            f"ip -n {NS_SRC} addr add {IP_SRC}/24 dev qmb0",
-            f"ip -n {NS_DST} addr add {IP_DST}/24 dev qmb1",
-            f"ip -n {NS_SRC} link set qmb0 up", f"ip -n {NS_DST} link set qmb1 up",
-            f"ip -n {NS_SRC} link set lo up", f"ip -n {NS_DST} link set lo up"]
-    for ns, dev in ((NS_SRC, "qmb0"), (NS_DST, "qmb1")) if shaped else ():
-        cmds.append(f"ip netns exec {ns} tc qdisc add dev {dev} root tbf rate 1gbit "
-                    "burst 256kb latency 20ms")
-    for c in cmds:
-        subprocess.run(c.split(), check=True)
-
-
-def netns_down():
-    for ns in (NS_SRC, NS_DST):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
 
 
 def bench_limit(args, tmp):

@@ -7,7 +7,12 @@ return path when it says it loaded it all, on a plain socket when the
 kernel holds no unsent or unacknowledged byte of the stream and the
 destination has closed it (which it does once loaded).  The median of
 three runs' errors decides: one run whose destination lost the CPU at the
-wrong moment must not."""
+wrong moment must not.
+
+An idle guest now switches over with nothing left (precopy goes on while
+it shrinks what is left), so the runs that compare reported and true use
+the seed workload: its 16 MiB are dirty again at every sync, and they are
+what the stopped guest waits for."""
 import statistics
 
 import pytest
@@ -21,10 +26,11 @@ def ts(ev):
     return ev["timestamp"]["seconds"] + ev["timestamp"]["microseconds"] / 1e6
 
 
-def one_run(tmp_path, n, return_path):
+def one_run(tmp_path, n, return_path, workload="seed"):
     uri = "tcp:127.0.0.1:%d" % free_port()
     dst = Qmig(qmig_bin(), tmp_path, ["-m", "256M", "-incoming", uri], name="dst%d" % n, qmp=True)
-    src = Qmig(qmig_bin(), tmp_path, ["-m", "256M", "-workload", "idle"], name="src%d" % n, qmp=True)
+    src = Qmig(qmig_bin(), tmp_path, ["-m", "256M", "-workload", workload],
+               name="src%d" % n, qmp=True)
     try:
         qs, qd = src.qmp(), dst.qmp()
         caps = [{"capability": "return-path", "state": return_path}]
@@ -40,7 +46,7 @@ def one_run(tmp_path, n, return_path):
             assert r["status"] not in ("failed", "cancelled"), r
             return r if r["status"] == "completed" else None
         r = poll(done, 60)
-        return r["downtime"], (ts(resume) - ts(stop)) * 1000
+        return r["downtime"], (ts(resume) - ts(stop)) * 1000, r["ram"]["downtime-bytes"]
     finally:
         src.kill()
         dst.kill()
@@ -48,15 +54,32 @@ def one_run(tmp_path, n, return_path):
 
 @pytest.mark.parametrize("return_path", [True, False], ids=["return-path", "socket"])
 def test_reported_downtime_is_the_true_one(tmp_path, return_path):
-    runs = [one_run(tmp_path, n, return_path) for n in range(3)]
-    print("reported / true ms:", runs)
+    # Until three runs had the seed area still to copy: a sync that found
+    # the workload thread descheduled for a whole pass leaves nothing for
+    # the stop (then the switch-over comes at once, and the run is still
+    # a fair comparison, only one with no copy to measure).
+    runs = []
+    while len(runs) < 8 and sum(b >= 4 * MiB for _, _, b in runs) < 3:
+        runs.append(one_run(tmp_path, len(runs), return_path))
+    print("reported ms, true ms, downtime bytes:", runs)
+    assert sum(b >= 4 * MiB for _, _, b in runs) >= 3, runs
     # reported - true of the median run: the one decides, not an outlier
-    error = statistics.median(r - t for r, t in runs)
-    true = statistics.median(t for _, t in runs)
+    error = statistics.median(r - t for r, t, _ in runs)
+    true = statistics.median(t for _, t, _ in runs)
     # The reported one starts just before STOP and ends when the
     # destination has the stream, before it has printed RESUME.
     assert error <= scaled(5), runs
     assert error >= -max(scaled(5), 0.1 * true), runs
+
+
+def test_idle_guest_switches_over_with_nothing_left(tmp_path):
+    """An idle guest at 125M fits the downtime limit with several MB of
+    its bulk pass still unsent (QEMU 7.2 stops it there); qmig sends them
+    live, as nothing the guest does makes them grow, and stops it when
+    nothing is left: the final pass carries no page."""
+    _, _, downtime_bytes = one_run(tmp_path, 0, False, workload="idle")
+    # the END section's EOS and its header, no page (4 KiB)
+    assert downtime_bytes < 4096, downtime_bytes
 
 
 def test_expected_downtime_bounds_the_copy(tmp_path):
