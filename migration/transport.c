@@ -184,15 +184,15 @@ static void tune_socket(int fd)
 /*
  * A migration stream is one long bulk transfer: with the default buffers a
  * fast receiver wakes up for every few segments and the two ends ping-pong
- * on loopback (measured: 2.3x slower for a 1 GiB guest).  The sender keeps
- * 4 MiB: what it holds unsent or unacknowledged at the switch-over is
- * waited for (transport_socket_drained) and so counted in the downtime.
- * The receiver's is smaller: what it has acknowledged but not yet read is
- * invisible to the sender, so it is the error of the reported downtime
- * (issue 15: 4 MiB each way put up to 190 ms of an idle guest's stream in
- * flight at the stop).  512 KiB (the kernel doubles it) is a few ms of
- * loading and still far above loopback's bandwidth-delay product.  The
- * kernel caps these at net.core.[rw]mem_max.
+ * on loopback (measured: 2.3x slower for a 1 GiB guest).  What the sender
+ * holds unsent or unacknowledged at the switch-over is waited for
+ * (transport_socket_drained) and so counted in the downtime; what the
+ * receiver has acknowledged but not yet read is invisible to the sender,
+ * so it is the error of the reported downtime (issue 15: 4 MiB each way
+ * put up to 190 ms of an idle guest's stream in flight at the stop).  512
+ * KiB each way (the kernel doubles it) is a few ms of loading and still
+ * far above loopback's bandwidth-delay product.  The kernel caps these at
+ * net.core.[rw]mem_max.
  */
 static void size_buffers(int fd, bool passive)
 {
@@ -205,7 +205,7 @@ static void size_buffers(int fd, bool passive)
 
 /*
  * Resolves host:port (host NULL with passive: every local address) and
- * returns the first socket, with 4 MiB buffers, for which ready(fd, ai)
+ * returns the first socket, its buffers sized as above, for which ready(fd, ai)
  * succeeds; -1 with *err set (errno, or 0 after a resolution failure,
  * reported here) when none does.
  */
