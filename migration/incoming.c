@@ -120,6 +120,19 @@ static bool end_channels(struct incoming_accept *ia, struct error **err)
 	return replaced;
 }
 
+/* The channels, then the main stream; reset: a failure that the source
+ * is to know even without return path (transport.h).  Returns what
+ * end_channels does. */
+static bool end_streams(struct incoming_accept *ia, struct qemu_file *f,
+			bool reset, struct error **err)
+{
+	bool channel_cause = end_channels(ia, err);
+	if (reset)
+		transport_reset_on_close(f->fd);
+	qemu_file_close(f);
+	return channel_cause;
+}
+
 static void *incoming_thread(void *opaque)
 {
 	struct vm *vm = opaque;
@@ -170,8 +183,7 @@ static void *incoming_thread(void *opaque)
 	/* Tell the source how it ended before the socket closes. */
 	if (result.return_path_open)
 		rp_send(fd, RP_MSG_SHUT, ret < 0 ? 1 : 0);
-	bool channel_cause = end_channels(ia, &err);
-	qemu_file_close(f);
+	bool channel_cause = end_streams(ia, f, ret < 0 && rp_fd >= 0, &err);
 	transport_reap(in->child);
 	if (ret < 0)
 		fail_and_exit(vm, err,

@@ -496,6 +496,14 @@ static void switch_over(struct mig_run *r, bool *vm_stopped, bool *was_running,
 	/* Rounded, not two truncated ends: a 0.9 ms downtime is 1. */
 	m->downtime_ms = (clock_now_ns() - r->stopped_ns + 500000) / 1000000;
 	pthread_mutex_unlock(&r->vm->lock);
+	/* Without the return path, a destination that reset the stream or a
+	 * channel gave up, whatever reached it (transport.h, multifd_send.h).
+	 * Asked after the downtime: the close comes after the load. */
+	if (!r->rp_on && m->addr.kind != TRANSPORT_EXEC &&
+	    !qemu_file_error(r->f) &&
+	    (transport_socket_was_reset(r->f->fd) ||
+	     (r->mf && multifd_send_reset_by_peer(r->mf))))
+		qemu_file_set_error(r->f, ECONNRESET);
 	/* A pipe takes a small stream whole whether or not the command
 	 * reads it: written is not yet taken. */
 	if (m->addr.kind == TRANSPORT_EXEC && !qemu_file_error(r->f) &&

@@ -1,13 +1,16 @@
 #include "migration/multifd_send.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "migration/multifd_codec.h"
+#include "util/clock.h"
 #include "util/sock_io.h"
 #include "util/xalloc.h"
 
@@ -338,6 +341,47 @@ uint64_t multifd_send_wire_bytes(struct multifd_send *mf)
 uint64_t multifd_send_pending_bytes(struct multifd_send *mf)
 {
 	return mf ? STAT_GET(mf->pending_bytes) : 0;
+}
+
+/* How long the end waits for the destination to close its channels. */
+#define MF_CLOSE_WAIT_MS 1000
+
+/* The socket error once the peer has closed fd (or the deadline passed):
+ * ECONNRESET for a channel closed with bytes unread, 0 for a clean end. */
+static int error_after_close(int fd, int64_t deadline_ms)
+{
+	for (;;) {
+		int64_t left = deadline_ms - clock_now_ms();
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+		if (left <= 0 || poll(&p, 1, (int)left) != 0)
+			break;
+	}
+	int code = 0;
+	socklen_t len = sizeof(code);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &len) < 0)
+		return 0;
+	return code;
+}
+
+bool multifd_send_reset_by_peer(struct multifd_send *mf)
+{
+	int64_t deadline = clock_now_ms() + MF_CLOSE_WAIT_MS;
+	struct error *err = NULL;
+	for (unsigned i = 0; i < mf->n && !err; i++) {
+		/* Closed only by multifd_send_finish, which comes later. */
+		pthread_mutex_lock(&mf->lock);
+		int fd = mf->ch[i].fd;
+		pthread_mutex_unlock(&mf->lock);
+		int code = fd >= 0 ? error_after_close(fd, deadline) : 0;
+		if (code)
+			error_setf_code(&err, code,
+					"Unable to write to socket: %s",
+					strerror(code));
+	}
+	if (!err)
+		return false;
+	fail(mf, err);
+	return true;
 }
 
 bool multifd_send_failed(struct multifd_send *mf, struct error **errp)

@@ -79,6 +79,19 @@ bool multifd_send_sync(struct multifd_send *mf, bool written);
 uint64_t multifd_send_wire_bytes(struct multifd_send *mf);
 uint64_t multifd_send_pending_bytes(struct multifd_send *mf);
 
+/*
+ * Once the destination has the stream: waits (at most a second) until it
+ * has closed every channel, and a channel it reset (closed with bytes
+ * unread, as one that failed does) fails the migration, as a failed
+ * write would have.  A destination that failed over a channel after the
+ * main stream had loaded (one channel too many, seen late) shows so.
+ * Without the return path nothing else tells a source that the
+ * destination gave up once every byte was in the kernel's buffers: the
+ * source would report completed and stop a guest that then runs nowhere.
+ * true if one was reset (the channels have failed then).
+ */
+bool multifd_send_reset_by_peer(struct multifd_send *mf);
+
 /* The first channel error, copied into *errp; false if none. */
 bool multifd_send_failed(struct multifd_send *mf, struct error **errp);
 

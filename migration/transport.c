@@ -569,6 +569,21 @@ bool transport_socket_drained(int fd, const atomic_bool *stop)
 	return true;
 }
 
+void transport_reset_on_close(int fd)
+{
+	struct linger now = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+}
+
+bool transport_socket_was_reset(int fd)
+{
+	int code = 0;
+	socklen_t len = sizeof(code);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &len) < 0)
+		return false;
+	return code == ECONNRESET;
+}
+
 bool transport_exec_status_ok(const char *cmd, int wait_status,
 			      struct error **errp)
 {

@@ -119,6 +119,16 @@ bool transport_exec_drained(int fd, const atomic_bool *stop);
 bool transport_socket_drained(int fd, const atomic_bool *stop);
 
 /*
+ * Without a return path, how a destination closes the stream is all a
+ * source hears of how its load ended.  A failing qmig destination closes
+ * with a reset (transport_reset_on_close), as any socket closed with
+ * bytes unread does; a loaded one closes cleanly.  The source asks
+ * transport_socket_was_reset once the close came: true for a reset.
+ */
+void transport_reset_on_close(int fd);
+bool transport_socket_was_reset(int fd);
+
+/*
  * Whether an exec command's wait status means success (it exited 0);
  * otherwise false with "Command 'CMD' exited with status N" or "Command
  * 'CMD' was killed by signal N (NAME)".  (QEMU 7.2 reaps the command

@@ -410,12 +410,16 @@ def test_with_return_path_and_pause_before_switchover(spawn, proxy, tmp_path):
 def test_mismatched_method_and_channel_count_fail(spawn, tmp_path):
     """zstd into a zlib destination fails at the first packet with pages;
     more channels than the destination expects fail at the handshake.  The
-    source runs on either way."""
+    source runs on either way, never `completed`: the destination resets
+    the stream when its load fails, and the source asks (an idle 16M guest
+    is all in the kernel's buffers before the destination has read the
+    extra channel).  When the source's write on the extra channel failed
+    first, the destination's load ends with the channels stopped."""
     for (sm, sn), (dm, dn), text in ((("zstd", 2), ("zlib", 2),
                                       r"multifd \d: flags received 4 flags expected 2"),
                                      (("none", 3), ("none", 2),
-                                      r"multifd: received channel id 2, but "
-                                      r"multifd-channels is 2")):
+                                      r"multifd: (received channel id 2, but "
+                                      r"multifd-channels is 2|the channels stopped)")):
         src = spawn(["-m", "16M", "-workload", "idle"], name="src-%s%d" % (sm, sn))
         port = free_port()
         dst = spawn(["-m", "16M", "-incoming", "defer"], name="dst-%s%d" % (dm, dn))
