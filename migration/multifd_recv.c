@@ -90,17 +90,21 @@ void multifd_recv_stop(struct multifd_recv *mr)
 
 /* The first error fails the migration; later ones (and errors after a
  * stop: sockets shut down on purpose) are dropped. */
+/* The error is recorded before the sockets are shut: the source sees
+ * the shutdown, and the closes it answers with must not become the
+ * destination's reason (`multifd 0: the channel closed ...` for a source
+ * with one channel too many). */
 static void channel_failed(struct multifd_recv *mr, struct error *err)
 {
 	pthread_mutex_lock(&mr->lock);
 	bool report = !mr->quit && !mr->failed;
 	mr->failed = true;
-	stop_locked(mr);
 	pthread_mutex_unlock(&mr->lock);
 	if (report)
 		mr->fail(mr->opaque, err);
 	else
 		error_free(err);
+	multifd_recv_stop(mr);
 }
 
 /* A read that came short: errno 0 means EOF. */
