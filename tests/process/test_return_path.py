@@ -3,6 +3,8 @@ socket (PONG, then SHUT with its verdict) and the source counts the
 migration completed only once the destination confirmed the load; a
 destination that fails makes the source fail with error-desc and keep
 running.  Against qmig and against real QEMU 7.2 on either side."""
+import re
+
 import pytest
 
 from harness import free_port, ram_equal, diff_pages
@@ -103,9 +105,13 @@ def test_failing_destination_words_against_qemu(spawn, spawn_qemu, tmp_path, fix
     assert src.hmp("migrate_set_capability compress on") == ""
     run(src, dst, port)
     info = src.wait_status("failed", 60)
-    want = ("Unable to write to socket: " if s_who == "qemu"
-            else "the destination closed the return path without reporting)")
-    assert "Migration status: failed (%s" % want in info, info
+    # qmig's source too keeps QEMU's words when its socket failed first:
+    # QEMU's exit with bytes unread can reset the stream before the
+    # return path's reader has seen it close (docs/usage.md)
+    want = (r"Unable to write to socket: " if s_who == "qemu"
+            else r"(the destination closed the return path without reporting\)"
+                 r"|Unable to write to socket: Connection reset by peer\))")
+    assert re.search(r"Migration status: failed \(%s" % want, info), info
     assert dst.wait_exit(30) == 1
     assert "Received an unexpected compressed page" in dst.stderr()
     assert src.vm_status() == "running"
