@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "migration/migration.h"
 #include "monitor/qmp.h"
 #include "util/thread.h"
 
@@ -77,6 +78,9 @@ static void *wait_signals(void *opaque)
 	pthread_mutex_lock(&hs->vm->lock);
 	vm_emit_event_locked(hs->vm, &(struct vm_event){
 		.kind = VM_EVENT_HOST_SIGNAL });
+	/* As `quit` does: a migration that ended is joined (TSan reports a
+	 * finished thread nobody joined). */
+	migration_reap_locked(hs->vm);
 	pthread_mutex_unlock(&hs->vm->lock);
 	qmp_server_flush(hs->qmp);
 	if (hs->have_termios)

@@ -368,4 +368,7 @@ def test_mutated_streams_never_crash(spawn, tmp_path, qmig_stream):
             assert rc == 1, "case %d: exit %s; stderr:\n%s" % (i, rc, dst.stderr())
             assert "load of migration failed: " in dst.stderr().splitlines()[-1], i
         os.unlink(p)
-    assert outcomes == {"completed", "exited"}
+    # mutations do fail; whether one of the 30 happens to be harmless
+    # depends on the stream the source wrote (its passes vary with timing),
+    # and a good stream loading is test_qmig_stream_loads's
+    assert "exited" in outcomes
