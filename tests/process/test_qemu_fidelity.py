@@ -634,9 +634,12 @@ def test_monitor_numbering_as_qemu(spawn_qemu, qmig_bin, tmp_path):
     for who in ("qemu", "qmig"):
         q = QMPClient(str(tmp_path / ("%s-b.sock" % who)))
         q.ok("qmp_capabilities")
+        # qmig's QMP answers while the later -monitor sockets still start
+        devices = poll(lambda: (lambda d: d if len(d) == 5 else None)(
+            q.ok("query-chardev")), 30, 0.05, "%s's five monitors" % who)
         seen[who] = sorted((c["label"], c["filename"].replace("disconnected:", "")
                             .replace(who, "WHO"))
-                           for c in q.ok("query-chardev"))
+                           for c in devices)
         q.close()
     assert seen["qmig"] == seen["qemu"]
     assert [label for label, _ in seen["qmig"]] == ["compat_monitor%d" % i for i in range(5)]
