@@ -18,6 +18,7 @@
 #include "migration/migration.h"
 #include "migration/machine_setup.h"
 #include "codec/xbzrle.h"
+#include "monitor/chardev.h"
 #include "monitor/hmp.h"
 #include "monitor/host_signals.h"
 #include "monitor/monitor_socket.h"
@@ -376,6 +377,8 @@ static bool start_monitors(struct vm *vm, struct qmp_server *qmp,
 		if (!ok)
 			return false;
 	}
+	/* Every one listens: their sessions may start. */
+	chardev_open_sessions(vm);
 	return true;
 }
 

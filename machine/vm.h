@@ -106,6 +106,9 @@ struct vm {
 	/* Monitor connections open now, HMP and QMP together (no lock:
 	 * monitor/monitor_socket.c's accept loops cap it). */
 	atomic_int monitor_connections;
+	/* Start-up has created every monitor: their sessions may start
+	 * (monitor/chardev.h, chardev_open_sessions). */
+	bool monitors_open;
 };
 
 /* The bare machine: RAM and run state, no migration state attached

@@ -130,6 +130,7 @@ char *chardev_filename(const struct chardev_spec *spec, int listen_fd)
 struct listener {
 	struct vm *vm;
 	int fd;
+	int first_fd; /* a wait=on client accepted at start-up, or -1 */
 	bool (*on_connect)(void *ctx, int fd);
 	void *ctx;
 	const char *refusal;
@@ -184,9 +185,28 @@ void chardev_session_end(struct vm *vm)
 	atomic_fetch_sub(&vm->monitor_connections, 1);
 }
 
+void chardev_open_sessions(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->monitors_open = true;
+	pthread_cond_broadcast(&vm->changed);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void wait_sessions_open(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->monitors_open)
+		pthread_cond_wait(&vm->changed, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *listener_thread(void *opaque)
 {
 	struct listener *l = opaque;
+	wait_sessions_open(l->vm);
+	if (l->first_fd >= 0 && !l->on_connect(l->ctx, l->first_fd))
+		chardev_session_end(l->vm);
 	for (;;) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -208,7 +228,7 @@ static void *listener_thread(void *opaque)
 	return NULL;
 }
 
-bool chardev_accept_start(struct vm *vm, int listen_fd,
+bool chardev_accept_start(struct vm *vm, int listen_fd, int first_fd,
 			  bool (*on_connect)(void *ctx, int fd), void *ctx,
 			  const char *what, const char *refusal,
 			  struct error **errp)
@@ -216,6 +236,7 @@ bool chardev_accept_start(struct vm *vm, int listen_fd,
 	struct listener *l = xcalloc(1, sizeof(*l));
 	l->vm = vm;
 	l->fd = listen_fd;
+	l->first_fd = first_fd;
 	l->on_connect = on_connect;
 	l->ctx = ctx;
 	l->refusal = refusal;

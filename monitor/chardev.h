@@ -45,7 +45,9 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp);
 
 /*
  * Starts a detached thread that accepts connections on listen_fd for the
- * life of the process.  A connection takes one of vm's
+ * life of the process, once chardev_open_sessions() was called; first_fd,
+ * unless -1, is a client accepted during start-up (wait=on, already
+ * counted as a session) that goes to on_connect before the others.  A connection takes one of vm's
  * MONITOR_MAX_CONNECTIONS slots and goes to on_connect(ctx, fd), which
  * owns fd from then on; it returns false if it could not start a session
  * (then it has closed fd, and the slot is given back).  A session gives
@@ -54,10 +56,19 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp);
  * closed, and the thread goes on accepting.  what names the thread kind
  * in the error.  On failure the caller still owns listen_fd.
  */
-bool chardev_accept_start(struct vm *vm, int listen_fd,
+bool chardev_accept_start(struct vm *vm, int listen_fd, int first_fd,
 			  bool (*on_connect)(void *ctx, int fd), void *ctx,
 			  const char *what, const char *refusal,
 			  struct error **errp);
+
+/*
+ * Every monitor of the command line listens now: the accept threads start
+ * their sessions.  Until then a client's connection waits in the listen
+ * backlog and gets no greeting, as with QEMU, whose monitors run only once
+ * its main loop does, after every -chardev/-monitor/-qmp was created; so a
+ * client that got a greeting may connect to any other monitor at once.
+ */
+void chardev_open_sessions(struct vm *vm);
 
 /*
  * QEMU's filename of a listening socket (info chardev, query-chardev):

@@ -134,10 +134,13 @@ bool monitor_socket_start(struct vm *vm, const struct chardev_spec *spec,
 		close(fd);
 		return false;
 	}
-	if (first >= 0 && !start_session(vm, first))
-		chardev_session_end(vm);
-	if (!chardev_accept_start(vm, fd, start_session, vm, "monitor",
+	if (!chardev_accept_start(vm, fd, first >= 0 ? first : -1,
+				  start_session, vm, "monitor",
 				  "Error: " MONITOR_REFUSAL_TEXT "\r\n", errp)) {
+		if (first >= 0) {
+			close(first);
+			chardev_session_end(vm);
+		}
 		close(fd);
 		return false;
 	}

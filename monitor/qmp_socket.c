@@ -254,8 +254,8 @@ bool qmp_socket_start_fd(struct qmp_server *srv, int listen_fd,
 			 const char *label, const char *filename,
 			 struct error **errp)
 {
-	if (!chardev_accept_start(srv->vm, listen_fd, start_conn, srv, "QMP",
-				  refusal, errp))
+	if (!chardev_accept_start(srv->vm, listen_fd, -1, start_conn, srv,
+				  "QMP", refusal, errp))
 		return false;
 	qmp_server_add_chardev(srv, label, filename);
 	return true;
@@ -273,11 +273,13 @@ bool qmp_socket_start(struct qmp_server *srv, const struct chardev_spec *spec,
 		qmp_server_add_chardev(srv, label, filename);
 		int first = chardev_wait_first_client(srv->vm, spec, fd,
 						      filename, errp);
-		bool ok = first >= 0;
-		if (ok && !start_conn(srv, first))
+		bool ok = first >= 0 &&
+			  chardev_accept_start(srv->vm, fd, first, start_conn,
+					       srv, "QMP", refusal, errp);
+		if (!ok && first >= 0) {
+			close(first);
 			chardev_session_end(srv->vm);
-		ok = ok && chardev_accept_start(srv->vm, fd, start_conn, srv,
-						"QMP", refusal, errp);
+		}
 		if (!ok)
 			close(fd);
 		free(filename);
