@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "migration/bandwidth_estimate.h"
 #include "migration/multifd_send.h"
 #include "migration/ram_save.h"
 #include "migration/ram_wire.h"
@@ -70,7 +71,8 @@ struct mig_run {
 	uint64_t threshold_bytes;   /* switch over when pending is below */
 	struct rate_limit rl;       /* max-bandwidth, in 100 ms windows */
 	uint64_t window_start_pages; /* pages sent when the window opened */
-	double bandwidth_bytes_per_ms; /* measured in the last window */
+	struct bandwidth_estimate bw; /* from the last windows */
+	bool window_starved; /* this window ran out of dirty pages */
 	uint64_t passes_announced;  /* MIGRATION_PASS events sent */
 	/* Going on while precopy shrinks the rest (still_shrinking): dirty
 	 * bytes after the last dirty sync (before the first: all of RAM),
@@ -93,6 +95,11 @@ static uint64_t pages_sent(const struct mig_stats *s)
 	       STAT_GET(s->xbzrle_pages) + STAT_GET(s->compress_pages);
 }
 
+static uint64_t max_bandwidth(struct mig_run *r)
+{
+	return mig_options_num(r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
+}
+
 /* End of a 100 ms window: bandwidth, threshold, rates (QEMU's rules). */
 static void update_window(struct mig_run *r, const struct rate_window *w)
 {
@@ -102,9 +109,11 @@ static void update_window(struct mig_run *r, const struct rate_window *w)
 	uint64_t downtime_limit_ms =
 		mig_options_num(r->vm->options, MIG_PARAM_DOWNTIME_LIMIT);
 
-	r->bandwidth_bytes_per_ms = ms > 0 ? (double)w->bytes / ms : 0;
+	bandwidth_estimate_window(&r->bw, w->bytes, ms, r->window_starved,
+				  max_bandwidth(r));
+	r->window_starved = false;
 	r->threshold_bytes =
-		(uint64_t)(r->bandwidth_bytes_per_ms * (double)downtime_limit_ms);
+		(uint64_t)(r->bw.bytes_per_ms * (double)downtime_limit_ms);
 	STAT_SET(s->mbps, ms > 0 ? (double)w->bytes * 8 / (ms * 1000) : 0);
 	STAT_SET(s->pages_per_second,
 		 ms > 0 ? (uint64_t)((double)pages * 1000 / ms) : 0);
@@ -193,6 +202,10 @@ static bool ready_to_switch_over(struct mig_run *r)
 	uint64_t pending = ram_save_pending_wire_bytes(&r->rs);
 	uint64_t last_dirty = r->synced_dirty;
 	if (pending <= r->threshold_bytes) {
+		/* What the channels still hold goes first, guest running;
+		 * the sync then also finds what it wrote meanwhile. */
+		if (r->mf && !multifd_send_wait_written(r->mf))
+			qemu_file_set_error(r->f, EPIPE);
 		ram_save_sync(&r->rs);
 		announce_passes(r);
 		pending = ram_save_pending_wire_bytes(&r->rs);
@@ -201,17 +214,11 @@ static bool ready_to_switch_over(struct mig_run *r)
 	/* No bandwidth before the first window closes (or after a window
 	 * that sent nothing): the last figure stands, downtime-limit at
 	 * first as in QEMU. */
-	if (r->bandwidth_bytes_per_ms > 0)
+	if (r->bw.bytes_per_ms > 0)
 		STAT_SET(r->m->stats.expected_downtime_ms,
-			 (uint64_t)((double)pending /
-				    r->bandwidth_bytes_per_ms));
+			 (uint64_t)((double)pending / r->bw.bytes_per_ms));
 	bool shrinking = still_shrinking(r, last_dirty, pending);
 	return pending <= r->threshold_bytes && !shrinking;
-}
-
-static uint64_t max_bandwidth(struct mig_run *r)
-{
-	return mig_options_num(r->vm->options, MIG_PARAM_MAX_BANDWIDTH);
 }
 
 /*
@@ -246,6 +253,9 @@ static bool run_iterations(struct mig_run *r, struct error **errp)
 						 : SECTION_MAX_BYTES);
 			savevm_put_footer(r->f, SAVEVM_ID_RAM);
 			qemu_file_flush(r->f);
+			if (!ram_save_pending_bytes(&r->rs) &&
+			    rate_limit_budget(&r->rl, wire_bytes(r)))
+				r->window_starved = true;
 		}
 		int64_t now = clock_now_ns();
 		int64_t window_end = rate_limit_window_end_ns(&r->rl);

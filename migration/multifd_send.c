@@ -10,13 +10,16 @@
 #include <unistd.h>
 
 #include "migration/multifd_codec.h"
+#include "migration/multifd_sched.h"
 #include "util/clock.h"
 #include "util/sock_io.h"
+#include "util/thread.h"
 #include "util/xalloc.h"
 
-/* Packets a channel holds: its page packet and the SYNC packets queued
- * behind it, so that a sync point does not wait for the write. */
-#define MF_QUEUE 4
+/* Packets a channel holds: its packets of pages (multifd_sched.h) and
+ * the SYNC packets queued behind them, so that a sync point does not
+ * wait for the write. */
+#define MF_QUEUE (2 * MULTIFD_SCHED_AHEAD + 2)
 
 struct mf_channel {
 	struct multifd_send *mf;
@@ -25,10 +28,11 @@ struct mf_channel {
 	bool thread_started;
 	int fd;                    /* -1 until connected; guarded by lock */
 	/* Packets to send, oldest at head (offsets, flags, packet_num);
-	 * guarded by lock.  A page packet goes only to an empty queue, so
-	 * only SYNC packets wait behind another (see multifd_send_sync). */
+	 * guarded by lock.  A channel writes them in order, so a SYNC
+	 * separates the sections on it (see multifd_send_sync). */
 	struct multifd_packet job[MF_QUEUE];
 	unsigned head, count;
+	unsigned page_jobs;        /* of count, those with pages */
 	struct multifd_codec *codec;
 	uint8_t header[MULTIFD_PACKET_BYTES];
 	uint8_t *zbuf;             /* compressed payload */
@@ -48,6 +52,7 @@ struct multifd_send {
 	struct qemu_file *main;
 	unsigned n;
 	struct mf_channel *ch;
+	struct multifd_sched_load *load; /* pick_locked's, lock held */
 
 	/* the migration thread's own */
 	struct multifd_packet batch;
@@ -56,6 +61,10 @@ struct multifd_send {
 
 	atomic_uint_fast64_t wire_bytes;
 	atomic_uint_fast64_t pending_bytes;
+	/* Packets of pages written: their pages' bytes, and what went on
+	 * the wire for them (the ratio multifd_send_pending_bytes uses). */
+	atomic_uint_fast64_t raw_done;
+	atomic_uint_fast64_t wire_done;
 };
 
 /* Shuts every channel and the main stream down (lock held). */
@@ -131,7 +140,12 @@ static bool send_packet(struct mf_channel *c, struct multifd_packet *p,
 				strerror(errno));
 		return false;
 	}
-	count_wire(c, MULTIFD_PACKET_BYTES + (uint64_t)p->next_packet_size);
+	uint64_t wire = MULTIFD_PACKET_BYTES + (uint64_t)p->next_packet_size;
+	count_wire(c, wire);
+	if (p->pages) {
+		STAT_ADD(mf->raw_done, (uint64_t)p->pages * RAM_PAGE_SIZE);
+		STAT_ADD(mf->wire_done, wire);
+	}
 	return true;
 }
 
@@ -192,6 +206,8 @@ static void *channel_thread(void *opaque)
 		pthread_mutex_lock(&mf->lock);
 		c->head = (c->head + 1) % MF_QUEUE;
 		c->count--;
+		if (p.pages)
+			c->page_jobs--;
 		pthread_cond_broadcast(&mf->done);
 		pthread_mutex_unlock(&mf->lock);
 	}
@@ -227,6 +243,7 @@ struct multifd_send *multifd_send_start(const struct transport_addr *addr,
 	mf->main = main;
 	mf->n = cfg->channels;
 	mf->ch = xcalloc(mf->n, sizeof(*mf->ch));
+	mf->load = xcalloc(mf->n, sizeof(*mf->load));
 	for (unsigned i = 0; i < mf->n; i++) {
 		struct mf_channel *c = &mf->ch[i];
 		c->mf = mf;
@@ -244,12 +261,12 @@ struct multifd_send *multifd_send_start(const struct transport_addr *addr,
 	}
 	for (unsigned i = 0; i < mf->n; i++) {
 		struct mf_channel *c = &mf->ch[i];
-		int rc = pthread_create(&c->thread, NULL, channel_thread, c);
-		if (rc) {
-			error_setf(errp, "cannot create a multifd thread: %s",
-				   strerror(rc));
+		/* QEMU's names, so that `top -H` tells them apart (ids are
+		 * below 256: multifd-channels is a u8) */
+		char name[16];
+		snprintf(name, sizeof(name), "multifdsend_%u", i & 0xff);
+		if (!thread_start(&c->thread, channel_thread, c, name, errp))
 			goto fail;
-		}
 		c->thread_started = true;
 	}
 	return mf;
@@ -267,10 +284,24 @@ static void push_locked(struct multifd_send *mf, struct mf_channel *c,
 	*slot = *p;
 	slot->packet_num = mf->packet_num++;
 	c->count++;
+	if (p->pages)
+		c->page_jobs++;
 	pthread_cond_broadcast(&mf->work);
 }
 
-/* Hands p to the next idle channel, waiting for one; false on failure. */
+/* The channel for the next packet of pages (lock held), NULL when
+ * every one is full (multifd_sched_pick). */
+static struct mf_channel *pick_locked(struct multifd_send *mf)
+{
+	struct multifd_sched_load *load = mf->load;
+	for (unsigned i = 0; i < mf->n; i++)
+		load[i] = (struct multifd_sched_load){ mf->ch[i].page_jobs,
+						       mf->ch[i].count };
+	unsigned i = multifd_sched_pick(load, mf->n, mf->next, MF_QUEUE);
+	return i < mf->n ? &mf->ch[i] : NULL;
+}
+
+/* Hands p to a channel (pick_locked), waiting for one; false on failure. */
 static bool hand_over(struct multifd_send *mf, struct multifd_packet *p)
 {
 	pthread_mutex_lock(&mf->lock);
@@ -279,10 +310,8 @@ static bool hand_over(struct multifd_send *mf, struct multifd_packet *p)
 			pthread_mutex_unlock(&mf->lock);
 			return false;
 		}
-		for (unsigned k = 0; k < mf->n; k++) {
-			struct mf_channel *c = &mf->ch[(mf->next + k) % mf->n];
-			if (c->count)
-				continue;
+		struct mf_channel *c = pick_locked(mf);
+		if (c) {
 			push_locked(mf, c, p);
 			mf->next = (c->id + 1) % mf->n;
 			STAT_ADD(mf->pending_bytes,
@@ -302,6 +331,14 @@ bool multifd_send_queue_page(struct multifd_send *mf, uint64_t offset)
 	bool ok = hand_over(mf, &mf->batch);
 	mf->batch.pages = 0;
 	return ok;
+}
+
+/* Until every channel wrote all it holds, or quit (lock held). */
+static void wait_written_locked(struct multifd_send *mf)
+{
+	for (unsigned i = 0; i < mf->n && !mf->quit; i++)
+		while (mf->ch[i].count && !mf->quit)
+			pthread_cond_wait(&mf->done, &mf->lock);
 }
 
 bool multifd_send_sync(struct multifd_send *mf, bool written)
@@ -325,9 +362,17 @@ bool multifd_send_sync(struct multifd_send *mf, bool written)
 			break;
 		push_locked(mf, c, &sync);
 	}
-	for (unsigned i = 0; written && i < mf->n && !mf->quit; i++)
-		while (mf->ch[i].count && !mf->quit)
-			pthread_cond_wait(&mf->done, &mf->lock);
+	if (written)
+		wait_written_locked(mf);
+	bool ok = !mf->quit;
+	pthread_mutex_unlock(&mf->lock);
+	return ok;
+}
+
+bool multifd_send_wait_written(struct multifd_send *mf)
+{
+	pthread_mutex_lock(&mf->lock);
+	wait_written_locked(mf);
 	bool ok = !mf->quit;
 	pthread_mutex_unlock(&mf->lock);
 	return ok;
@@ -340,7 +385,11 @@ uint64_t multifd_send_wire_bytes(struct multifd_send *mf)
 
 uint64_t multifd_send_pending_bytes(struct multifd_send *mf)
 {
-	return mf ? STAT_GET(mf->pending_bytes) : 0;
+	if (!mf)
+		return 0;
+	return multifd_sched_pending_wire(STAT_GET(mf->pending_bytes),
+					  STAT_GET(mf->raw_done),
+					  STAT_GET(mf->wire_done));
 }
 
 /* How long the end waits for the destination to close its channels. */
@@ -425,6 +474,7 @@ void multifd_send_finish(struct multifd_send *mf)
 		free(c->iov);
 	}
 	free(mf->ch);
+	free(mf->load);
 	error_free(mf->err);
 	transport_addr_release(&mf->addr);
 	pthread_cond_destroy(&mf->work);

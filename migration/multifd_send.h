@@ -12,9 +12,11 @@
  * so a page's later copy (on any channel or as a ZERO record) always
  * lands after its earlier ones.  QEMU 7.2 waits until every SYNC is
  * written; qmig only queues them (each channel writes its packets in
- * order, and the next section's packets wait for an empty queue), so the
- * migration thread scans on while a channel still writes, and waits for
- * the writes only at the last sync, before the switch-over's drain.
+ * order, the next section's behind the SYNC), so the migration thread
+ * scans on while a channel still writes, and waits for the writes only
+ * before the switch-over (multifd_send_wait_written) and at the last sync.
+ * A channel holds up to MULTIFD_SCHED_AHEAD packets of pages, QEMU's one
+ * (multifd_sched.h).
  *
  * DESIGN
  * Threads: the migration thread queues and syncs; one sender thread per
@@ -73,6 +75,12 @@ bool multifd_send_queue_page(struct multifd_send *mf, uint64_t offset);
  * a SYNC on every channel queued; with written, returns once all are
  * written.  false once they failed. */
 bool multifd_send_sync(struct multifd_send *mf, bool written);
+
+/* Returns once every channel wrote the packets it holds (false once
+ * they failed or were shut down).  The switch-over waits so before it
+ * stops the guest: the pages queued on the channels are compressed and
+ * written while the guest still runs, not in the downtime. */
+bool multifd_send_wait_written(struct multifd_send *mf);
 
 /* Bytes the channels wrote so far, and bytes of pages handed to them
  * and not yet written (at their uncompressed size). */
