@@ -271,14 +271,35 @@ def test_migrate_auto_converge(pair, cleanup):
     pair.start("conv", mib=128, extra_args=[
         "-workload", "random,rate=200M,area=64M"])
     src = pair.src
+    # The area dirty before `migrate`: a bulk pass that met an unwritten
+    # area sends zero pages in milliseconds, and its first sync may find
+    # a workload the busy machine had not scheduled yet.
+    zero = bytes(4096)
+
+    def area_dirty():
+        with open(pair.dump(src, "conv", 64 * MIB, "area"), "rb") as f:
+            data = f.read()
+        return sum(data[i:i + 4096] != zero
+                   for i in range(0, len(data), 4096)) >= 0.9 * 64 * MIB / 4096
+    poll(area_dirty, 60, what="the workload to dirty its area")
     src.virsh("migrate-setmaxdowntime", "conv", "1")
     src.virsh("migrate-setspeed", "conv", "16")
     with ended(src.virsh_popen(*pair.migrate_cmd(
         "conv", pair.dst, free_port(), "--auto-converge",
         "--auto-converge-initial", "40", "--auto-converge-increment", "30",
         "--suspend"))) as mig:
+        last = {}
+
         def throttled():
-            return src.jobinfo("conv").get("Auto converge throttle")
+            try:
+                last["info"] = src.hmp("conv", "info migrate")
+                return src.jobinfo("conv").get("Auto converge throttle")
+            except LibvirtError as e:   # the domain left: say how it went
+                out, err = mig.communicate(timeout=scaled(60))
+                raise AssertionError(
+                    "%s\nthe migration ended (%s) before the throttle was"
+                    " seen: %s %s\nlast info migrate:\n%s"
+                    % (e, mig.returncode, out, err, last.get("info")))
         seen = poll(throttled, 120, what="the throttle in domjobinfo")
         assert int(seen) >= 40, seen
         assert "auto-converge: on" in src.hmp("conv", "info migrate_capabilities")
