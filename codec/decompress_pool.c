@@ -57,6 +57,7 @@
 struct dp_job {
 	uint64_t offset; /* page offset in ram */
 	uint32_t len;    /* payload bytes, <= DECOMPRESS_POOL_MAX_PAYLOAD_BYTES */
+	bool raw;        /* a whole page to copy, not to inflate */
 	uint8_t data[DECOMPRESS_POOL_MAX_PAYLOAD_BYTES]; /* payload copy */
 };
 
@@ -148,7 +149,9 @@ static void *worker_main(void *arg)
 		for (unsigned i = 0; i < b->njobs; i++) {
 			const struct dp_job *job = &b->job[i];
 			uint8_t *page = pool->ram + job->offset;
-			if (ok)
+			if (ok && job->raw)
+				memcpy(page, job->data, PAGE_BYTES);
+			else if (ok)
 				ok = (w->fast && fast_inflate(w->fast, job, page)) ||
 				     inflate_job(&w->zs, job, page);
 			atomic_fetch_sub_explicit(bucket(pool, job->offset), 1,
@@ -200,9 +203,9 @@ static void reserve_batch(struct decompress_pool *pool)
 	batch_queue_retire(q);
 }
 
-bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
-			    const uint8_t *data, size_t len,
-			    struct error **errp)
+static bool submit(struct decompress_pool *pool, uint64_t offset,
+		   const uint8_t *data, size_t len, bool raw,
+		   struct error **errp)
 {
 	assert(offset % PAGE_BYTES == 0);
 	if (len > DECOMPRESS_POOL_MAX_PAYLOAD_BYTES) {
@@ -222,12 +225,27 @@ bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
 	struct dp_job *job = &b->job[pool->fill++];
 	job->offset = offset;
 	job->len = (uint32_t)len;
+	job->raw = raw;
 	memcpy(job->data, data, len);
 	atomic_fetch_add_explicit(bucket(pool, offset), 1,
 				  memory_order_relaxed);
 	if (pool->fill == BATCH_JOBS)
 		publish(pool);
 	return true;
+}
+
+bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
+			    const uint8_t *data, size_t len,
+			    struct error **errp)
+{
+	return submit(pool, offset, data, len, false, errp);
+}
+
+bool decompress_pool_submit_page(struct decompress_pool *pool,
+				 uint64_t offset, const uint8_t *page,
+				 struct error **errp)
+{
+	return submit(pool, offset, page, PAGE_BYTES, true, errp);
 }
 
 bool decompress_pool_flush(struct decompress_pool *pool, struct error **errp)

@@ -1,7 +1,8 @@
 /*
  * decompress_pool: the destination side of the `compress` capability
  * (shared/docs/qemu-7.2-stream.md §10.1, §10.3).  Worker threads inflate
- * COMPRESS_PAGE payloads straight into guest RAM.
+ * COMPRESS_PAGE payloads straight into guest RAM, and copy raw pages whose
+ * first touch the loader hands them (decompress_pool_submit_page).
  *
  * What a payload must be, exactly as QEMU 7.2 decides it: one zlib stream
  * (RFC 1950) that zlib's inflate, given the payload and the 4096-byte page
@@ -95,6 +96,18 @@ void decompress_pool_free(struct decompress_pool *pool);
 bool decompress_pool_submit(struct decompress_pool *pool, uint64_t offset,
 			    const uint8_t *data, size_t len,
 			    struct error **errp);
+
+/*
+ * Queues a whole raw page (4096 bytes at page, copied before returning)
+ * to be copied into the page at offset, in order with the page's other
+ * records, as decompress_pool_submit().  For a loader whose first touches
+ * of RAM are 4 KiB page faults (~4 us each): a worker takes them on
+ * another core while the loader reads on.  Fails as submit() does on an
+ * offset outside ram.
+ */
+bool decompress_pool_submit_page(struct decompress_pool *pool,
+				 uint64_t offset, const uint8_t *page,
+				 struct error **errp);
 
 /*
  * Returns once no submitted record for the page at offset is in flight.

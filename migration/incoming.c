@@ -179,11 +179,12 @@ static void *incoming_thread(void *opaque)
 			    : -1;
 	int ret = savevm_load(f, &rl, &result, print_warning, NULL, rp_fd,
 			      &err);
-	ram_load_release(&rl);
 	/* Tell the source how it ended before the socket closes. */
 	if (result.return_path_open)
 		rp_send(fd, RP_MSG_SHUT, ret < 0 ? 1 : 0);
 	bool channel_cause = end_streams(ia, f, ret < 0 && rp_fd >= 0, &err);
+	/* after the channels: they use its known-zero map and huge probe */
+	ram_load_release(&rl);
 	transport_reap(in->child);
 	if (ret < 0)
 		fail_and_exit(vm, err,

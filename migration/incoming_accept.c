@@ -103,10 +103,22 @@ static void *conn_thread(void *opaque)
 	}
 	pthread_mutex_unlock(&ia->lock);
 
+	/* A connection that closed before its first four bytes while a
+	 * channel is still to come is that channel, from a source that gave
+	 * up: reading its handshake fails the migration, as in QEMU 7.2,
+	 * where it would otherwise wait for it at the next sync point. */
+	if (!stopping && ia->mr && (magic == MULTIFD_MAGIC ||
+				    multifd_recv_channel_missing(ia->mr))) {
+		/* Settled: the channels count it from here on (a sync
+		 * waits for a missing channel only while one is pending). */
+		pthread_mutex_lock(&ia->lock);
+		ia->unsettled--;
+		pthread_mutex_unlock(&ia->lock);
+		multifd_recv_run_channel(ia->mr, fd);
+		return NULL;
+	}
 	if (stopping) {
 		close(fd);
-	} else if (magic == MULTIFD_MAGIC && ia->mr) {
-		multifd_recv_run_channel(ia->mr, fd);
 	} else if (magic == MULTIFD_MAGIC) {
 		extra_connection();
 		close(fd);

@@ -21,10 +21,22 @@
  * page of one packet first into the next, which another channel carries
  * (seen here: offset 0x1bf000 in packets 4 and 5 of a QEMU 7.2 -M none
  * source).  So two channels can write one page between two sync points.
- * Each channel reads a packet into its own bounce buffer and copies its
- * pages into RAM under one of PAGE_STRIPES locks, and a page keeps the
- * copy of the newest packet (page_packet), whichever channel is faster.
- * The copy costs about 0.1 us a page next to the socket's own.
+ * A page keeps the copy of the newest packet (page_packet), whichever
+ * channel is faster: pages are written under one of PAGE_STRIPES locks.
+ * Without compression a channel reads a packet into its own bounce
+ * buffer and copies its pages from there (about 0.1 us a page next to
+ * the socket's own).  zlib and zstd inflate a page straight into RAM
+ * when the packet is the newest yet to bring it and no other channel is
+ * inflating into it (marked busy in page_packet meanwhile, waited for by
+ * any other copy), else into the bounce buffer.
+ *
+ * The loader's known-zero map and huge probe (multifd_recv_attach): a
+ * channel clears the bit of each page it stores, and probes huge pages at
+ * the first store into a region.  A ZERO record on the main stream and a
+ * packet for the same page are in different sections, so the sync at
+ * the EOS between them orders the bit's clear (or the page's store) and
+ * its test; the bit operations are atomic only because other pages share
+ * the word.
  *
  * A channel error goes to the fail
  * callback once (the first error wins), and sets quit so that a waiting
@@ -33,10 +45,13 @@
 #ifndef QMIG_MIGRATION_MULTIFD_RECV_H
 #define QMIG_MIGRATION_MULTIFD_RECV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "migration/multifd_wire.h"
 #include "ram/guest_ram.h"
+#include "ram/huge_probe.h"
 #include "util/error.h"
 
 struct multifd_recv;
@@ -58,6 +73,10 @@ struct multifd_recv *multifd_recv_new(unsigned channels,
  * error, or multifd_recv_stop); takes fd. */
 void multifd_recv_run_channel(struct multifd_recv *mr, int fd);
 
+/* Fewer connections than channels were handed to it (and it runs): one
+ * more, whatever it holds, is a channel whose handshake it must read. */
+bool multifd_recv_channel_missing(struct multifd_recv *mr);
+
 /* The main stream's socket: while no channel has connected and no
  * connection is pending, a sync that finds it closed by the source fails
  * (a source without multifd would otherwise leave the destination waiting
@@ -74,6 +93,17 @@ bool multifd_recv_sync(struct multifd_recv *mr, struct error **errp);
 /* Ends every channel (shuts their sockets down) and releases a waiting
  * sync; any thread. */
 void multifd_recv_stop(struct multifd_recv *mr);
+
+/*
+ * Shares the loader's known-zero map (ram_load.h; NULL: none) and huge
+ * probe (ram/huge_probe.h), which must outlive every channel: the
+ * channels clear the bit of every page they store and probe the first
+ * store into each huge page.  The loader may go on with the map only if
+ * this returns true: false means a channel had already stored pages the
+ * map does not know of (the channels still clear bits in it).
+ */
+bool multifd_recv_attach(struct multifd_recv *mr, _Atomic uint64_t *known_zero,
+			 struct huge_probe *huge);
 
 /* After every multifd_recv_run_channel() has returned. */
 void multifd_recv_free(struct multifd_recv *mr);

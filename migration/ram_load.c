@@ -25,9 +25,12 @@ void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 	rl->decompress_threads = decompress_threads ? decompress_threads : 1;
 	rl->scratch = xmalloc(RAM_COMPRESS_MAX_LEN);
 	if (ram->pristine) {
-		rl->known_zero = xcalloc(BITMAP_WORDS(ram->npages),
-					 sizeof(uint64_t));
-		bitmap_fill(rl->known_zero, ram->npages);
+		/* Filled before any other thread can see it. */
+		uint64_t *known_zero = xcalloc(BITMAP_WORDS(ram->npages),
+					       sizeof(uint64_t));
+		bitmap_fill(known_zero, ram->npages);
+		rl->known_zero = (_Atomic uint64_t *)known_zero;
+		rl->known_zero_alloc = rl->known_zero;
 		/* Transparent huge pages only while they come warm (issue
 		 * 15): this VM's balloon gives freed memory back to the host,
 		 * and a cold huge page costs 2 MiB of first touches where the
@@ -52,7 +55,8 @@ void ram_load_release(struct ram_load *rl)
 	rl->pool = NULL;
 	free(rl->scratch);
 	rl->scratch = NULL;
-	free(rl->known_zero);
+	free((void *)rl->known_zero_alloc);
+	rl->known_zero_alloc = NULL;
 	rl->known_zero = NULL;
 	huge_probe_release(&rl->huge);
 }
@@ -61,9 +65,12 @@ void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr)
 {
 	rl->mr = mr;
 	if (mr) {
-		free(rl->known_zero);
-		rl->known_zero = NULL;
-		huge_probe_off(&rl->huge);
+		/* The channels clear the bits of the pages they store (a
+		 * ZERO record and a packet for one page are ordered by the
+		 * sync at every EOS: multifd_recv.h) and probe huge pages
+		 * for their first stores. */
+		if (!multifd_recv_attach(mr, rl->known_zero, &rl->huge))
+			rl->known_zero = NULL;
 	}
 }
 
@@ -133,6 +140,54 @@ static int load_xbzrle(struct ram_load *rl, struct qemu_file *f,
 
 /* Hands a compressed page to the decompress threads; a payload that does
  * not inflate is reported at the section's EOS (flush). */
+static bool ensure_pool(struct ram_load *rl, struct error **errp)
+{
+	if (!rl->pool)
+		rl->pool = decompress_pool_new_engine(rl->decompress_threads,
+						      rl->ram->host,
+						      rl->ram->size_bytes,
+						      rl->decompress_engine,
+						      errp);
+	return rl->pool != NULL;
+}
+
+/*
+ * A PAGE record.  Into a page never touched, with huge pages off, the
+ * store is a 4 KiB page fault (~4 us, zeroing included): the loader's
+ * biggest cost in an unthrottled load, where its other one is reading the
+ * socket.  A pool worker takes those stores on another core, in order
+ * with the page's other records (decompress_pool.h), while the loader
+ * reads on.  A page already touched, or a huge page's first touch (timed
+ * by the probe here), is stored directly.
+ */
+static int load_raw_page(struct ram_load *rl, struct qemu_file *f,
+			 uint64_t addr, bool first_touch, struct error **errp)
+{
+	bool offload = first_touch && !rl->no_store_pool &&
+		       !atomic_load(&rl->huge.on);
+	if (!offload) {
+		huge_probe_touch(&rl->huge, addr);
+		if (!qemu_get_buffer(f, rl->ram->host + addr, RAM_PAGE_SIZE))
+			return stream_error(f, errp);
+		rl->normal_pages++;
+		return 0;
+	}
+	if (!qemu_get_buffer(f, rl->scratch, RAM_PAGE_SIZE))
+		return stream_error(f, errp);
+	struct error *err = NULL;
+	if (!ensure_pool(rl, &err)) {
+		/* Not worth failing the load for: store it here. */
+		error_free(err);
+		rl->no_store_pool = true;
+		memcpy(rl->ram->host + addr, rl->scratch, RAM_PAGE_SIZE);
+	} else if (!decompress_pool_submit_page(rl->pool, addr, rl->scratch,
+						errp)) {
+		return -EINVAL;
+	}
+	rl->normal_pages++;
+	return 0;
+}
+
 static int load_compressed(struct ram_load *rl, struct qemu_file *f,
 			   uint64_t addr, struct error **errp)
 {
@@ -146,15 +201,8 @@ static int load_compressed(struct ram_load *rl, struct qemu_file *f,
 	}
 	if (!qemu_get_buffer(f, rl->scratch, (size_t)len))
 		return stream_error(f, errp);
-	if (!rl->pool) {
-		rl->pool = decompress_pool_new_engine(rl->decompress_threads,
-						      rl->ram->host,
-						      rl->ram->size_bytes,
-						      rl->decompress_engine,
-						      errp);
-		if (!rl->pool)
-			return -ENOMEM;
-	}
+	if (!ensure_pool(rl, errp))
+		return -ENOMEM;
 	if (!decompress_pool_submit(rl->pool, addr, rl->scratch, (size_t)len,
 				    errp))
 		return -EINVAL;
@@ -214,11 +262,13 @@ static int load_zero(struct ram_load *rl, struct qemu_file *f, uint8_t *page,
 		return stream_error(f, errp);
 	if (fill || (!known_zero && !buffer_is_zero(page, RAM_PAGE_SIZE)))
 		memset(page, fill, RAM_PAGE_SIZE);
-	if (rl->known_zero) {
+	if (rl->known_zero && known_zero != !fill) {
 		if (fill)
-			bitmap_clear_bit(rl->known_zero, page_index);
+			atomic_bitmap_clear_bit_relaxed(rl->known_zero,
+							page_index);
 		else
-			bitmap_set_bit(rl->known_zero, page_index);
+			atomic_bitmap_set_bit_relaxed(rl->known_zero,
+						      page_index);
 	}
 	rl->zero_pages++;
 	return 0;
@@ -231,9 +281,9 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 	uint8_t *page = rl->ram->host + addr;
 	uint64_t page_index = addr / RAM_PAGE_SIZE;
 	bool known_zero = rl->known_zero &&
-			  bitmap_test_bit(rl->known_zero, page_index);
-	if (rl->known_zero && kind != RAM_FLAG_ZERO)
-		bitmap_clear_bit(rl->known_zero, page_index);
+			  atomic_bitmap_test_bit(rl->known_zero, page_index);
+	if (known_zero && kind != RAM_FLAG_ZERO)
+		atomic_bitmap_clear_bit_relaxed(rl->known_zero, page_index);
 	/* A compressed record of this page still in flight must land
 	 * before this one (QEMU 7.2 does not wait: §10.3). */
 	if (rl->pool && kind != RAM_FLAG_COMPRESS_PAGE)
@@ -243,11 +293,7 @@ static int load_page_record(struct ram_load *rl, struct qemu_file *f,
 	case RAM_FLAG_ZERO:
 		return load_zero(rl, f, page, page_index, known_zero, errp);
 	case RAM_FLAG_PAGE:
-		huge_probe_touch(&rl->huge, addr);
-		if (!qemu_get_buffer(f, page, RAM_PAGE_SIZE))
-			return stream_error(f, errp);
-		rl->normal_pages++;
-		return 0;
+		return load_raw_page(rl, f, addr, known_zero, errp);
 	case RAM_FLAG_XBZRLE:
 		return load_xbzrle(rl, f, page, addr, errp);
 	default: /* RAM_FLAG_COMPRESS_PAGE */

@@ -10,6 +10,7 @@
 #ifndef QMIG_MIGRATION_RAM_LOAD_H
 #define QMIG_MIGRATION_RAM_LOAD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,17 +29,23 @@ struct ram_load {
 	/* x-decompress-engine: DECOMPRESS_LIBDEFLATE after init; the caller
 	 * may change it before the first section */
 	enum decompress_engine decompress_engine;
-	struct decompress_pool *pool; /* created at the first compressed page */
+	/* Created at the first compressed page, or at the first raw page
+	 * whose store is a 4 KiB first touch (its workers take those
+	 * faults); no_store_pool: that creation failed, pages go direct. */
+	struct decompress_pool *pool;
+	bool no_store_pool;
 	bool block_known;        /* a record has named the block */
 	uint8_t *scratch;        /* XBZRLE / compressed payload buffer */
 	/* Pages known to be zero without reading them (never written since
 	 * a pristine start): a ZERO record for them costs nothing, not even
 	 * the page fault that reading untouched memory takes.  NULL when
-	 * the RAM was not pristine. */
-	uint64_t *known_zero;
+	 * the RAM was not pristine.  Atomic: with multifd the channels
+	 * clear bits of other pages in the same words. */
+	_Atomic uint64_t *known_zero;
+	_Atomic uint64_t *known_zero_alloc; /* what release frees */
 	/* Huge pages while their first touches are cheap (ram/huge_probe.h);
-	 * off from the start with compression, and with multifd, whose
-	 * threads write the pages. */
+	 * off from the start with compression.  With multifd, the channel
+	 * threads probe and store the pages. */
 	struct huge_probe huge;
 	/* multifd on: the channels, synced at every EOS (multifd_recv.h) */
 	struct multifd_recv *mr;
@@ -51,8 +58,9 @@ struct ram_load {
 void ram_load_init(struct ram_load *rl, struct guest_ram *ram,
 		   bool compress_enabled, unsigned decompress_threads);
 void ram_load_release(struct ram_load *rl);
-/* Loads with multifd channels (NULL: none).  Pages then arrive on other
- * threads, so the known-zero shortcut, which they would race on, is off. */
+/* Loads with multifd channels (NULL: none), which then share the
+ * known-zero map and the huge probe: release rl only after the channels
+ * have ended. */
 void ram_load_set_multifd(struct ram_load *rl, struct multifd_recv *mr);
 
 /*

@@ -44,6 +44,33 @@ static inline void atomic_bitmap_set_bit(_Atomic uint64_t *map, uint64_t bit)
 				 memory_order_release);
 }
 
+/* Relaxed: for bits that threads set and clear in a shared word while
+ * what orders the pages themselves is a lock or a sync point elsewhere
+ * (the destination's known-zero map, ram_load.h). */
+static inline bool atomic_bitmap_test_bit(_Atomic uint64_t *map, uint64_t bit)
+{
+	return atomic_load_explicit(&map[bit / BITS_PER_WORD],
+				    memory_order_relaxed) >>
+		       (bit % BITS_PER_WORD) &
+	       1;
+}
+
+static inline void atomic_bitmap_set_bit_relaxed(_Atomic uint64_t *map,
+						 uint64_t bit)
+{
+	atomic_fetch_or_explicit(&map[bit / BITS_PER_WORD],
+				 1ULL << (bit % BITS_PER_WORD),
+				 memory_order_relaxed);
+}
+
+static inline void atomic_bitmap_clear_bit_relaxed(_Atomic uint64_t *map,
+						   uint64_t bit)
+{
+	atomic_fetch_and_explicit(&map[bit / BITS_PER_WORD],
+				  ~(1ULL << (bit % BITS_PER_WORD)),
+				  memory_order_relaxed);
+}
+
 /*
  * ORs every word of `log` into `dst` and clears it atomically, word by
  * word.  Returns how many bits were newly set in dst.

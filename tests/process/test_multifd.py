@@ -22,8 +22,13 @@ class CountingProxy:
     QEMU 7.2 destination takes its first connection for the main stream)
     and counts the bytes each one carried towards the destination."""
 
-    def __init__(self, target):
+    def __init__(self, target, drop=(), hold=()):
+        """Connections whose index is in `drop` reach the destination and
+        are closed at once, both ways, before a byte passes (a source that
+        gave up right after connecting); those in `hold` are never passed
+        on (a relay that lost them), their source side left open."""
         self.target = target
+        self.drop, self.hold, self.held = set(drop), set(hold), []
         self.lsock = socket.socket()
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(64)
@@ -45,9 +50,23 @@ class CountingProxy:
                 c, _ = self.lsock.accept()
             except OSError:
                 return
-            u = socket.create_connection(("127.0.0.1", self.target))
             with self.lock:
                 idx = len(self.counts)
+            if idx in self.hold:
+                with self.lock:
+                    self.counts.append(0)
+                    self.socks.append((c, c))
+                self.held.append(c)
+                continue
+            u = socket.create_connection(("127.0.0.1", self.target))
+            if idx in self.drop:
+                with self.lock:
+                    self.counts.append(0)
+                    self.socks.append((c, u))
+                u.close()
+                c.close()
+                continue
+            with self.lock:
                 self.counts.append(0)
                 self.socks.append((c, u))
             for a, b, n in ((c, u, idx), (u, c, None)):
@@ -88,14 +107,16 @@ class CountingProxy:
 
     def close(self):
         self.lsock.close()
+        for c in self.held:
+            c.close()
 
 
 @pytest.fixture
 def proxy():
     made = []
 
-    def make(target):
-        p = CountingProxy(target)
+    def make(target, **kw):
+        p = CountingProxy(target, **kw)
         made.append(p)
         return p
     yield make
@@ -330,6 +351,49 @@ def test_broken_connection_fails_all(spawn, proxy, tmp_path, idx):
     assert dst.wait_exit(30) == 1
     assert dst.stderr().endswith("\n") and "load of migration failed" in dst.stderr()
     migrate_again(spawn, proxy, src, tmp_path, multifd=True)
+
+
+def two_channels_through(spawn, proxy, **proxy_kw):
+    """A destination and a source, both with two multifd channels, and a
+    proxy between them given proxy_kw (drop, hold); not migrating yet."""
+    port = free_port()
+    dst = spawn(["-m", "32M", "-incoming", "defer"], name="dst")
+    set_multifd(dst, "none", 2)
+    assert dst.hmp("migrate_incoming tcp:127.0.0.1:%d" % port) == ""
+    p = proxy(port, **proxy_kw)
+    src = spawn(SLOW_SRC, name="src")
+    set_multifd(src, "none", 2)
+    return src, dst, p
+
+
+def test_channel_closed_before_handshake_fails_destination(spawn, proxy, tmp_path):
+    """A channel's connection that closes before its handshake (a source
+    that gave up right after connecting it): the destination fails at
+    once, as QEMU 7.2 does, instead of waiting for that channel at the
+    next sync point; the source fails and migrates again."""
+    src, dst, p = two_channels_through(spawn, proxy, drop={2})
+    assert src.hmp("migrate -d " + p.uri) == ""
+    assert dst.wait_exit(30) == 1, dst.stderr()
+    assert "multifd: a channel closed before its handshake" in dst.stderr(), dst.stderr()
+    assert "Migration status: failed (" in src.wait_status("failed", 30)
+    assert src.vm_status() == "running"
+    migrate_again(spawn, proxy, src, tmp_path, multifd=True)
+
+
+def test_channel_never_passed_on_fails_destination(spawn, proxy, tmp_path):
+    """A channel a relay never passes on, then the source cancels: the
+    destination, waiting for that channel at a sync point, fails after
+    its quiet spell (15 s) and names how many came."""
+    src, dst, p = two_channels_through(spawn, proxy, hold={2})
+    assert src.hmp("migrate_set_parameter max-bandwidth 1") == ""
+    assert src.hmp("migrate -d " + p.uri) == ""
+    src.wait_status("active", 10)
+    poll(lambda: len(p.carried()) == 3, 30, what="all three connections")
+    assert src.hmp("migrate_cancel") == ""
+    src.wait_status("cancelled", 15)
+    assert dst.wait_exit(60) == 1, dst.stderr()
+    assert "multifd: only 1 of the 2 channels connected" in dst.stderr(), dst.stderr()
+    assert src.vm_status() == "running"
 
 
 def test_uri_without_channels_refused(spawn, tmp_path):

@@ -161,7 +161,8 @@ static void *spin_main(void *arg)
 
 /*
  * Many compressed records for a few pages, interleaved with the caller's
- * own writes after wait_page() (standing for PAGE/ZERO/XBZRLE records),
+ * own writes after wait_page() (standing for PAGE/ZERO/XBZRLE records) and
+ * raw pages handed to the workers (first touches of PAGE records),
  * with two spinning threads competing for the 2 CPUs: each page must end
  * with the last version given to it, every time.
  */
@@ -186,11 +187,15 @@ static void test_order_stress(void **state)
 			uint64_t off = (uint64_t)p * PAGE;
 			unsigned what = rnd(&seed) % 8;
 			version_page(page, p, v, what);
-			if (what < 5) {
+			if (what < 4) {
 				size_t n = zlib_level(page, PAGE, out,
 						      sizeof(out), 1);
 				assert_true(decompress_pool_submit(pool, off, out,
 								   n, NULL));
+			} else if (what < 5) {
+				/* A raw page whose store a worker takes. */
+				assert_true(decompress_pool_submit_page(
+					pool, off, page, NULL));
 			} else if (what < 7) {
 				decompress_pool_wait_page(pool, off);
 				memcpy(g.ram + off, page, PAGE);
