@@ -58,7 +58,14 @@ class CountingProxy:
                     self.socks.append((c, c))
                 self.held.append(c)
                 continue
-            u = socket.create_connection(("127.0.0.1", self.target))
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:   # the destination is gone: so is this one
+                with self.lock:
+                    self.counts.append(0)
+                    self.socks.append((c, c))
+                c.close()
+                continue
             if idx in self.drop:
                 with self.lock:
                     self.counts.append(0)
