@@ -213,9 +213,18 @@ def find_image(arg):
     return raw
 
 
+def tcp_blast(qmig):
+    """The plain TCP sender/receiver beside qmig's build, built when
+    missing (`make bench` builds it; running a benchmark alone may not)."""
+    blast = os.path.join(os.path.dirname(qmig), "tests", "bench", "tcp_blast")
+    if not os.path.exists(blast):
+        subprocess.run(["make", "-s", "-C", REPO, os.path.relpath(blast, REPO)],
+                       check=True)
+    return blast
+
+
 def bench_overhead(args, tmp):
-    blast = os.path.join(os.path.dirname(args.qmig), "tests", "bench",
-                         "tcp_blast")
+    blast = tcp_blast(args.qmig)
     out = subprocess.run([blast, str(GIB)], capture_output=True, text=True,
                          check=True).stdout
     tcp_mbs = float(re.search(r"= ([0-9.]+) MB/s", out).group(1))

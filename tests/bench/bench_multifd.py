@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_migration import (GIB, REPO, CpuMeter, Hmp, Qmp, find_image,  # noqa: E402
-                             free_port, median_run, parse_info)
+                             free_port, median_run, parse_info, tcp_blast)
 from bench_link import (IP_DST, NS_DST, NS_SRC, can_netns, netns_down,  # noqa: E402
                         netns_up, rx_bytes, wrap)
 
@@ -208,7 +208,7 @@ def bench_link(args, tmp):
 
 
 def bench_loopback(args, tmp):
-    blast = os.path.join(os.path.dirname(args.qmig), "tests", "bench", "tcp_blast")
+    blast = tcp_blast(args.qmig)
     print("== loopback, unthrottled: qmig multifd none (idle image, 1 GiB) against "
           "loopback TCP over as many connections (main + channels)")
     for n in (1, 2, 4):
