@@ -3,9 +3,10 @@
  * its run state and events.  The migration state it carries (options,
  * outgoing and incoming migrations) is only pointed to here: migration/
  * reads the machine, the machine does not know the engine
- * (migration/machine_setup.c attaches it).  One big lock (QEMU's BQL) guards the run state and the
- * migration states; monitors take it for every command, the migration
- * threads only around state changes, never across I/O.
+ * (migration/machine_setup.c attaches it).  One big lock (QEMU's BQL)
+ * guards the run state and the migration states; monitors take it for
+ * every command, the migration threads only around state changes, never
+ * across I/O.
  */
 #ifndef QMIG_MACHINE_VM_H
 #define QMIG_MACHINE_VM_H

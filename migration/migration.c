@@ -166,10 +166,10 @@ static bool cancelled(struct mig_run *r)
  * byte it sends is one the stopped guest does not wait for.  A fitting
  * sync whose dirty set did not shrink so (a workload whose dirty set
  * refills within a pass) or is empty switches over, QEMU's rule; the chain
- * of ones that go on is strictly decreasing, so it ends.  A fit that came by luck (a sync that
- * found the workload descheduled) may be lost by going on: once that
- * happened after the bulk pass (in it the rest cannot be luck), the next
- * fit switches over (docs/convergence.md).
+ * of ones that go on is strictly decreasing, so it ends.  A fit that
+ * came by luck (a sync that found the workload descheduled) may be lost
+ * by going on: once that happened after the bulk pass (in it the rest
+ * cannot be luck), the next fit switches over (docs/convergence.md).
  */
 static bool still_shrinking(struct mig_run *r, uint64_t last_dirty,
 			    uint64_t pending)

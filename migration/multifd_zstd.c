@@ -2,8 +2,9 @@
  * multifd-compression zstd: one zstd stream per channel
  * (multifd-zstd-level), each packet's pages compressed with
  * ZSTD_e_continue and the last with ZSTD_e_flush, as QEMU 7.2's
- * multifd-zstd.c (which also compresses straight from guest RAM).  Unlike 7.2, the flush is looped until zstd says it is
- * complete, so a packet never ends with bytes held back in the encoder.
+ * multifd-zstd.c (which also compresses straight from guest RAM).
+ * Unlike 7.2, the flush is looped until zstd says it is complete, so a
+ * packet never ends with bytes held back in the encoder.
  */
 #include "migration/multifd_codec.h"
 

@@ -47,14 +47,15 @@ int chardev_listen(const struct chardev_spec *spec, struct error **errp);
  * Starts a detached thread that accepts connections on listen_fd for the
  * life of the process, once chardev_open_sessions() was called; first_fd,
  * unless -1, is a client accepted during start-up (wait=on, already
- * counted as a session) that goes to on_connect before the others.  A connection takes one of vm's
- * MONITOR_MAX_CONNECTIONS slots and goes to on_connect(ctx, fd), which
- * owns fd from then on; it returns false if it could not start a session
- * (then it has closed fd, and the slot is given back).  A session gives
- * its slot back with chardev_session_end() once it has closed its fd.
- * With every slot taken, the client reads `refusal` (one line) and is
- * closed, and the thread goes on accepting.  what names the thread kind
- * in the error.  On failure the caller still owns listen_fd.
+ * counted as a session) that goes to on_connect before the others.  A
+ * connection takes one of vm's MONITOR_MAX_CONNECTIONS slots and goes to
+ * on_connect(ctx, fd), which owns fd from then on; it returns false if it
+ * could not start a session (then it has closed fd, and the slot is given
+ * back).  A session gives its slot back with chardev_session_end() once it
+ * has closed its fd.  With every slot taken, the client reads `refusal`
+ * (one line) and is closed, and the thread goes on accepting.  what names
+ * the thread kind in the error.  On failure the caller still owns
+ * listen_fd.
  */
 bool chardev_accept_start(struct vm *vm, int listen_fd, int first_fd,
 			  bool (*on_connect)(void *ctx, int fd), void *ctx,

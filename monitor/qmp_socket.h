@@ -4,9 +4,9 @@
  * -mon chardev=ID,mode=control`.  Each connection gets a QMP session
  * (monitor/qmp.h) with a reader thread and a writer thread; at most
  * MONITOR_MAX_CONNECTIONS at once, HMP sessions included (one more reads
- * a QMP error object and is closed).  On unix sockets descriptors passed as SCM_RIGHTS
- * ancillary data are kept for `getfd`.  A unix socket file gets mode
- * 0600.
+ * a QMP error object and is closed).  On unix sockets descriptors passed
+ * as SCM_RIGHTS ancillary data are kept for `getfd`.  A unix socket file
+ * gets mode 0600.
  *
  * Limits: a client that leaves more than QMP_MAX_OUTBOX_BYTES of replies
  * and events unread is disconnected (so that events never block the
