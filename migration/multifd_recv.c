@@ -189,11 +189,12 @@ static void before_store(_Atomic uint64_t *known_zero,
 }
 
 /*
- * Where a packet's pages are inflated: straight into guest RAM where this
- * packet is the newest yet to bring the page and no other channel is
- * inflating into it (the page is marked PAGE_BUSY until release_pages),
- * else into the bounce buffer for store_pages to judge.  The direct way
- * saves the copy (32 ms a GiB of the zstd link run's destination).
+ * Where a packet's pages are inflated or read: straight into guest RAM
+ * where this packet is the newest yet to bring the page and no other
+ * channel is writing into it (the page is marked PAGE_BUSY until
+ * release_pages), else into the bounce buffer for store_pages to judge.
+ * The direct way saves the copy (32 ms a GiB of the zstd link run's
+ * destination; with none, every page's).
  */
 static void claim_pages(struct multifd_recv *mr,
 			const struct multifd_packet *p, uint8_t *bounce,
@@ -263,30 +264,38 @@ static void store_pages(struct multifd_recv *mr, const struct multifd_packet *p,
 	}
 }
 
-/* The payload of a packet with pages: read into the channel's bounce
- * buffer, or inflated (in place where claim_pages allows), then
- * stored. */
+/* Without compression: each page read from the socket where
+ * claim_pages put it, guest RAM or the bounce buffer (one readv). */
+static bool read_raw_pages(int fd, unsigned id, uint8_t *const *pages,
+			   uint32_t n, struct error **errp)
+{
+	struct iovec iov[MULTIFD_PACKET_PAGES];
+	for (uint32_t i = 0; i < n; i++)
+		iov[i] = (struct iovec){ pages[i], RAM_PAGE_SIZE };
+	if (fd_readv_exact(fd, iov, (int)n))
+		return true;
+	read_error(id, errp);
+	return false;
+}
+
+/* The payload of a packet with pages: read or inflated in place where
+ * claim_pages allows, else into the bounce buffer, then stored. */
 static bool read_pages(struct multifd_recv *mr, int fd, unsigned id,
 		       const struct multifd_packet *p,
 		       struct multifd_codec *codec, uint8_t *zbuf,
 		       uint8_t *bounce, struct error **errp)
 {
 	bool eof = false;
-	if (!codec) {
-		if (!read_or_fail(fd, bounce, (size_t)p->pages * RAM_PAGE_SIZE,
-				  id, false, &eof, errp))
-			return false;
-		store_pages(mr, p, bounce, NULL);
-		return true;
-	}
-	if (!read_or_fail(fd, zbuf, p->next_packet_size, id, false, &eof,
-			  errp))
+	if (codec && !read_or_fail(fd, zbuf, p->next_packet_size, id, false,
+				   &eof, errp))
 		return false;
 	uint8_t *pages[MULTIFD_PACKET_PAGES];
 	bool direct[MULTIFD_PACKET_PAGES];
 	claim_pages(mr, p, bounce, pages, direct);
-	bool ok = multifd_codec_decompress(codec, zbuf, p->next_packet_size,
-					   pages, p->pages, errp);
+	bool ok = codec ? multifd_codec_decompress(codec, zbuf,
+						   p->next_packet_size, pages,
+						   p->pages, errp)
+			: read_raw_pages(fd, id, pages, p->pages, errp);
 	release_pages(mr, p, direct);
 	if (ok)
 		store_pages(mr, p, bounce, direct);

@@ -23,12 +23,11 @@
  * source).  So two channels can write one page between two sync points.
  * A page keeps the copy of the newest packet (page_packet), whichever
  * channel is faster: pages are written under one of PAGE_STRIPES locks.
- * Without compression a channel reads a packet into its own bounce
- * buffer and copies its pages from there (about 0.1 us a page next to
- * the socket's own).  zlib and zstd inflate a page straight into RAM
- * when the packet is the newest yet to bring it and no other channel is
- * inflating into it (marked busy in page_packet meanwhile, waited for by
- * any other copy), else into the bounce buffer.
+ * A channel reads (without compression) or inflates (zlib, zstd) a page
+ * straight into RAM when the packet is the newest yet to bring it and no
+ * other channel is writing into it (marked busy in page_packet meanwhile,
+ * waited for by any other copy), else into its own bounce buffer, from
+ * which the page is copied if it is still the newest.
  *
  * The loader's known-zero map and huge probe (multifd_recv_attach): a
  * channel clears the bit of each page it stores, and probes huge pages at

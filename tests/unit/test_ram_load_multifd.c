@@ -4,9 +4,10 @@
  * record for it after that ends zero; a ZERO record for a page nothing
  * wrote is applied without touching it (mincore: not faulted in); and a
  * page a channel stored before the loader attached (so the map does not
- * know of it) is still zeroed.  With zstd, where pages are inflated in
- * place: a page keeps the copy of the newest packet whichever channel
- * stores last, and a page twice in a packet keeps the later copy.
+ * know of it) is still zeroed.  With none and zstd, where pages are read
+ * or inflated in place: a page keeps the copy of the newest packet
+ * whichever channel stores last, a page twice in a packet keeps the later
+ * copy, and a channel waiting inside a packet holds its pages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,11 +88,13 @@ static void send_packet(int fd, enum multifd_method m, uint64_t num,
 	}
 }
 
-/* A zstd packet: page offsets[i] filled with fills[i]; codec is the
- * channel's (one stream a channel). */
-static void send_zstd_packet(int fd, struct multifd_codec *codec, uint64_t num,
-			     const uint64_t *offsets, const uint8_t *fills,
-			     unsigned n, bool sync)
+/* A packet of method m (none or zstd): page offsets[i] filled with
+ * fills[i]; codec is the channel's (one stream a channel; NULL for none).
+ * Its bytes, header and payload, go to *wire; their count is returned. */
+static size_t pages_packet(enum multifd_method m, struct multifd_codec *codec,
+			   uint64_t num, const uint64_t *offsets,
+			   const uint8_t *fills, unsigned n, bool sync,
+			   uint8_t *wire)
 {
 	struct error *err = NULL;
 	static uint8_t pages[4][GUEST_PAGE_SIZE];
@@ -103,18 +106,31 @@ static void send_zstd_packet(int fd, struct multifd_codec *codec, uint64_t num,
 		at[i] = pages[i];
 		p.offset[i] = offsets[i];
 	}
-	static uint8_t out[MULTIFD_COMPRESSED_MAX];
-	long len = multifd_codec_compress(codec, at, n, out, &err);
+	uint8_t *payload = wire + MULTIFD_PACKET_BYTES;
+	long len = (long)n * GUEST_PAGE_SIZE;
+	if (codec)
+		len = multifd_codec_compress(codec, at, n, payload, &err);
+	else
+		for (unsigned i = 0; i < n; i++)
+			memcpy(payload + (size_t)i * GUEST_PAGE_SIZE, at[i],
+			       GUEST_PAGE_SIZE);
 	assert_true(len > 0);
-	p.flags = multifd_method_flag(MULTIFD_ZSTD) |
-		  (sync ? MULTIFD_FLAG_SYNC : 0);
+	p.flags = multifd_method_flag(m) | (sync ? MULTIFD_FLAG_SYNC : 0);
 	p.packet_num = num;
 	p.pages = n;
 	p.next_packet_size = (uint32_t)len;
-	uint8_t hdr[MULTIFD_PACKET_BYTES];
-	multifd_packet_encode(hdr, &p, GUEST_RAM_BLOCK_NAME);
-	send_all(fd, hdr, sizeof(hdr));
-	send_all(fd, out, (size_t)len);
+	multifd_packet_encode(wire, &p, GUEST_RAM_BLOCK_NAME);
+	return MULTIFD_PACKET_BYTES + (size_t)len;
+}
+
+static void send_pages_packet(int fd, enum multifd_method m,
+			      struct multifd_codec *codec, uint64_t num,
+			      const uint64_t *offsets, const uint8_t *fills,
+			      unsigned n, bool sync)
+{
+	static uint8_t wire[MULTIFD_PACKET_BYTES + MULTIFD_COMPRESSED_MAX];
+	send_all(fd, wire, pages_packet(m, codec, num, offsets, fills, n, sync,
+					wire));
 }
 
 static size_t put_be64(uint8_t *at, uint64_t v)
@@ -253,15 +269,17 @@ static void test_page_before_attach(void **state)
 	guest_ram_release(&ram);
 }
 
-static void test_zstd_newest_packet_wins(void **state)
+/* Two channels of method m (none: read in place; zstd: inflated in
+ * place): a page keeps the copy of the newest packet whichever channel
+ * stores last, and a page twice in a packet keeps the later copy. */
+static void newest_packet_wins(enum multifd_method m)
 {
-	(void)state;
 	struct guest_ram ram;
 	assert_int_equal(guest_ram_init(&ram, RAM_BYTES, NULL), 0);
 	struct channel c[2];
 	int peer[2];
-	c[0].mr = c[1].mr = multifd_recv_new(2, MULTIFD_ZSTD, &ram, fail_cb,
-					     pending_cb, NULL);
+	c[0].mr = c[1].mr = multifd_recv_new(2, m, &ram, fail_cb, pending_cb,
+					     NULL);
 	open_channel(&c[0], 0, &peer[0]);
 	open_channel(&c[1], 1, &peer[1]);
 	struct ram_load rl;
@@ -269,46 +287,61 @@ static void test_zstd_newest_packet_wins(void **state)
 	ram_load_set_multifd(&rl, c[0].mr);
 	const uint64_t x = WRITTEN, y = UNTOUCHED;
 	struct error *err = NULL;
-	struct multifd_codec *z0 =
-		multifd_codec_new_compress(MULTIFD_ZSTD, 1, 0, &err);
-	struct multifd_codec *z1 =
-		multifd_codec_new_compress(MULTIFD_ZSTD, 1, 1, &err);
-	assert_non_null(z0);
-	assert_non_null(z1);
+	struct multifd_codec *z0 = NULL, *z1 = NULL;
+	if (m != MULTIFD_NONE) {
+		z0 = multifd_codec_new_compress(m, 1, 0, &err);
+		z1 = multifd_codec_new_compress(m, 1, 1, &err);
+		assert_non_null(z0);
+		assert_non_null(z1);
+	}
 
 	/* packet 5 first (y twice in it), stored before packet 4 comes */
-	send_zstd_packet(peer[1], z1, 5, (uint64_t[]){ x, y, y },
-			 (uint8_t[]){ 0x55, 0x11, 0x22 }, 3, true);
-	send_packet(peer[0], MULTIFD_ZSTD, 1, NULL, true);
+	send_pages_packet(peer[1], m, z1, 5, (uint64_t[]){ x, y, y },
+			  (uint8_t[]){ 0x55, 0x11, 0x22 }, 3, true);
+	send_packet(peer[0], m, 1, NULL, true);
 	assert_true(multifd_recv_sync(c[0].mr, &err));
 	assert_int_equal(ram.host[x], 0x55);
 	assert_int_equal(ram.host[y + GUEST_PAGE_SIZE - 1], 0x22);
 
-	send_zstd_packet(peer[0], z0, 4, (uint64_t[]){ x }, (uint8_t[]){ 0x44 }, 1,
-			 true);
-	send_packet(peer[1], MULTIFD_ZSTD, 6, NULL, true);
+	send_pages_packet(peer[0], m, z0, 4, (uint64_t[]){ x },
+			  (uint8_t[]){ 0x44 }, 1, true);
+	send_packet(peer[1], m, 6, NULL, true);
 	assert_true(multifd_recv_sync(c[0].mr, &err));
 	assert_int_equal(ram.host[x + GUEST_PAGE_SIZE - 1], 0x55);
 
 	/* a newer packet on the other channel overwrites */
-	send_zstd_packet(peer[0], z0, 7, (uint64_t[]){ x }, (uint8_t[]){ 0x77 }, 1,
-			 true);
-	send_packet(peer[1], MULTIFD_ZSTD, 8, NULL, true);
+	send_pages_packet(peer[0], m, z0, 7, (uint64_t[]){ x },
+			  (uint8_t[]){ 0x77 }, 1, true);
+	send_packet(peer[1], m, 8, NULL, true);
 	assert_true(multifd_recv_sync(c[0].mr, &err));
 	assert_int_equal(ram.host[x], 0x77);
 
 	/* a packet number with the top bit set is not a busy mark: the
 	 * next copy of the page is not waited for (for ever) */
-	send_zstd_packet(peer[1], z1, 1ULL << 63 | 9, (uint64_t[]){ x, x },
-			 (uint8_t[]){ 0x98, 0x99 }, 2, true);
-	send_packet(peer[0], MULTIFD_ZSTD, 10, NULL, true);
+	send_pages_packet(peer[1], m, z1, 1ULL << 63 | 9, (uint64_t[]){ x, x },
+			  (uint8_t[]){ 0x98, 0x99 }, 2, true);
+	send_packet(peer[0], m, 10, NULL, true);
 	assert_true(multifd_recv_sync(c[0].mr, &err));
 	assert_int_equal(ram.host[x], 0x99);
-	send_zstd_packet(peer[0], z0, 11, (uint64_t[]){ x },
-			 (uint8_t[]){ 0xaa }, 1, true);
-	send_packet(peer[1], MULTIFD_ZSTD, 12, NULL, true);
+	send_pages_packet(peer[0], m, z0, 11, (uint64_t[]){ x },
+			  (uint8_t[]){ 0xaa }, 1, true);
+	send_packet(peer[1], m, 12, NULL, true);
 	assert_true(multifd_recv_sync(c[0].mr, &err));
 	assert_int_equal(ram.host[x], 0xaa);
+
+	/* A channel that waits inside a packet holds its pages (none reads
+	 * them in place): an older copy on the other channel waits for it,
+	 * then loses to it. */
+	static uint8_t wire[MULTIFD_PACKET_BYTES + MULTIFD_COMPRESSED_MAX];
+	size_t len = pages_packet(m, z1, 14, (uint64_t[]){ x }, (uint8_t[]){ 0xee },
+				  1, true, wire);
+	send_all(peer[1], wire, len - 100);
+	send_pages_packet(peer[0], m, z0, 13, (uint64_t[]){ x },
+			  (uint8_t[]){ 0xdd }, 1, true);
+	send_all(peer[1], wire + len - 100, 100);
+	assert_true(multifd_recv_sync(c[0].mr, &err));
+	assert_int_equal(ram.host[x], 0xee);
+	assert_int_equal(ram.host[x + GUEST_PAGE_SIZE - 1], 0xee);
 
 	close(peer[0]);
 	close(peer[1]);
@@ -321,11 +354,24 @@ static void test_zstd_newest_packet_wins(void **state)
 	guest_ram_release(&ram);
 }
 
+static void test_none_newest_packet_wins(void **state)
+{
+	(void)state;
+	newest_packet_wins(MULTIFD_NONE);
+}
+
+static void test_zstd_newest_packet_wins(void **state)
+{
+	(void)state;
+	newest_packet_wins(MULTIFD_ZSTD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zero_after_packet),
 		cmocka_unit_test(test_page_before_attach),
+		cmocka_unit_test(test_none_newest_packet_wins),
 		cmocka_unit_test(test_zstd_newest_packet_wins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
