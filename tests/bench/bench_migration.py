@@ -216,9 +216,13 @@ def find_image(arg):
 def tcp_blast(qmig):
     """The plain TCP sender/receiver beside qmig's build, built when
     missing (`make bench` builds it; running a benchmark alone may not)."""
-    blast = os.path.join(os.path.dirname(qmig), "tests", "bench", "tcp_blast")
+    build = os.path.dirname(os.path.abspath(qmig))
+    blast = os.path.join(build, "tests", "bench", "tcp_blast")
     if not os.path.exists(blast):
-        subprocess.run(["make", "-s", "-C", REPO, os.path.relpath(blast, REPO)],
+        # qmig's own tree: ROOT/BUILD/qmig
+        root, name = os.path.split(build)
+        subprocess.run(["make", "-s", "-C", root, "BUILD=" + name,
+                        os.path.join(name, "tests", "bench", "tcp_blast")],
                        check=True)
     return blast
 
