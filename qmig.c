@@ -288,6 +288,7 @@ static bool build_vm(struct vm *vm, const struct cmdline *cl,
 	if (cl->name)
 		vm->name = xstrdup(cl->name);
 	memcpy(vm->uuid, cl->machine.uuid, sizeof(vm->uuid));
+	vm->has_uuid = cl->machine.has_uuid;
 	vm->no_shutdown = cl->machine.no_shutdown;
 	vm->no_acpi = cl->machine.no_acpi;
 	vm->autostart = !cl->start_paused;

@@ -83,6 +83,7 @@ struct vm {
 	bool autostart;            /* run after an incoming migration (no -S) */
 	char *name;                /* -name, or NULL */
 	uint8_t uuid[16];          /* -uuid; zero without (as QEMU) */
+	bool has_uuid;             /* -uuid was given (QEMU's qemu_uuid_set) */
 	bool no_shutdown;          /* -no-shutdown: a guest shutdown stops */
 	bool no_acpi;              /* -no-acpi: system_powerdown reaches no
 				    * guest */

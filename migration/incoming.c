@@ -133,6 +133,33 @@ static bool end_streams(struct incoming_accept *ia, struct qemu_file *f,
 	return channel_cause;
 }
 
+/* The whole stream is in: the guest clock and run state the source
+ * sent, then `completed`. */
+static void loaded(struct vm *vm, const struct savevm_load_result *result)
+{
+	pthread_mutex_lock(&vm->lock);
+	/* The guest's time goes on from the source's (the VM never ran
+	 * here: its clock is stopped). */
+	if (result->has_timer)
+		guest_clock_load(&vm->clock, result->cpu_ticks_offset,
+				 result->cpu_clock_offset);
+	/* As QEMU: run if the source ran (or sent no state) and no -S; the
+	 * run state is set, and RESUME sent, before `completed`. */
+	bool source_ran = !result->has_globalstate ||
+			  !strcmp(result->runstate, "running");
+	if (vm->autostart && source_ran) {
+		vm_start_locked(vm);
+	} else {
+		vm->runstate = source_ran ? RUNSTATE_PAUSED
+			       : !strcmp(result->runstate, "prelaunch")
+					? RUNSTATE_PRELAUNCH
+					: RUNSTATE_PAUSED;
+		pthread_cond_broadcast(&vm->changed);
+	}
+	set_status_locked(vm, MIG_STATUS_COMPLETED);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *incoming_thread(void *opaque)
 {
 	struct vm *vm = opaque;
@@ -177,8 +204,11 @@ static void *incoming_thread(void *opaque)
 	int rp_fd = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0
 			    ? fd
 			    : -1;
-	int ret = savevm_load(f, &rl, &result, print_warning, NULL, rp_fd,
-			      &err);
+	const struct savevm_load_opts opts = {
+		.warn = print_warning, .rp_fd = rp_fd,
+		.local_uuid = vm->has_uuid ? vm->uuid : NULL,
+	};
+	int ret = savevm_load(f, &rl, &result, &opts, &err);
 	/* Tell the source how it ended before the socket closes. */
 	if (result.return_path_open)
 		rp_send(fd, RP_MSG_SHUT, ret < 0 ? 1 : 0);
@@ -190,27 +220,7 @@ static void *incoming_thread(void *opaque)
 		fail_and_exit(vm, err,
 			      channel_cause && err->code ? err->code : -ret);
 
-	pthread_mutex_lock(&vm->lock);
-	/* The guest's time goes on from the source's (the VM never ran
-	 * here: its clock is stopped). */
-	if (result.has_timer)
-		guest_clock_load(&vm->clock, result.cpu_ticks_offset,
-				 result.cpu_clock_offset);
-	/* As QEMU: run if the source ran (or sent no state) and no -S; the
-	 * run state is set, and RESUME sent, before `completed`. */
-	bool source_ran = !result.has_globalstate ||
-			  !strcmp(result.runstate, "running");
-	if (vm->autostart && source_ran) {
-		vm_start_locked(vm);
-	} else {
-		vm->runstate = source_ran ? RUNSTATE_PAUSED
-			       : !strcmp(result.runstate, "prelaunch")
-					? RUNSTATE_PRELAUNCH
-					: RUNSTATE_PAUSED;
-		pthread_cond_broadcast(&vm->changed);
-	}
-	set_status_locked(vm, MIG_STATUS_COMPLETED);
-	pthread_mutex_unlock(&vm->lock);
+	loaded(vm, &result);
 	return NULL;
 }
 

@@ -465,7 +465,13 @@ static bool start_stream(struct mig_run *r, struct error **errp)
 	if (mig_options_cap(vm->options, MIG_CAP_MULTIFD) &&
 	    !start_multifd(r, errp))
 		return false;
-	savevm_put_header(r->f);
+	/* validate-uuid: the destination checks ours (QEMU sends it only
+	 * with -uuid). */
+	savevm_put_header(r->f, mig_options_cap(vm->options,
+						MIG_CAP_VALIDATE_UUID) &&
+					vm->has_uuid
+				? vm->uuid
+				: NULL);
 	if (mig_options_cap(vm->options, MIG_CAP_RETURN_PATH) &&
 	    !open_return_path(r, fd, errp))
 		return false;

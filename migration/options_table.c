@@ -24,7 +24,6 @@
  *   x-colo                       no COLO
  *   zero-copy-send               no MSG_ZEROCOPY sender
  *   x-ignore-shared              every RAM block is migrated
- *   validate-uuid                no VM UUID
  *   background-snapshot          no snapshots
  * late-block-activate is honoured trivially: there are no block devices.
  * The message is uniform so that clients can match it.
@@ -59,8 +58,8 @@ const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT] = {
 	[MIG_CAP_LATE_BLOCK_ACTIVATE] = { "late-block-activate", NULL },
 	[MIG_CAP_X_IGNORE_SHARED] = {
 		"x-ignore-shared", MIG_CAP_UNSUPPORTED("x-ignore-shared") },
-	[MIG_CAP_VALIDATE_UUID] = {
-		"validate-uuid", MIG_CAP_UNSUPPORTED("validate-uuid") },
+	/* The configuration's uuid subsection (migration/savevm.c). */
+	[MIG_CAP_VALIDATE_UUID] = { "validate-uuid", NULL },
 	[MIG_CAP_BACKGROUND_SNAPSHOT] = {
 		"background-snapshot",
 		MIG_CAP_UNSUPPORTED("background-snapshot") },

@@ -191,6 +191,42 @@ bool qemu_get_buffer(struct qemu_file *f, uint8_t *dst, size_t len)
 	return !f->error;
 }
 
+/* At least `want` unread bytes buffered, unless the stream ends first:
+ * the unread rest moves to the front and the fd fills the space after. */
+static void fill_at_least(struct qemu_file *f, size_t want)
+{
+	while (f->len - f->pos < want && !f->error && f->fd >= 0) {
+		if (atomic_load(&f->shut_down)) {
+			qemu_file_set_error(f, EIO);
+			return;
+		}
+		memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+		f->len -= f->pos;
+		f->pos = 0;
+		ssize_t n = read(f->fd, f->buf + f->len,
+				 QEMU_FILE_BUF_SIZE - f->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			qemu_file_set_error(f, errno);
+		if (n <= 0)
+			return;
+		f->len += (size_t)n;
+	}
+}
+
+size_t qemu_peek_buffer(struct qemu_file *f, uint8_t *dst, size_t len)
+{
+	if (len > QEMU_FILE_PEEK_MAX)
+		len = QEMU_FILE_PEEK_MAX;
+	fill_at_least(f, len);
+	if (f->error)
+		return 0;
+	size_t n = f->len - f->pos < len ? f->len - f->pos : len;
+	memcpy(dst, read_base(f) + f->pos, n);
+	return n;
+}
+
 bool qemu_skip(struct qemu_file *f, size_t len)
 {
 	return qemu_get_buffer(f, NULL, len);

@@ -64,6 +64,11 @@ bool qemu_get_buffer(struct qemu_file *f, uint8_t *dst, size_t len);
 /* Reads a string8 into dst, NUL-terminated (cut short: the bytes that
  * came). */
 bool qemu_get_string8(struct qemu_file *f, char dst[WIRE_STRING8_BUF]);
+/* Copies the next len bytes (at most QEMU_FILE_PEEK_MAX) into dst without
+ * consuming them, reading more from the fd as needed; returns how many
+ * there were (fewer at EOF or on an error), as QEMU's qemu_peek_buffer. */
+#define QEMU_FILE_PEEK_MAX 512
+size_t qemu_peek_buffer(struct qemu_file *f, uint8_t *dst, size_t len);
 /* Discards len bytes. */
 bool qemu_skip(struct qemu_file *f, size_t len);
 /* True when the stream ended cleanly at this point (no byte left). */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/machine_opts.h"
+#include "migration/options_table.h"
 #include "migration/ram_wire.h"
 #include "migration/return_path.h"
 
@@ -21,7 +23,7 @@ static const char vmdescription_json[] =
 	"[{\"name\": \"size\", \"type\": \"uint32\", \"size\": 4}, "
 	"{\"name\": \"runstate\", \"type\": \"buffer\", \"size\": 100}]}]}";
 
-void savevm_put_header(struct qemu_file *f)
+void savevm_put_header(struct qemu_file *f, const uint8_t *uuid)
 {
 	qemu_put_be32(f, QEMU_VM_FILE_MAGIC);
 	qemu_put_be32(f, QEMU_VM_FILE_VERSION);
@@ -29,6 +31,12 @@ void savevm_put_header(struct qemu_file *f)
 	qemu_put_be32(f, (uint32_t)strlen(SAVEVM_MACHINE_NAME));
 	qemu_put_buffer(f, (const uint8_t *)SAVEVM_MACHINE_NAME,
 			strlen(SAVEVM_MACHINE_NAME));
+	if (uuid) {
+		qemu_put_u8(f, QEMU_VM_SUBSECTION);
+		qemu_put_string8(f, CONFIG_SUB_UUID);
+		qemu_put_be32(f, 1); /* version */
+		qemu_put_buffer(f, uuid, SAVEVM_UUID_BYTES);
+	}
 }
 
 void savevm_put_open_return_path(struct qemu_file *f, uint32_t ping_value)
@@ -134,6 +142,7 @@ struct load_ctx {
 	} sections[MAX_SECTIONS];
 	unsigned nsections;
 	int rp_fd;
+	const struct savevm_load_opts *opts;
 };
 
 static int cut_short(struct qemu_file *f, struct error **errp)
@@ -341,6 +350,158 @@ static int load_section_part(struct load_ctx *c, struct error **errp)
 	return -EINVAL;
 }
 
+static void warn(const struct load_ctx *c, const char *msg)
+{
+	if (c->opts->warn)
+		c->opts->warn(c->opts->warn_opaque, msg);
+}
+
+/* configuration/capabilities: the source's validated capabilities, each
+ * a string8.  QEMU 7.2 validates only x-ignore-shared, which qmig never
+ * turns on: a source that has it on is refused as QEMU refuses it. */
+static int load_config_capabilities(struct load_ctx *c, struct error **errp)
+{
+	uint32_t count = qemu_get_be32(c->f);
+	int ret = field_cut(c, CONFIG_SUB_CAPABILITIES, "caps_count", errp);
+	if (ret)
+		return ret;
+	if (count > CONFIG_CAPS_MAX) {
+		error_setf_code(errp, EINVAL,
+				"Received %u capabilities (at most %u)", count,
+				CONFIG_CAPS_MAX);
+		return -EINVAL;
+	}
+	bool ignore_shared = false;
+	for (uint32_t i = 0; i < count; i++) {
+		char name[WIRE_STRING8_BUF];
+		qemu_get_string8(c->f, name);
+		if ((ret = field_cut(c, CONFIG_SUB_CAPABILITIES, "capabilities",
+				     errp)))
+			return ret;
+		int cap = mig_cap_lookup(name);
+		if (cap < 0) {
+			error_setf_code(errp, EINVAL,
+					"Received unknown capability %s", name);
+			return -EINVAL;
+		}
+		ignore_shared |= cap == MIG_CAP_X_IGNORE_SHARED;
+	}
+	if (ignore_shared) {
+		error_setf_code(errp, EINVAL,
+				"Capability x-ignore-shared is off, but received capability is on");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* configuration/uuid: with -uuid the source's must be ours; without,
+ * QEMU warns and goes on. */
+static int load_config_uuid(struct load_ctx *c, struct error **errp)
+{
+	uint8_t uuid[SAVEVM_UUID_BYTES];
+	qemu_get_buffer(c->f, uuid, sizeof(uuid));
+	int ret = field_cut(c, CONFIG_SUB_UUID, "uuid.data", errp);
+	if (ret)
+		return ret;
+	char src[37], dst[37], msg[128];
+	machine_uuid_format(uuid, src);
+	if (!c->opts->local_uuid) {
+		snprintf(msg, sizeof(msg),
+			 "warning: UUID is received %s, but local uuid isn't set",
+			 src);
+		warn(c, msg);
+		return 0;
+	}
+	if (memcmp(uuid, c->opts->local_uuid, sizeof(uuid))) {
+		machine_uuid_format(c->opts->local_uuid, dst);
+		error_setf_code(errp, EINVAL,
+				"UUID received is %s and local is %s", src, dst);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* configuration/target-page-bits: 12 here, as on every x86 QEMU. */
+static int load_config_page_bits(struct load_ctx *c, struct error **errp)
+{
+	uint32_t bits = qemu_get_be32(c->f);
+	int ret = field_cut(c, CONFIG_SUB_PAGE_BITS, "target_page_bits", errp);
+	if (ret)
+		return ret;
+	if (bits != RAM_PAGE_BITS) {
+		error_setf_code(errp, EINVAL,
+				"Received TARGET_PAGE_BITS is %d but local is %d",
+				(int)bits, RAM_PAGE_BITS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Every configuration subsection is at version 1 (QEMU's texts, the
+ * second with its two spaces). */
+static int subsection_version(struct load_ctx *c, const char *name,
+			      struct error **errp)
+{
+	uint8_t version = (uint8_t)qemu_get_be32(c->f);
+	int ret = field_cut(c, name, "version_id", errp);
+	if (ret)
+		return ret;
+	if (version > 1)
+		error_setf_code(errp, EINVAL,
+				"%s: incoming version_id %u is too new for local version_id 1",
+				name, version);
+	else if (version < 1)
+		error_setf_code(errp, EINVAL,
+				"%s: incoming version_id %u is too old for local minimum version_id  1",
+				name, version);
+	return version == 1 ? 0 : -EINVAL;
+}
+
+/*
+ * The configuration's subsections, as QEMU's vmstate loader takes them: a
+ * SUBSECTION byte whose name does not start with "configuration" ends
+ * them (the byte is then the next section's type); one that does but is
+ * unknown fails the load (-ENOENT, no message).  The version is read as
+ * a be32 and kept in a byte, as QEMU does.
+ */
+static int load_config_subsections(struct load_ctx *c, struct error **errp)
+{
+	static const struct {
+		const char *name;
+		int (*load)(struct load_ctx *c, struct error **errp);
+	} subs[] = {
+		{ CONFIG_SUB_PAGE_BITS, load_config_page_bits },
+		{ CONFIG_SUB_CAPABILITIES, load_config_capabilities },
+		{ CONFIG_SUB_UUID, load_config_uuid },
+	};
+	uint8_t head[2 + WIRE_STRING8_MAX];
+	while (qemu_peek_buffer(c->f, head, 2) == 2 &&
+	       head[0] == QEMU_VM_SUBSECTION) {
+		uint8_t len = head[1];
+		if (len < strlen("configuration") + 1 ||
+		    qemu_peek_buffer(c->f, head, 2u + len) != 2u + len ||
+		    strncmp((const char *)head + 2, "configuration",
+			    strlen("configuration")))
+			return 0;
+		size_t i = 0;
+		while (i < sizeof(subs) / sizeof(*subs) &&
+		       (strlen(subs[i].name) != len ||
+			memcmp(head + 2, subs[i].name, len)))
+			i++;
+		if (i == sizeof(subs) / sizeof(*subs)) {
+			error_setf_code(errp, ENOENT, "%s", "");
+			return -ENOENT;
+		}
+		qemu_skip(c->f, 2u + len);
+		int ret = subsection_version(c, subs[i].name, errp);
+		if (!ret)
+			ret = subs[i].load(c, errp);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int load_configuration(struct load_ctx *c, struct error **errp)
 {
 	/* A cut before the type byte reads 0: "missing", as QEMU. */
@@ -362,6 +523,9 @@ static int load_configuration(struct load_ctx *c, struct error **errp)
 	if ((ret = field_cut(c, "configuration", "name", errp)))
 		return ret;
 	name[len] = '\0';
+	/* QEMU's post_load runs after the subsections: theirs fail first. */
+	if ((ret = load_config_subsections(c, errp)))
+		return ret;
 	/* QEMU compares only the received length ("non" matches "none"). */
 	if (strncmp(name, SAVEVM_MACHINE_NAME, len) || strlen(name) != len) {
 		error_setf_code(errp, EINVAL,
@@ -413,11 +577,13 @@ static int load_command(struct load_ctx *c, struct error **errp)
 
 int savevm_load(struct qemu_file *f, struct ram_load *rl,
 		struct savevm_load_result *result,
-		void (*warn)(void *opaque, const char *msg), void *warn_opaque,
-		int rp_fd, struct error **errp)
+		const struct savevm_load_opts *opts, struct error **errp)
 {
+	static const struct savevm_load_opts defaults = { .rp_fd = -1 };
+	if (!opts)
+		opts = &defaults;
 	struct load_ctx c = { .f = f, .rl = rl, .result = result,
-			      .rp_fd = rp_fd };
+			      .rp_fd = opts->rp_fd, .opts = opts };
 	memset(result, 0, sizeof(*result));
 
 	/* No look at the file here, as in QEMU: a stream cut (or empty)
@@ -467,12 +633,12 @@ int savevm_load(struct qemu_file *f, struct ram_load *rl,
 			if (next == QEMU_VM_VMDESCRIPTION) {
 				uint32_t len = qemu_get_be32(f);
 				result->has_vmdesc = qemu_skip(f, len);
-			} else if (warn) {
+			} else {
 				char msg[80];
 				snprintf(msg, sizeof(msg),
 					 "Expected vmdescription section, but got %d",
 					 next);
-				warn(warn_opaque, msg);
+				warn(&c, msg);
 			}
 			return 0;
 		}

@@ -39,8 +39,18 @@ enum savevm_section_type {
 #define SAVEVM_MACHINE_NAME "none"
 #define GLOBALSTATE_RUNSTATE_LEN 100
 
-/* Header and configuration section. */
-void savevm_put_header(struct qemu_file *f);
+#define SAVEVM_UUID_BYTES 16
+/* The configuration's subsections QEMU 7.2 knows. */
+#define CONFIG_SUB_PAGE_BITS "configuration/target-page-bits"
+#define CONFIG_SUB_CAPABILITIES "configuration/capabilities"
+#define CONFIG_SUB_UUID "configuration/uuid"
+/* More validated capabilities than QEMU 7.2 has in all is no stream of
+ * its (it has one to validate). */
+#define CONFIG_CAPS_MAX 64
+
+/* Header and configuration section; uuid, unless NULL, goes in its
+ * configuration/uuid subsection (validate-uuid with -uuid, as QEMU). */
+void savevm_put_header(struct qemu_file *f, const uint8_t *uuid);
 /* The return-path capability's two COMMAND sections after the
  * configuration: OPEN_RETURN_PATH, then PING ping_value. */
 void savevm_put_open_return_path(struct qemu_file *f, uint32_t ping_value);
@@ -72,20 +82,31 @@ struct savevm_load_result {
 						      * clock, 0) */
 };
 
+/* What the destination brings to a load. */
+struct savevm_load_opts {
+	/* Non-fatal messages ("Expected vmdescription section..."), or
+	 * NULL. */
+	void (*warn)(void *opaque, const char *msg);
+	void *warn_opaque;
+	/* The socket the return path answers on (-1 when the transport has
+	 * no way back, as exec:): PINGs get their PONG there. */
+	int rp_fd;
+	/* -uuid, checked against a configuration/uuid subsection; NULL
+	 * without -uuid. */
+	const uint8_t *local_uuid;
+};
+
 /*
  * Loads a whole stream into rl's RAM.  On failure returns a negative errno
  * and *errp holds QEMU's lines (cause, then context such as "error while
  * loading state section id 2(ram)"), without the final "load of migration
- * failed" line, which the caller adds from the code.
- * `warn` receives non-fatal messages ("Expected vmdescription section...").
- * rp_fd is the socket the return path answers on (-1 when the transport
- * has no way back, as exec:): PINGs get their PONG there; `result` tells
- * whether the source opened it, also after a failure.
+ * failed" line, which the caller adds from the code.  opts NULL: no
+ * warnings, no return path, no -uuid.  `result` tells whether the source
+ * opened the return path, also after a failure.
  */
 int savevm_load(struct qemu_file *f, struct ram_load *rl,
 		struct savevm_load_result *result,
-		void (*warn)(void *opaque, const char *msg), void *warn_opaque,
-		int rp_fd, struct error **errp);
+		const struct savevm_load_opts *opts, struct error **errp);
 
 /* Whether `name` is one of QEMU's RunState names. */
 bool runstate_name_valid(const char *name);

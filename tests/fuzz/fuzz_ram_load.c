@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ram_load_init(&rl, &ram, true, 2);
 	struct savevm_load_result result;
 	struct error *err = NULL;
-	savevm_load(f, &rl, &result, NULL, NULL, -1, &err);
+	savevm_load(f, &rl, &result, NULL, &err);
 	ram_load_release(&rl);
 	error_free(err);
 	qemu_file_close(f);

@@ -1,7 +1,7 @@
 /*
  * qemu_file: the big-endian helpers byte for byte both ways, string8's
  * limit, buffering that keeps small and big writes in order, reads that
- * refill across the buffer's end, sticky errors (EOF is EIO, a closed
+ * refill across the buffer's end, peeks, sticky errors (EOF is EIO, a closed
  * reader is EPIPE, the first error wins, nothing is read or counted
  * after it), and shutdown waking a reader or writer blocked on a socket.
  */
@@ -164,6 +164,49 @@ static void test_fd_reader_refills(void **state)
 	free(data);
 }
 
+/* A peek sees the next bytes without taking them: across the buffer's
+ * end, beyond what one read of a socket brought, and short at EOF. */
+static void test_peek(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct qemu_file *f = qemu_file_new_fd(sv[0], false);
+	assert_int_equal(write(sv[1], "abcde", 5), 5);
+	assert_int_equal(qemu_get_u8(f), 'a'); /* one read: "abcde" */
+	assert_int_equal(write(sv[1], "fghij", 5), 5);
+	uint8_t got[16];
+	assert_int_equal(qemu_peek_buffer(f, got, 8), 8);
+	assert_memory_equal(got, "bcdefghi", 8);
+	assert_int_equal(f->total_bytes, 1);
+	assert_true(qemu_get_buffer(f, got, 2));
+	assert_memory_equal(got, "bc", 2);
+	close(sv[1]);
+	assert_int_equal(qemu_peek_buffer(f, got, 16), 7);
+	assert_memory_equal(got, "defghij", 7);
+	assert_int_equal(qemu_file_error(f), 0);
+	assert_true(qemu_skip(f, 7));
+	assert_true(qemu_file_at_eof(f));
+	qemu_file_close(f);
+
+	size_t total = QEMU_FILE_BUF_SIZE + 16;
+	uint8_t *data = xmalloc(total);
+	for (size_t i = 0; i < total; i++)
+		data[i] = (uint8_t)(i * 7);
+	int fd = memfd_create("qmig-test-peek", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, total), (ssize_t)total);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	f = qemu_file_new_fd(fd, false);
+	assert_true(qemu_skip(f, QEMU_FILE_BUF_SIZE - 3));
+	assert_int_equal(qemu_peek_buffer(f, got, 8), 8);
+	assert_memory_equal(got, data + QEMU_FILE_BUF_SIZE - 3, 8);
+	assert_true(qemu_get_buffer(f, got, 16));
+	assert_memory_equal(got, data + QEMU_FILE_BUF_SIZE - 3, 16);
+	qemu_file_close(f);
+	free(data);
+}
+
 /* A stream cut short is EIO, and from then on nothing is read: getters
  * return 0 even where bytes remain, buffers stay untouched.  A number cut
  * short keeps the bytes that came, the rest 0, as QEMU reads it. */
@@ -294,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_string8_limit),
 		cmocka_unit_test(test_writes_keep_order),
 		cmocka_unit_test(test_fd_reader_refills),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_eof_is_sticky_eio),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_truncated_string8),

@@ -97,7 +97,7 @@ static void source_begin(struct source *s)
 			   &err))
 		fail_msg("ram_save_init: %s", err->msg);
 	s->f = mem_file_writer();
-	savevm_put_header(s->f);
+	savevm_put_header(s->f, NULL);
 	savevm_put_section_start(s->f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
 				 "ram", RAM_SECTION_VERSION);
 	ram_save_setup(&s->rs, s->f);
@@ -157,7 +157,7 @@ static int dest_load(struct guarded_ram *g, bool compress,
 	struct ram_load rl;
 	ram_load_init(&rl, &g->ram, compress, 2);
 	struct savevm_load_result result;
-	int ret = savevm_load(f, &rl, &result, NULL, NULL, -1, errp);
+	int ret = savevm_load(f, &rl, &result, NULL, errp);
 	if (counts) {
 		counts->zero = rl.zero_pages;
 		counts->normal = rl.normal_pages;

@@ -66,7 +66,7 @@ static void put_bytes(struct qemu_file *f, const uint8_t *b, size_t n)
 static void test_framing_bytes(void **state)
 {
 	struct qemu_file *f = mem_file_writer();
-	savevm_put_header(f);
+	savevm_put_header(f, NULL);
 	savevm_put_section_start(f, QEMU_VM_SECTION_START, SAVEVM_ID_RAM,
 				 "ram", RAM_SECTION_VERSION);
 	savevm_put_footer(f, SAVEVM_ID_RAM);
@@ -174,16 +174,21 @@ static void on_warning(void *opaque, const char *msg)
 	o->warnings++;
 }
 
-/* Loads bytes into ram (guarded: a write outside it crashes). */
-static void load_into(struct guarded_ram *g, const uint8_t *bytes,
-		      size_t len, int rp_fd, struct load_outcome *o)
+/* Loads bytes into ram (guarded: a write outside it crashes), as a
+ * destination with -uuid local_uuid (NULL: without). */
+static void load_as(struct guarded_ram *g, const uint8_t *bytes, size_t len,
+		    int rp_fd, const uint8_t *local_uuid,
+		    struct load_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	struct qemu_file *f = qemu_file_new_mem(bytes, len);
 	struct ram_load rl;
 	ram_load_init(&rl, &g->ram, false, 1);
-	o->ret = savevm_load(f, &rl, &o->result, on_warning, o, rp_fd,
-			     &o->err);
+	const struct savevm_load_opts opts = {
+		.warn = on_warning, .warn_opaque = o, .rp_fd = rp_fd,
+		.local_uuid = local_uuid,
+	};
+	o->ret = savevm_load(f, &rl, &o->result, &opts, &o->err);
 	ram_load_release(&rl);
 	qemu_file_close(f);
 	/* The contract: a failure has its error, a success none. */
@@ -194,6 +199,12 @@ static void load_into(struct guarded_ram *g, const uint8_t *bytes,
 		assert_int_equal(o->ret, 0);
 		assert_null(o->err);
 	}
+}
+
+static void load_into(struct guarded_ram *g, const uint8_t *bytes,
+		      size_t len, int rp_fd, struct load_outcome *o)
+{
+	load_as(g, bytes, len, rp_fd, NULL, o);
 }
 
 static void test_minimal_stream_loads(void **state)
@@ -256,6 +267,8 @@ struct variant {
 	uint32_t timer_footer_id; /* 0: the right id (which is 0) */
 	const char *runstate;
 	uint8_t stray_type;     /* a section type byte after the config */
+	/* writes configuration subsections after the machine name */
+	void (*put_config_subs)(struct qemu_file *f);
 	bool stop_before_eof;
 	/* expected */
 	const char *msg;
@@ -341,6 +354,8 @@ static uint8_t *build(const struct variant *v, size_t *len, struct marks *m)
 		qemu_put_u8(f, QEMU_VM_CONFIGURATION);
 		qemu_put_be32(f, (uint32_t)strlen(machine));
 		qemu_put_buffer(f, (const uint8_t *)machine, strlen(machine));
+		if (v->put_config_subs)
+			v->put_config_subs(f);
 	}
 	if (v->stray_type)
 		qemu_put_u8(f, v->stray_type);
@@ -456,10 +471,196 @@ static void test_whole_stream_loads(void **state)
 	guarded_ram_release(&g);
 }
 
+/* ---- the configuration's subsections ---- */
+
+static const uint8_t uuid_a[16] = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33,
+				    0x33, 0x44, 0x44, 0x55, 0x55, 0x55, 0x55,
+				    0x55, 0x55 };
+static const uint8_t uuid_b[16] = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33,
+				    0x33, 0x44, 0x44, 0x66, 0x66, 0x66, 0x66,
+				    0x66, 0x66 };
+
+static void put_sub(struct qemu_file *f, const char *name, uint32_t version)
+{
+	qemu_put_u8(f, QEMU_VM_SUBSECTION);
+	qemu_put_string8(f, name);
+	qemu_put_be32(f, version);
+}
+
+static void put_uuid_a(struct qemu_file *f)
+{
+	put_sub(f, CONFIG_SUB_UUID, 1);
+	qemu_put_buffer(f, uuid_a, 16);
+}
+
+static void put_uuid_v2(struct qemu_file *f)
+{
+	put_sub(f, CONFIG_SUB_UUID, 2);
+	qemu_put_buffer(f, uuid_a, 16);
+}
+
+static void put_caps(struct qemu_file *f, const char *const *names,
+		     uint32_t count)
+{
+	put_sub(f, CONFIG_SUB_CAPABILITIES, 1);
+	qemu_put_be32(f, count);
+	for (uint32_t i = 0; names && names[i]; i++)
+		qemu_put_string8(f, names[i]);
+}
+
+static void put_caps_ignore_shared(struct qemu_file *f)
+{
+	put_caps(f, (const char *const[]){ "x-ignore-shared", NULL }, 1);
+}
+
+static void put_caps_bogus(struct qemu_file *f)
+{
+	put_caps(f, (const char *const[]){ "bogus", NULL }, 1);
+}
+
+static void put_caps_xbzrle(struct qemu_file *f)
+{
+	put_caps(f, (const char *const[]){ "xbzrle", NULL }, 1);
+}
+
+static void put_caps_too_many(struct qemu_file *f)
+{
+	put_caps(f, NULL, 1000);
+}
+
+static void put_page_bits_12_then_uuid(struct qemu_file *f)
+{
+	put_sub(f, CONFIG_SUB_PAGE_BITS, 1);
+	qemu_put_be32(f, 12);
+	put_uuid_a(f);
+}
+
+static void put_page_bits_13(struct qemu_file *f)
+{
+	put_sub(f, CONFIG_SUB_PAGE_BITS, 1);
+	qemu_put_be32(f, 13);
+}
+
+static void put_unknown_sub(struct qemu_file *f)
+{
+	put_sub(f, "configuration/bogus", 1);
+}
+
+static void put_foreign_sub(struct qemu_file *f)
+{
+	put_sub(f, "timer/x", 1);
+}
+
+/* A QEMU 7.2 source writes subsections into the configuration (uuid with
+ * validate-uuid and -uuid, capabilities with x-ignore-shared); the
+ * destination takes them as QEMU's does, with its texts (the uuid ones
+ * checked against a live QEMU 7.2 pair). */
+static void test_configuration_subsections(void **state)
+{
+	(void)state;
+	const struct {
+		struct variant v;
+		const uint8_t *local_uuid;
+	} cases[] = {
+		{ { .name = "uuid, the same", .put_config_subs = put_uuid_a },
+		  uuid_a },
+		{ { .name = "uuid, another", .put_config_subs = put_uuid_a,
+		    .msg = "UUID received is 11111111-2222-3333-4444-555555555555"
+			   " and local is 11111111-2222-3333-4444-666666666666",
+		    .code = EINVAL },
+		  uuid_b },
+		{ { .name = "uuid, none here", .put_config_subs = put_uuid_a,
+		    .msg = "warning: UUID is received "
+			   "11111111-2222-3333-4444-555555555555, but local uuid"
+			   " isn't set" },
+		  NULL },
+		{ { .name = "uuid v2", .put_config_subs = put_uuid_v2,
+		    .msg = "configuration/uuid: incoming version_id 2 is too new"
+			   " for local version_id 1",
+		    .code = EINVAL },
+		  uuid_a },
+		{ { .name = "uuid before the machine check", .machine = "pc",
+		    .put_config_subs = put_uuid_a,
+		    .msg = "UUID received is 11111111-2222-3333-4444-555555555555"
+			   " and local is 11111111-2222-3333-4444-666666666666",
+		    .code = EINVAL },
+		  uuid_b },
+		{ { .name = "x-ignore-shared on",
+		    .put_config_subs = put_caps_ignore_shared,
+		    .msg = "Capability x-ignore-shared is off, but received"
+			   " capability is on",
+		    .code = EINVAL },
+		  NULL },
+		{ { .name = "unknown capability", .put_config_subs = put_caps_bogus,
+		    .msg = "Received unknown capability bogus", .code = EINVAL },
+		  NULL },
+		{ { .name = "a capability not validated",
+		    .put_config_subs = put_caps_xbzrle },
+		  NULL },
+		{ { .name = "a count no QEMU sends",
+		    .put_config_subs = put_caps_too_many,
+		    .msg = "Received 1000 capabilities (at most 64)",
+		    .code = EINVAL },
+		  NULL },
+		{ { .name = "page bits 12, then uuid",
+		    .put_config_subs = put_page_bits_12_then_uuid },
+		  uuid_a },
+		{ { .name = "page bits 13", .put_config_subs = put_page_bits_13,
+		    .msg = "Received TARGET_PAGE_BITS is 13 but local is 12",
+		    .code = EINVAL },
+		  NULL },
+		{ { .name = "unknown subsection", .put_config_subs = put_unknown_sub,
+		    .msg = "", .code = ENOENT },
+		  NULL },
+		{ { .name = "not the configuration's",
+		    .put_config_subs = put_foreign_sub,
+		    .msg = "Unknown savevm section type 5", .code = EINVAL },
+		  NULL },
+	};
+	struct guarded_ram g;
+	guarded_ram_init(&g, RAM_BYTES);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const struct variant *v = &cases[i].v;
+		size_t len;
+		uint8_t *bytes = build(v, &len, NULL);
+		struct load_outcome o;
+		load_as(&g, bytes, len, -1, cases[i].local_uuid, &o);
+		const char *said = o.err ? o.err->msg : o.warning;
+		if (o.ret != -v->code || strcmp(said, v->msg ? v->msg : ""))
+			fail_msg("%s: got %d \"%s\"", v->name, o.ret, said);
+		error_free(o.err);
+		free(bytes);
+	}
+	guarded_ram_release(&g);
+}
+
+/* The source's side: validate-uuid with -uuid writes the subsection
+ * QEMU 7.2 writes, and a destination with that -uuid loads it. */
+static void test_header_with_uuid_bytes(void **state)
+{
+	(void)state;
+	struct qemu_file *f = mem_file_writer();
+	savevm_put_header(f, uuid_a);
+	size_t len;
+	uint8_t *bytes = written(f, &len);
+	static const uint8_t expected_head[] = {
+		0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, QEMU_VM_CONFIGURATION,
+		0, 0, 0, 4, 'n', 'o', 'n', 'e', QEMU_VM_SUBSECTION, 18,
+	};
+	assert_int_equal(len, sizeof(expected_head) + 18 + 4 + 16);
+	assert_memory_equal(bytes, expected_head, sizeof(expected_head));
+	assert_memory_equal(bytes + sizeof(expected_head),
+			    "configuration/uuid", 18);
+	static const uint8_t version1[] = { 0, 0, 0, 1 };
+	assert_memory_equal(bytes + sizeof(expected_head) + 18, version1, 4);
+	assert_memory_equal(bytes + len - 16, uuid_a, 16);
+	free(bytes);
+}
+
 static uint8_t *stream_with_commands(uint16_t extra_cmd, size_t *len)
 {
 	struct qemu_file *f = mem_file_writer();
-	savevm_put_header(f);
+	savevm_put_header(f, NULL);
 	if (extra_cmd) {
 		qemu_put_u8(f, QEMU_VM_COMMAND);
 		qemu_put_be16(f, extra_cmd);
@@ -562,6 +763,8 @@ int main(void)
 		cmocka_unit_test(test_minimal_stream_loads),
 		cmocka_unit_test(test_whole_stream_loads),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_configuration_subsections),
+		cmocka_unit_test(test_header_with_uuid_bytes),
 		cmocka_unit_test(test_return_path_ping),
 		cmocka_unit_test(test_cut_anywhere_fails),
 	};

@@ -117,7 +117,7 @@ static uint64_t estimate_after_passes(const char *cap)
 	if (!ram_save_init(&rs, &g.ram, &running, &stats, &cfg, &err))
 		fail_msg("ram_save_init: %s", err->msg);
 	struct qemu_file *f = mem_file_writer();
-	savevm_put_header(f);
+	savevm_put_header(f, NULL);
 	ram_save_setup(&rs, f);
 
 	/* The bulk pass: QEMU's full-size rule. */

@@ -199,7 +199,7 @@ static void *peer_main(void *arg)
 	ram_load_init(&rl, &p->g.ram, p->compress, 2);
 	struct error *err = NULL;
 	struct savevm_load_result result;
-	int ret = savevm_load(f, &rl, &result, NULL, NULL, -1, &err);
+	int ret = savevm_load(f, &rl, &result, NULL, &err);
 	ram_load_release(&rl);
 	qemu_file_close(f);
 	/* As a destination that is done with the stream: the source's
