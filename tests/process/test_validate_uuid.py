@@ -11,7 +11,7 @@ A = "11111111-2222-3333-4444-555555555555"
 B = "11111111-2222-3333-4444-666666666666"
 
 
-def start_source(kind, spawn, spawn_qemu, uuid):
+def start_source(kind, spawn, spawn_qemu, uuid, return_path=False):
     extra = ["-uuid", uuid] if uuid else []
     if kind == "qemu":
         src = spawn_qemu(name="qsrc", extra=extra)
@@ -19,6 +19,8 @@ def start_source(kind, spawn, spawn_qemu, uuid):
         src = spawn(["-m", "16M", "-workload", "random,rate=20M,area=8M"] + extra,
                     name="src")
     assert src.hmp("migrate_set_capability validate-uuid on") == ""
+    if return_path:
+        assert src.hmp("migrate_set_capability return-path on") == ""
     return src
 
 
@@ -45,8 +47,11 @@ PAIRS = [("qmig", "qmig"), ("qemu", "qmig"), ("qmig", "qemu")]
 def test_another_uuid_fails_the_destination(spawn, spawn_qemu, src_kind,
                                             dst_kind):
     """The destination says what QEMU 7.2 says and exits; the source
-    fails and its guest runs on."""
-    src = start_source(src_kind, spawn, spawn_qemu, A)
+    fails and its guest runs on.  With the return path, so that the
+    source learns it whatever the timing: without, a 16 MiB stream fits
+    the socket buffers, and QEMU 7.2's source reports `completed` when it
+    wrote it all before the destination read the configuration."""
+    src = start_source(src_kind, spawn, spawn_qemu, A, return_path=True)
     info, dst = migrate(src, dst_kind, spawn, spawn_qemu, B)
     assert "Migration status: failed" in info, info
     assert src.vm_status() == "running"
