@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "machine/machine_opts.h"
 #include "migration/options_table.h"
 #include "migration/ram_wire.h"
 #include "migration/return_path.h"
+#include "ram/guest_ram.h"
+#include "util/xalloc.h"
 
 /* What 7.2 sends after EOF for -M none: it describes the FULL sections
  * (byte-exact, 486 bytes; stream doc §7). */
@@ -143,6 +146,7 @@ struct load_ctx {
 	unsigned nsections;
 	int rp_fd;
 	const struct savevm_load_opts *opts;
+	bool postcopy_advised; /* a POSTCOPY_ADVISE came (postcopy's state 1) */
 };
 
 static int cut_short(struct qemu_file *f, struct error **errp)
@@ -536,43 +540,211 @@ static int load_configuration(struct load_ctx *c, struct error **errp)
 	return 0;
 }
 
+/* QEMU 7.2's COMMAND numbers, names and lengths (-1: the command checks
+ * its own). */
+enum mig_cmd {
+	MIG_CMD_OPEN_RETURN_PATH = RP_CMD_OPEN_RETURN_PATH,
+	MIG_CMD_PING = RP_CMD_PING,
+	MIG_CMD_POSTCOPY_ADVISE = 3,
+	MIG_CMD_POSTCOPY_LISTEN,
+	MIG_CMD_POSTCOPY_RUN,
+	MIG_CMD_POSTCOPY_RAM_DISCARD,
+	MIG_CMD_PACKAGED,
+	MIG_CMD_ENABLE_COLO,
+	MIG_CMD_POSTCOPY_RESUME,
+	MIG_CMD_RECV_BITMAP,
+	MIG_CMD_MAX
+};
+
+static const struct {
+	const char *name;
+	int len;
+} mig_cmds[MIG_CMD_MAX] = {
+	[MIG_CMD_OPEN_RETURN_PATH] = { "OPEN_RETURN_PATH", 0 },
+	[MIG_CMD_PING] = { "PING", 4 },
+	[MIG_CMD_POSTCOPY_ADVISE] = { "POSTCOPY_ADVISE", -1 },
+	[MIG_CMD_POSTCOPY_LISTEN] = { "POSTCOPY_LISTEN", 0 },
+	[MIG_CMD_POSTCOPY_RUN] = { "POSTCOPY_RUN", 0 },
+	[MIG_CMD_POSTCOPY_RAM_DISCARD] = { "POSTCOPY_RAM_DISCARD", -1 },
+	[MIG_CMD_PACKAGED] = { "PACKAGED", 4 },
+	[MIG_CMD_ENABLE_COLO] = { "ENABLE_COLO", 0 },
+	[MIG_CMD_POSTCOPY_RESUME] = { "POSTCOPY_RESUME", 0 },
+	[MIG_CMD_RECV_BITMAP] = { "RECV_BITMAP", -1 },
+};
+
+/* QEMU 7.2's largest PACKAGED state. */
+#define PACKAGED_MAX_BYTES (1u << 24)
+
+static int load_sections(struct load_ctx *c, struct error **errp);
+
+static int load_return_path_command(struct load_ctx *c, uint16_t cmd,
+				    uint16_t len, struct error **errp)
+{
+	uint8_t payload[4] = { 0 };
+	if (!qemu_get_buffer(c->f, payload, len))
+		return cut_short(c->f, errp);
+	if (cmd == MIG_CMD_OPEN_RETURN_PATH) {
+		if (c->rp_fd < 0) {
+			error_setf_code(errp, EINVAL,
+					"the source opened a return path, but this transport has no way back");
+			return -EINVAL;
+		}
+		c->result->return_path_open = true;
+	} else if (c->result->return_path_open) {
+		uint32_t v = (uint32_t)payload[0] << 24 |
+			     (uint32_t)payload[1] << 16 |
+			     (uint32_t)payload[2] << 8 | payload[3];
+		rp_send(c->rp_fd, RP_MSG_PONG, v);
+	}
+	return 0;
+}
+
+/*
+ * POSTCOPY_ADVISE with postcopy-ram off here (qmig migrates precopy
+ * only): QEMU 7.2 takes the empty advise a source sends for its other
+ * postcopy users and refuses RAM's 16 bytes.  Either way the destination
+ * is then in postcopy's ADVISE state, where a second advise is refused.
+ */
+static int load_postcopy_advise(struct load_ctx *c, uint16_t len,
+				struct error **errp)
+{
+	if (c->postcopy_advised) {
+		error_setf_code(errp, EPERM,
+				"CMD_POSTCOPY_ADVISE in wrong postcopy state (1)");
+		return -EPERM;
+	}
+	c->postcopy_advised = true;
+	if (len == 0)
+		return 0;
+	if (len == 16)
+		error_setf_code(errp, EINVAL,
+				"RAM postcopy is disabled but have 16 byte advise");
+	else
+		error_setf_code(errp, EINVAL,
+				"CMD_POSTCOPY_ADVISE invalid length (%u)", len);
+	return -EINVAL;
+}
+
+/* LISTEN, RUN and RAM_DISCARD belong to a postcopy: before an advise
+ * (state 0) QEMU's words; after the empty one, RAM postcopy would start
+ * here, which qmig cannot do. */
+static int load_postcopy_step(struct load_ctx *c, uint16_t cmd,
+			      struct error **errp)
+{
+	if (c->postcopy_advised && cmd != MIG_CMD_POSTCOPY_RUN) {
+		error_setf_code(errp, ENOTSUP,
+				"postcopy is not supported by qmig");
+		return -ENOTSUP;
+	}
+	const char *what = cmd == MIG_CMD_POSTCOPY_LISTEN ? "CMD_POSTCOPY_LISTEN"
+			   : cmd == MIG_CMD_POSTCOPY_RUN  ? "CMD_POSTCOPY_RUN"
+							  : "CMD_POSTCOPY_RAM_DISCARD";
+	error_setf_code(errp, EPERM, "%s in wrong postcopy state (%d)", what,
+			c->postcopy_advised ? 1 : 0);
+	return -EPERM;
+}
+
+/* PACKAGED: a stream of sections and commands inside this one, loaded
+ * as the outer one is until its EOF. */
+static int load_packaged(struct load_ctx *c, struct error **errp)
+{
+	uint32_t len = qemu_get_be32(c->f);
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	if (len > PACKAGED_MAX_BYTES) {
+		error_setf_code(errp, EPERM,
+				"Unreasonably large packaged state: %u", len);
+		return -EPERM;
+	}
+	uint8_t *buf = xmalloc(len ? len : 1);
+	uint64_t before = c->f->total_bytes;
+	if (!qemu_get_buffer(c->f, buf, len)) {
+		free(buf);
+		error_setf_code(errp, EAGAIN,
+				"CMD_PACKAGED: Buffer receive fail ret=%d length=%u",
+				(int)(c->f->total_bytes - before), len);
+		return -EAGAIN;
+	}
+	struct qemu_file *outer = c->f;
+	c->f = qemu_file_new_mem(buf, len);
+	int ret = load_sections(c, errp);
+	qemu_file_close(c->f);
+	c->f = outer;
+	free(buf);
+	return ret;
+}
+
+/* RECV_BITMAP asks for the received bitmap of a postcopy being
+ * recovered: outside one QEMU says so and goes on. */
+static int load_recv_bitmap(struct load_ctx *c, uint16_t len,
+			    struct error **errp)
+{
+	char name[WIRE_STRING8_BUF];
+	qemu_get_string8(c->f, name);
+	if (!name[0]) {
+		error_setf_code(errp, EINVAL,
+				"loadvm_handle_recv_bitmap: failed to read block name");
+		return -EINVAL;
+	}
+	if (qemu_file_error(c->f))
+		return cut_short(c->f, errp);
+	if (len != strlen(name) + 1) {
+		error_setf_code(errp, EINVAL,
+				"loadvm_handle_recv_bitmap: invalid payload length (%u)",
+				len);
+		return -EINVAL;
+	}
+	if (strcmp(name, GUEST_RAM_BLOCK_NAME)) {
+		error_setf_code(errp, EINVAL,
+				"loadvm_handle_recv_bitmap: block '%s' not found",
+				name);
+		return -EINVAL;
+	}
+	warn(c, "migrate_send_rp_recv_bitmap: MSG_RP_RECV_BITMAP only used for recovery");
+	return 0;
+}
+
 static int load_command(struct load_ctx *c, struct error **errp)
 {
 	uint16_t cmd = qemu_get_be16(c->f);
 	uint16_t len = qemu_get_be16(c->f);
 	if (qemu_file_error(c->f))
 		return cut_short(c->f, errp);
-	uint8_t payload[16] = { 0 };
-	switch (cmd) {
-	case RP_CMD_OPEN_RETURN_PATH:
-	case RP_CMD_PING:
-		if (len > sizeof(payload)) {
-			error_setf_code(errp, EINVAL,
-					"VM_COMMAND 0x%x: bad length %u", cmd,
-					len);
-			return -EINVAL;
-		}
-		if (!qemu_get_buffer(c->f, payload, len))
-			return cut_short(c->f, errp);
-		if (cmd == RP_CMD_OPEN_RETURN_PATH) {
-			if (c->rp_fd < 0) {
-				error_setf_code(errp, EINVAL,
-						"the source opened a return path, but this transport has no way back");
-				return -EINVAL;
-			}
-			c->result->return_path_open = true;
-		} else if (c->result->return_path_open && len == 4) {
-			uint32_t v = (uint32_t)payload[0] << 24 |
-				     (uint32_t)payload[1] << 16 |
-				     (uint32_t)payload[2] << 8 | payload[3];
-			rp_send(c->rp_fd, RP_MSG_PONG, v);
-		}
-		return 0;
-	default:
-		error_setf_code(errp, EINVAL,
-				"VM_COMMAND 0x%x is not supported by qmig", cmd);
+	if (cmd == 0 || cmd >= MIG_CMD_MAX) {
+		error_setf_code(errp, EINVAL, "MIG_CMD 0x%x unknown (len 0x%x)",
+				cmd, len);
 		return -EINVAL;
 	}
+	if (mig_cmds[cmd].len >= 0 && mig_cmds[cmd].len != len) {
+		error_setf_code(errp, ERANGE,
+				"%s received with bad length - expecting %d, got %u",
+				mig_cmds[cmd].name, mig_cmds[cmd].len, len);
+		return -ERANGE;
+	}
+	switch ((enum mig_cmd)cmd) {
+	case MIG_CMD_OPEN_RETURN_PATH:
+	case MIG_CMD_PING:
+		return load_return_path_command(c, cmd, len, errp);
+	case MIG_CMD_POSTCOPY_ADVISE:
+		return load_postcopy_advise(c, len, errp);
+	case MIG_CMD_POSTCOPY_LISTEN:
+	case MIG_CMD_POSTCOPY_RUN:
+	case MIG_CMD_POSTCOPY_RAM_DISCARD:
+		return load_postcopy_step(c, cmd, errp);
+	case MIG_CMD_PACKAGED:
+		return load_packaged(c, errp);
+	case MIG_CMD_POSTCOPY_RESUME:
+		warn(c, "loadvm_postcopy_handle_resume: illegal resume received");
+		return 0;
+	case MIG_CMD_RECV_BITMAP:
+		return load_recv_bitmap(c, len, errp);
+	case MIG_CMD_ENABLE_COLO:
+	case MIG_CMD_MAX:
+		break;
+	}
+	/* QEMU 7.2 turns its incoming side into a COLO secondary here. */
+	error_setf_code(errp, ENOTSUP, "COLO is not supported by qmig");
+	return -ENOTSUP;
 }
 
 int savevm_load(struct qemu_file *f, struct ram_load *rl,
@@ -605,43 +777,50 @@ int savevm_load(struct qemu_file *f, struct ram_load *rl,
 		return -ENOTSUP;
 	}
 	int ret = load_configuration(&c, errp);
+	if (!ret)
+		ret = load_sections(&c, errp);
 	if (ret)
 		return ret;
+	/* The outcome is decided here, as QEMU 7.2 decides it before the
+	 * vmdescription: that JSON is read only so that the source is not
+	 * cut off while it sends it, and one cut short, even by a byte, is no
+	 * error. */
+	uint8_t next = qemu_file_at_eof(f) ? 0 : qemu_get_u8(f);
+	if (next == QEMU_VM_VMDESCRIPTION) {
+		uint32_t len = qemu_get_be32(f);
+		result->has_vmdesc = qemu_skip(f, len);
+	} else {
+		char msg[80];
+		snprintf(msg, sizeof(msg),
+			 "Expected vmdescription section, but got %d", next);
+		warn(&c, msg);
+	}
+	return 0;
+}
 
+/* Sections and commands until an EOF byte (0) or an error (its
+ * negative errno). */
+static int load_sections(struct load_ctx *c, struct error **errp)
+{
 	for (;;) {
-		uint8_t type = qemu_get_u8(f);
-		if (qemu_file_error(f))
-			return cut_short(f, errp);
+		uint8_t type = qemu_get_u8(c->f);
+		if (qemu_file_error(c->f))
+			return cut_short(c->f, errp);
+		int ret;
 		switch (type) {
 		case QEMU_VM_SECTION_START:
 		case QEMU_VM_SECTION_FULL:
-			ret = load_section_start(&c, type, errp);
+			ret = load_section_start(c, type, errp);
 			break;
 		case QEMU_VM_SECTION_PART:
 		case QEMU_VM_SECTION_END:
-			ret = load_section_part(&c, errp);
+			ret = load_section_part(c, errp);
 			break;
 		case QEMU_VM_COMMAND:
-			ret = load_command(&c, errp);
+			ret = load_command(c, errp);
 			break;
-		case QEMU_VM_EOF: {
-			/* The outcome is decided here, as QEMU 7.2 decides it
-			 * before the vmdescription: that JSON is read only so
-			 * that the source is not cut off while it sends it, and
-			 * one cut short, even by a byte, is no error. */
-			uint8_t next = qemu_file_at_eof(f) ? 0 : qemu_get_u8(f);
-			if (next == QEMU_VM_VMDESCRIPTION) {
-				uint32_t len = qemu_get_be32(f);
-				result->has_vmdesc = qemu_skip(f, len);
-			} else {
-				char msg[80];
-				snprintf(msg, sizeof(msg),
-					 "Expected vmdescription section, but got %d",
-					 next);
-				warn(&c, msg);
-			}
+		case QEMU_VM_EOF:
 			return 0;
-		}
 		default:
 			error_setf_code(errp, EINVAL,
 					"Unknown savevm section type %d", type);

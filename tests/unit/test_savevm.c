@@ -699,12 +699,41 @@ static void test_return_path_ping(void **state)
 	error_free(o.err);
 	free(bytes);
 
-	bytes = stream_with_commands(5, &len);
+	/* QEMU 7.2's words for the other commands (all of them compared
+	 * with a live QEMU in test_qemu_fidelity's test_commands_as_qemu). */
+	static const struct {
+		uint16_t cmd;
+		int ret;
+		const char *msg;
+	} others[] = {
+		{ 5, -EPERM, "CMD_POSTCOPY_RUN in wrong postcopy state (0)" },
+		{ 11, -EINVAL, "MIG_CMD 0xb unknown (len 0x0)" },
+		{ 2, -ERANGE, "PING received with bad length - expecting 4, got 0" },
+		{ 8, -ENOTSUP, "COLO is not supported by qmig" },
+	};
+	/* qmig's cap on a PACKAGED state (QEMU 7.2 allocates what the
+	 * peer says, up to 4 GiB). */
+	struct qemu_file *w = mem_file_writer();
+	savevm_put_header(w, NULL);
+	qemu_put_u8(w, QEMU_VM_COMMAND);
+	qemu_put_be16(w, 7);
+	qemu_put_be16(w, 4);
+	qemu_put_be32(w, (1u << 24) + 1);
+	bytes = written(w, &len);
 	load_into(&g, bytes, len, sv[0], &o);
-	assert_int_equal(o.ret, -EINVAL);
-	assert_string_equal(o.err->msg, "VM_COMMAND 0x5 is not supported by qmig");
+	assert_int_equal(o.ret, -EPERM);
+	assert_string_equal(o.err->msg,
+			    "Unreasonably large packaged state: 16777217");
 	error_free(o.err);
 	free(bytes);
+	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
+		bytes = stream_with_commands(others[i].cmd, &len);
+		load_into(&g, bytes, len, sv[0], &o);
+		assert_int_equal(o.ret, others[i].ret);
+		assert_string_equal(o.err->msg, others[i].msg);
+		error_free(o.err);
+		free(bytes);
+	}
 	close(sv[0]);
 	close(sv[1]);
 	guarded_ram_release(&g);
