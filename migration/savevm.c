@@ -147,6 +147,7 @@ struct load_ctx {
 	int rp_fd;
 	const struct savevm_load_opts *opts;
 	bool postcopy_advised; /* a POSTCOPY_ADVISE came (postcopy's state 1) */
+	bool in_package;       /* loading a PACKAGED state */
 };
 
 static int cut_short(struct qemu_file *f, struct error **errp)
@@ -651,6 +652,13 @@ static int load_packaged(struct load_ctx *c, struct error **errp)
 	uint32_t len = qemu_get_be32(c->f);
 	if (qemu_file_error(c->f))
 		return cut_short(c->f, errp);
+	/* QEMU 7.2 recurses as deep as packages nest, each level a copy of
+	 * the rest: one level is all a source sends. */
+	if (c->in_package) {
+		error_setf_code(errp, EINVAL,
+				"a PACKAGED state inside another is refused by qmig");
+		return -EINVAL;
+	}
 	if (len > PACKAGED_MAX_BYTES) {
 		error_setf_code(errp, EPERM,
 				"Unreasonably large packaged state: %u", len);
@@ -667,7 +675,9 @@ static int load_packaged(struct load_ctx *c, struct error **errp)
 	}
 	struct qemu_file *outer = c->f;
 	c->f = qemu_file_new_mem(buf, len);
+	c->in_package = true;
 	int ret = load_sections(c, errp);
+	c->in_package = false;
 	qemu_file_close(c->f);
 	c->f = outer;
 	free(buf);

@@ -726,6 +726,20 @@ static void test_return_path_ping(void **state)
 			    "Unreasonably large packaged state: 16777217");
 	error_free(o.err);
 	free(bytes);
+	/* nor one inside another */
+	w = mem_file_writer();
+	savevm_put_header(w, NULL);
+	static const uint8_t nested[] = { QEMU_VM_COMMAND, 0, 7, 0, 4, 0, 0, 0, 11,
+					  QEMU_VM_COMMAND, 0, 7, 0, 4, 0, 0, 0, 1,
+					  QEMU_VM_EOF, QEMU_VM_EOF, QEMU_VM_EOF };
+	qemu_put_buffer(w, nested, sizeof(nested));
+	bytes = written(w, &len);
+	load_into(&g, bytes, len, sv[0], &o);
+	assert_int_equal(o.ret, -EINVAL);
+	assert_string_equal(o.err->msg,
+			    "a PACKAGED state inside another is refused by qmig");
+	error_free(o.err);
+	free(bytes);
 	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
 		bytes = stream_with_commands(others[i].cmd, &len);
 		load_into(&g, bytes, len, sv[0], &o);
