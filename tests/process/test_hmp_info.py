@@ -112,7 +112,7 @@ def test_every_capability_known():
     assert len(caps) == 21
     supported = {"xbzrle", "compress", "events", "return-path",
                  "pause-before-switchover", "late-block-activate",
-                 "auto-converge", "multifd"}
+                 "auto-converge", "multifd", "validate-uuid"}
     script = "".join("migrate_set_capability %s on\nmigrate_set_capability %s off\n"
                      % (c, c) for c in caps)
     r = run_piped(script + "info migrate_capabilities\n")
