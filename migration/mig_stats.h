@@ -24,6 +24,9 @@ struct mig_stats {
 	atomic_uint_fast64_t expected_downtime_ms;
 	/* bytes the multifd channels wrote (handshakes, headers, payloads) */
 	atomic_uint_fast64_t multifd_bytes;
+	/* zero-copy-send: channel flushes in which the kernel copied after
+	 * all (QEMU's dirty-sync-missed-zero-copy) */
+	atomic_uint_fast64_t zero_copy_fallbacks;
 
 	/* XBZRLE */
 	atomic_uint_fast64_t xbzrle_bytes;

@@ -428,6 +428,7 @@ static bool start_multifd(struct mig_run *r, struct error **errp)
 	cfg.level = (int)snap.num[cfg.method == MULTIFD_ZSTD
 					  ? MIG_PARAM_MULTIFD_ZSTD_LEVEL
 					  : MIG_PARAM_MULTIFD_ZLIB_LEVEL];
+	cfg.zero_copy = snap.caps[MIG_CAP_ZERO_COPY_SEND];
 	mig_options_release(&snap);
 	r->mf = multifd_send_start(&r->m->addr, &cfg, &vm->ram, &r->m->stats,
 				   &vm->guest_running, r->f, errp);

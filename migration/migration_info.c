@@ -27,6 +27,7 @@ static void fill_ram(struct vm *vm, const struct migration *m, bool completed,
 	/* What the multifd channels wrote (QEMU 7.2 counts the packets at
 	 * their uncompressed size, qmig at what reached the wire). */
 	r->multifd_bytes = STAT_GET(s->multifd_bytes);
+	r->dirty_sync_missed_zero_copy = STAT_GET(s->zero_copy_fallbacks);
 	/* skipped and the postcopy counters stay 0: qmig sends none of
 	 * those (QEMU 7.2 reports them all the same). */
 }

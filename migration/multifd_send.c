@@ -15,6 +15,7 @@
 #include "util/sock_io.h"
 #include "util/thread.h"
 #include "util/xalloc.h"
+#include "util/zero_copy.h"
 
 /* Packets a channel holds: its packets of pages (multifd_sched.h) and
  * the SYNC packets queued behind them, so that a sync point does not
@@ -37,6 +38,7 @@ struct mf_channel {
 	uint8_t header[MULTIFD_PACKET_BYTES];
 	uint8_t *zbuf;             /* compressed payload */
 	struct iovec *iov;         /* header + pages */
+	struct zero_copy zc;       /* zero-copy-send: the thread's own */
 };
 
 struct multifd_send {
@@ -104,6 +106,57 @@ static void count_wire(struct mf_channel *c, uint64_t n)
 		STAT_ADD(s->downtime_bytes, n);
 }
 
+static bool stopped(void *opaque)
+{
+	struct multifd_send *mf = opaque;
+	pthread_mutex_lock(&mf->lock);
+	bool quit = mf->quit;
+	pthread_mutex_unlock(&mf->lock);
+	return quit;
+}
+
+/*
+ * The header and the pages in c->iov[0..niov).  With zero-copy-send, as
+ * QEMU 7.2: the header copied, the pages sent from guest RAM, and after a
+ * SYNC every send acknowledged before the channel goes on (so that no
+ * copy of a page in flight is older than the sync point), a flush in
+ * which the kernel copied after all counted as QEMU counts it.
+ */
+static bool write_packet(struct mf_channel *c, int niov, struct error **errp)
+{
+	struct multifd_send *mf = c->mf;
+	bool ok;
+	if (!mf->cfg.zero_copy) {
+		ok = sock_sendv_all(c->fd, c->iov, niov);
+	} else {
+		ok = sock_send_all(c->fd, c->header, MULTIFD_PACKET_BYTES) &&
+		     zero_copy_sendv(&c->zc, c->iov + 1, niov - 1);
+	}
+	if (ok)
+		return true;
+	if (errno == ENOBUFS && mf->cfg.zero_copy)
+		error_setf_code(errp, errno,
+				"Process can't lock enough memory for using MSG_ZEROCOPY");
+	else
+		error_setf_code(errp, errno, "Unable to write to socket: %s",
+				strerror(errno));
+	return false;
+}
+
+/* After a SYNC with zero-copy-send: every send acknowledged. */
+static bool flush_zero_copy(struct mf_channel *c, struct error **errp)
+{
+	int ret = zero_copy_flush(&c->zc, stopped, c->mf);
+	if (ret < 0) {
+		error_setf_code(errp, errno, "Unable to write to socket: %s",
+				strerror(errno));
+		return false;
+	}
+	if (ret == 1)
+		STAT_ADD(c->mf->stats->zero_copy_fallbacks, 1);
+	return true;
+}
+
 /* Builds and writes one packet; false with *errp on failure. */
 static bool send_packet(struct mf_channel *c, struct multifd_packet *p,
 			struct error **errp)
@@ -135,11 +188,8 @@ static bool send_packet(struct mf_channel *c, struct multifd_packet *p,
 		}
 	}
 	multifd_packet_encode(c->header, p, GUEST_RAM_BLOCK_NAME);
-	if (!sock_sendv_all(c->fd, c->iov, niov)) {
-		error_setf_code(errp, errno, "Unable to write to socket: %s",
-				strerror(errno));
+	if (!write_packet(c, niov, errp))
 		return false;
-	}
 	uint64_t wire = MULTIFD_PACKET_BYTES + (uint64_t)p->next_packet_size;
 	count_wire(c, wire);
 	if (p->pages) {
@@ -185,6 +235,12 @@ static void *channel_thread(void *opaque)
 		fail(mf, err);
 		return NULL;
 	}
+	if (mf->cfg.zero_copy && !zero_copy_enable(&c->zc, c->fd)) {
+		error_setf_code(&err, errno,
+				"Zero copy send feature not detected in host kernel");
+		fail(mf, err);
+		return NULL;
+	}
 	for (;;) {
 		pthread_mutex_lock(&mf->lock);
 		while (!c->count && !mf->quit)
@@ -197,7 +253,9 @@ static void *channel_thread(void *opaque)
 		pthread_mutex_unlock(&mf->lock);
 
 		uint64_t raw = (uint64_t)p.pages * RAM_PAGE_SIZE;
-		if (!send_packet(c, &p, &err)) {
+		if (!send_packet(c, &p, &err) ||
+		    (mf->cfg.zero_copy && (p.flags & MULTIFD_FLAG_SYNC) &&
+		     !flush_zero_copy(c, &err))) {
 			fail(mf, err);
 			break;
 		}

@@ -50,6 +50,7 @@ struct multifd_send_config {
 	unsigned channels;          /* multifd-channels */
 	enum multifd_method method; /* multifd-compression */
 	int level;                  /* the method's level */
+	bool zero_copy;             /* zero-copy-send (method none, tcp) */
 };
 
 struct multifd_send;

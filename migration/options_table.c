@@ -22,7 +22,6 @@
  *   postcopy-ram, postcopy-blocktime, postcopy-preempt, release-ram
  *                                precopy only
  *   x-colo                       no COLO
- *   zero-copy-send               no MSG_ZEROCOPY sender
  *   x-ignore-shared              every RAM block is migrated
  *   background-snapshot          no snapshots
  * late-block-activate is honoured trivially: there are no block devices.
@@ -63,8 +62,8 @@ const struct mig_cap_info mig_cap_table[MIG_CAP__COUNT] = {
 	[MIG_CAP_BACKGROUND_SNAPSHOT] = {
 		"background-snapshot",
 		MIG_CAP_UNSUPPORTED("background-snapshot") },
-	[MIG_CAP_ZERO_COPY_SEND] = {
-		"zero-copy-send", MIG_CAP_UNSUPPORTED("zero-copy-send") },
+	/* MSG_ZEROCOPY on the multifd channels (util/zero_copy.h). */
+	[MIG_CAP_ZERO_COPY_SEND] = { "zero-copy-send", NULL },
 	[MIG_CAP_POSTCOPY_PREEMPT] = {
 		"postcopy-preempt", MIG_CAP_UNSUPPORTED("postcopy-preempt") },
 };

@@ -44,6 +44,10 @@ static void format_ram(const struct mig_info_ram *r, struct strbuf *out)
 	if (r->postcopy_bytes)
 		strbuf_addf(out, "postcopy ram: %" PRIu64 " kbytes\n",
 			    r->postcopy_bytes >> 10);
+	if (r->dirty_sync_missed_zero_copy)
+		strbuf_addf(out,
+			    "Zero-copy-send fallbacks happened: %" PRIu64 " times\n",
+			    r->dirty_sync_missed_zero_copy);
 }
 
 static void format_xbzrle(const struct mig_info_xbzrle *x, struct strbuf *out)

@@ -51,14 +51,15 @@ static int iov_advance(struct iovec **iov, int n, size_t done)
 	return n;
 }
 
-bool sock_sendv_all(int fd, struct iovec *iov, int n)
+bool sock_sendv_all_flags(int fd, struct iovec *iov, int n, int flags,
+			  unsigned *calls)
 {
 	n = iov_advance(&iov, n, 0);
 	while (n) {
 		/* sendmsg, not writev: MSG_NOSIGNAL keeps SIGPIPE away. */
 		struct msghdr msg = { .msg_iov = iov,
 				      .msg_iovlen = (size_t)(n < IOV_MAX ? n : IOV_MAX) };
-		ssize_t got = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		ssize_t got = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
@@ -66,9 +67,16 @@ bool sock_sendv_all(int fd, struct iovec *iov, int n)
 				errno = EPIPE;
 			return false;
 		}
+		if (calls)
+			(*calls)++;
 		n = iov_advance(&iov, n, (size_t)got);
 	}
 	return true;
+}
+
+bool sock_sendv_all(int fd, struct iovec *iov, int n)
+{
+	return sock_sendv_all_flags(fd, iov, n, 0, NULL);
 }
 
 bool fd_readv_exact(int fd, struct iovec *iov, int n)

@@ -19,6 +19,10 @@ bool fd_read_exact(int fd, void *buf, size_t len);
  * (errno 0) or on error (errno set).
  */
 bool sock_sendv_all(int fd, struct iovec *iov, int n);
+/* sock_sendv_all with more sendmsg flags (MSG_ZEROCOPY); *calls, unless
+ * NULL, counts the sendmsg calls that sent something. */
+bool sock_sendv_all_flags(int fd, struct iovec *iov, int n, int flags,
+			  unsigned *calls);
 bool fd_readv_exact(int fd, struct iovec *iov, int n);
 
 #endif

@@ -233,12 +233,21 @@ def test_migrate_parallel(pair, cleanup):
     with ended(src.virsh_popen(*pair.migrate_cmd(
         "par", pair.dst, free_port(), "--parallel",
         "--parallel-connections", "2", "--suspend"))) as mig:
+        last = {}
+
         def on_channels():
-            stats = src.hmp("par", "info migrate")
+            stats = last["info"] = src.hmp("par", "info migrate")
             m = re.search(r"^multifd bytes: (\d+) kbytes$", stats, re.M)
             return "Migration status: active" in stats and m and \
                 int(m.group(1)) > 0
-        poll(on_channels, 60, what="pages on the multifd channels")
+        try:
+            poll(on_channels, 60, what="pages on the multifd channels")
+        except AssertionError as e:
+            said = mig.communicate(timeout=scaled(60)) \
+                if mig.poll() is not None else ("", "(still running)")
+            raise AssertionError("%s; virsh migrate: %s %s; last info "
+                                 "migrate:\n%s" % (e, said[0], said[1],
+                                                    last.get("info")))
         assert "multifd: on" in src.hmp("par", "info migrate_capabilities")
         assert "multifd-channels: 2" in src.hmp("par",
                                                 "info migrate_parameters")

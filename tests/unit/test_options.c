@@ -857,12 +857,11 @@ static const struct cap_case cap_cases[] = {
 	{ true, NULL, "postcopy-ram x-ignore-shared", NULL,
 	  "Postcopy is not compatible with ignore-shared" },
 	{ true, NULL, "zero-copy-send", NULL, ZERO_COPY_TEXT },
-	/* with multifd it passes QEMU's check and meets qmig's refusal */
-	{ true, NULL, "zero-copy-send multifd", NULL,
-	  "Capability 'zero-copy-send' is not supported by qmig" },
+	/* with multifd it passes */
+	{ true, NULL, "zero-copy-send multifd", NULL, NULL },
 	/* ... unless TLS or xbzrle is on */
 	{ false, NULL, "zero-copy-send multifd xbzrle", NULL, ZERO_COPY_TEXT },
-	{ false, "tls-creds tls0", "zero-copy-send multifd", NULL,
+	{ true, "tls-creds tls0", "zero-copy-send multifd", NULL,
 	  ZERO_COPY_TEXT },
 	{ true, "multifd-compression zlib", "zero-copy-send multifd", NULL,
 	  ZERO_COPY_TEXT },
