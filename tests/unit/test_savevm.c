@@ -672,6 +672,23 @@ static uint8_t *stream_with_commands(uint16_t extra_cmd, size_t *len)
 	return written(f, len);
 }
 
+/* The header, then `after`: the load fails with ret and msg. */
+static void expect_after_header(struct guarded_ram *g, const uint8_t *after,
+				size_t after_len, int ret, const char *msg)
+{
+	struct qemu_file *w = mem_file_writer();
+	savevm_put_header(w, NULL);
+	qemu_put_buffer(w, after, after_len);
+	size_t len;
+	uint8_t *bytes = written(w, &len);
+	struct load_outcome o;
+	load_into(g, bytes, len, -1, &o);
+	assert_int_equal(o.ret, ret);
+	assert_string_equal(o.err->msg, msg);
+	error_free(o.err);
+	free(bytes);
+}
+
 /* OPEN_RETURN_PATH then PING 7: the destination answers PONG 7 on the
  * return path (stream doc §6: be16 type 2, be16 len 4, be32 value). */
 static void test_return_path_ping(void **state)
@@ -713,33 +730,16 @@ static void test_return_path_ping(void **state)
 	};
 	/* qmig's cap on a PACKAGED state (QEMU 7.2 allocates what the
 	 * peer says, up to 4 GiB). */
-	struct qemu_file *w = mem_file_writer();
-	savevm_put_header(w, NULL);
-	qemu_put_u8(w, QEMU_VM_COMMAND);
-	qemu_put_be16(w, 7);
-	qemu_put_be16(w, 4);
-	qemu_put_be32(w, (1u << 24) + 1);
-	bytes = written(w, &len);
-	load_into(&g, bytes, len, sv[0], &o);
-	assert_int_equal(o.ret, -EPERM);
-	assert_string_equal(o.err->msg,
+	static const uint8_t too_big[] = { QEMU_VM_COMMAND, 0, 7, 0, 4,
+					   1, 0, 0, 1 };
+	expect_after_header(&g, too_big, sizeof(too_big), -EPERM,
 			    "Unreasonably large packaged state: 16777217");
-	error_free(o.err);
-	free(bytes);
 	/* nor one inside another */
-	w = mem_file_writer();
-	savevm_put_header(w, NULL);
 	static const uint8_t nested[] = { QEMU_VM_COMMAND, 0, 7, 0, 4, 0, 0, 0, 11,
 					  QEMU_VM_COMMAND, 0, 7, 0, 4, 0, 0, 0, 1,
 					  QEMU_VM_EOF, QEMU_VM_EOF, QEMU_VM_EOF };
-	qemu_put_buffer(w, nested, sizeof(nested));
-	bytes = written(w, &len);
-	load_into(&g, bytes, len, sv[0], &o);
-	assert_int_equal(o.ret, -EINVAL);
-	assert_string_equal(o.err->msg,
+	expect_after_header(&g, nested, sizeof(nested), -EINVAL,
 			    "a PACKAGED state inside another is refused by qmig");
-	error_free(o.err);
-	free(bytes);
 	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
 		bytes = stream_with_commands(others[i].cmd, &len);
 		load_into(&g, bytes, len, sv[0], &o);
