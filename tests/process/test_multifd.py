@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import MonitorClosed, free_port, migcheck, poll
+from harness import MonitorClosed, QMPClient, free_port, migcheck, poll
 from test_interop_qemu import compare_ram, qemu_source
 
 MiB = 1 << 20
@@ -564,8 +564,11 @@ def test_zero_copy_send(spawn, spawn_qemu, tmp_path, fixture_image, src_kind,
     if src_kind == "qemu":
         src, _ = qemu_source(spawn_qemu, tmp_path, fixture_image("plain"))
     else:
+        qmp_path = str(tmp_path / "src.qmp")
         src = spawn(["-m", "16M", "-workload", "idle", "-workload",
-                     "random,rate=20M,area=8M"], name="src")
+                     "random,rate=20M,area=8M",
+                     "-qmp", "unix:%s,server=on,wait=off" % qmp_path],
+                    name="src")
         src.wait_ram_written(4 * MiB)
         assert src.hmp("migrate_set_parameter downtime-limit %d"
                        % migcheck.SURE_DOWNTIME_MS) == ""
@@ -577,6 +580,11 @@ def test_zero_copy_send(spawn, spawn_qemu, tmp_path, fixture_image, src_kind,
     compare_ram(src, dst, tmp_path, 16 * MiB)
     m = ZERO_COPY_LINE.search(info)
     assert m and int(m.group(1)) >= 1, info
+    if src_kind == "qmig":   # QMP's name for the same count
+        q = QMPClient(qmp_path)
+        q.ok("qmp_capabilities")
+        ram = q.ok("query-migrate")["ram"]
+        assert ram["dirty-sync-missed-zero-copy"] == int(m.group(1)), ram
 
 
 def test_zero_copy_send_needs_tcp(spawn, tmp_path):
