@@ -61,19 +61,21 @@ void incoming_accept_fail(void *opaque, struct error *err)
 		multifd_recv_stop(mr);
 }
 
-/* The first word, without taking it from the stream: 0 if fewer than
- * four bytes ever come. */
-static uint32_t peek_magic(int fd)
+/* The first word, without taking it from the stream; false if fewer
+ * than four bytes ever come. */
+static bool peek_magic(int fd, uint32_t *magic)
 {
 	uint8_t b[4];
 	ssize_t n;
 	do
 		n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_WAITALL);
 	while (n < 0 && errno == EINTR);
+	*magic = 0;
 	if (n != (ssize_t)sizeof(b))
-		return 0;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
+		return false;
+	*magic = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		 (uint32_t)b[2] << 8 | b[3];
+	return true;
 }
 
 static void extra_connection(void)
@@ -87,13 +89,22 @@ static void *conn_thread(void *opaque)
 {
 	struct conn *c = opaque;
 	struct incoming_accept *ia = c->ia;
-	uint32_t magic = peek_magic(c->fd);
+	uint32_t magic;
+	bool whole = peek_magic(c->fd, &magic);
+	/* A connection that closed before its first four bytes while a
+	 * channel is still to come is that channel, from a source that gave
+	 * up; never the main stream, which may still be on its way (its
+	 * bytes come later than that close when the machine is busy).
+	 * Asked before ia->lock: the channels' lock comes first. */
+	bool lost_channel = !whole && ia->mr &&
+			    multifd_recv_channel_missing(ia->mr);
 
 	pthread_mutex_lock(&ia->lock);
 	int fd = c->fd;
 	c->fd = -1;
 	bool stopping = ia->stopping;
-	if (!stopping && magic != MULTIFD_MAGIC && !ia->main_seen) {
+	if (!stopping && magic != MULTIFD_MAGIC && !lost_channel &&
+	    !ia->main_seen) {
 		ia->main_seen = true;
 		ia->main_fd = fd;
 		ia->unsettled--;
@@ -103,11 +114,11 @@ static void *conn_thread(void *opaque)
 	}
 	pthread_mutex_unlock(&ia->lock);
 
-	/* A connection that closed before its first four bytes while a
-	 * channel is still to come is that channel, from a source that gave
-	 * up: reading its handshake fails the migration, as in QEMU 7.2,
-	 * where it would otherwise wait for it at the next sync point. */
-	if (!stopping && ia->mr && (magic == MULTIFD_MAGIC ||
+	/* Any other connection while a channel is still to come is taken as
+	 * that channel, as QEMU 7.2 takes every connection after the first:
+	 * a lost one's handshake (or a wrong magic) fails the migration when
+	 * read, where it would otherwise wait for it at the next sync point. */
+	if (!stopping && ia->mr && (magic == MULTIFD_MAGIC || lost_channel ||
 				    multifd_recv_channel_missing(ia->mr))) {
 		/* Settled: the channels count it from here on (a sync
 		 * waits for a missing channel only while one is pending). */

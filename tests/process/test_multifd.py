@@ -486,8 +486,13 @@ def test_mismatched_method_and_channel_count_fail(spawn, tmp_path):
     is all in the kernel's buffers before the destination has read the
     extra channel).  When the source's write on the extra channel failed
     first, the destination's load ends with the channels stopped."""
+    # The zstd case names its cause in most runs; in about one of six on
+    # a quiet 2-core VM the destination's reason is the consequence, a
+    # channel it saw closed (the source had failed on a write first):
+    # open in docs/multifd.md, "Known gaps".
     for (sm, sn), (dm, dn), text in ((("zstd", 2), ("zlib", 2),
-                                      r"multifd \d: flags received 4 flags expected 2"),
+                                      r"multifd \d: (flags received 4 flags expected 2|"
+                                      r"the channel closed before the sync point)"),
                                      (("none", 3), ("none", 2),
                                       r"multifd: (received channel id 2, but "
                                       r"multifd-channels is 2|the channels stopped)")):
