@@ -103,7 +103,10 @@ class CountingProxy:
             return list(self.counts)
 
     def cut(self, idx):
-        """Breaks connection idx (0: the main stream) both ways."""
+        """Breaks connection idx (0: the main stream) both ways, once the
+        source has opened it (a loaded machine may not have yet)."""
+        poll(lambda: len(self.carried()) > idx, 30, 0.01,
+             "connection %d through the proxy" % idx)
         with self.lock:
             pair = self.socks[idx]
         for s in pair:
